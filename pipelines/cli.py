@@ -1,0 +1,154 @@
+"""The `shopmarts` command line: one front door to the engines, the shop and the refreshes."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from pipelines.errors import ShopmartsError
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def clear_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a ShopmartsError into one line on stderr and exit status 1."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ShopmartsError as error:
+            click.echo(f"shopmarts: {error}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """shopmarts: e-commerce analytics marts on PostgreSQL and ClickHouse.
+
+    Embedded engines by default; set SHOP_DATABASE_URL, WAREHOUSE_DATABASE_URL
+    and CLICKHOUSE_URL to use real servers instead.
+    """
+
+
+@main.command()
+@clear_errors
+def up() -> None:
+    """Start the embedded engines (idempotent) and print their URLs."""
+    from pipelines.engines import stack
+    from pipelines.engines.settings import get_environment, redact
+
+    stack.up()
+    environment = get_environment()
+    click.echo(f"shop       {redact(environment.shop_url)}")
+    click.echo(f"warehouse  {redact(environment.warehouse_url)}")
+    click.echo(f"clickhouse {redact(environment.clickhouse_url)}")
+
+
+@main.command()
+@clear_errors
+def down() -> None:
+    """Stop the embedded engines; the data stays for the next `up`."""
+    from pipelines.engines import stack
+
+    stopped = stack.down()
+    click.echo("stopped " + ", ".join(stopped) if stopped else "nothing was running")
+
+
+@main.command()
+@clear_errors
+def status() -> None:
+    """Show each engine's version, URL, data size and health."""
+    from pipelines.engines import stack
+
+    rows = stack.status()
+    for row in rows:
+        health = "up" if row.healthy else f"DOWN ({row.detail})" if row.detail else "DOWN"
+        pid = f" pid {row.pid}" if row.pid else ""
+        click.echo(
+            f"{row.name:<22} {health:<6} {row.version:<12} {_human_bytes(row.data_bytes):>10}  "
+            f"{row.url}{pid}"
+        )
+    if not all(row.healthy for row in rows):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Size of the shop; 1 = 10,000 customers and 50,000 orders.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option("--replace", is_flag=True, help="Drop and recreate a non-empty shop.")
+@clear_errors
+def generate(scale: float, seed: int, replace: bool) -> None:
+    """Create the shop's schema and fill it with realistic data (COPY, deterministic)."""
+    from ingest.generate import generate_shop
+    from pipelines.engines.settings import get_environment
+
+    if scale <= 0:
+        raise ShopmartsError(f"--scale must be positive, got {scale}")
+    generate_shop(get_environment().shop_url, scale=scale, seed=seed, replace=replace,
+                  progress=True)
+
+
+@main.command()
+@click.option("--hours", type=float, required=True, help="How many hours of activity to add.")
+@click.option("--seed", type=int, default=None, help="Random seed (default: from the clock).")
+@clear_errors
+def simulate(hours: float, seed: int | None) -> None:
+    """Advance the shop through plain DML: orders, status changes, stock moves, deletes."""
+    from ingest.simulate import simulate_shop
+    from pipelines.engines.settings import get_environment
+
+    if hours <= 0:
+        raise ShopmartsError(f"--hours must be positive, got {hours}")
+    simulate_shop(get_environment().shop_url, hours=hours, seed=seed, progress=True)
+
+
+@main.command()
+@click.option("--mode", type=click.Choice(["nightly", "hourly"]), required=True)
+@clear_errors
+def refresh(mode: str) -> None:
+    """Run the nightly or hourly refresh through Dagster."""
+    raise ShopmartsError(
+        f"the {mode} refresh job is not built yet (issue 7: Dagster jobs and schedules)"
+    )
+
+
+@main.command()
+@click.option("--target", type=click.Choice(["warehouse", "clickhouse", "shop"]),
+              default="warehouse", show_default=True)
+@click.argument("sql")
+@clear_errors
+def query(target: str, sql: str) -> None:
+    """Run SQL on one engine and print the result as CSV with a header. Starts nothing."""
+    from pipelines.engines.query import run_query
+
+    columns, rows = run_query(target, sql)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+
+
+@main.command()
+@clear_errors
+def demo() -> None:
+    """The first experience: up, generate, nightly refresh, summary."""
+    raise ShopmartsError("the demo needs the refresh jobs, which are not built yet (issue 7)")
+
+
+if __name__ == "__main__":
+    main()

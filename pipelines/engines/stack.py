@@ -1,0 +1,261 @@
+"""`shopmarts up | down | status`: the embedded engines as one stack.
+
+State lives in :func:`state_dir`: `postgres/` (the cluster), `clickhouse/` (the chDB
+data folder, owned by the one endpoint process), `dagster/` (DAGSTER_HOME) and
+`stack.json` with the ports and pids the other processes read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from pipelines.engines.postgres import EmbeddedPostgres
+from pipelines.engines.settings import (
+    get_environment,
+    read_stack,
+    redact,
+    stack_file,
+    state_dir,
+)
+from pipelines.errors import ShopmartsError
+
+POSTGRES_PORT_VAR = "SHOPMARTS_POSTGRES_PORT"
+CLICKHOUSE_PORT_VAR = "SHOPMARTS_CLICKHOUSE_PORT"
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _choose_port(variable: str, remembered: int | None, engine: str) -> int:
+    """A port fixed by env var must be free; else reuse the remembered one, else any free one."""
+    fixed = os.environ.get(variable)
+    if fixed:
+        try:
+            port = int(fixed)
+        except ValueError as error:
+            raise ShopmartsError(f"{variable} is not a port number: {fixed!r}") from error
+        if not port_is_free(port):
+            raise ShopmartsError(f"port {port} on 127.0.0.1 is already in use ({engine}, {variable})")
+        return port
+    if remembered and port_is_free(remembered):
+        return remembered
+    return free_port()
+
+
+def _write_stack(stack: dict) -> None:
+    path = stack_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stack, indent=2))
+    tmp.replace(path)
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def clickhouse_ping(port: int, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=timeout) as response:
+            return response.read() == b"Ok.\n"
+    except OSError:
+        return False
+
+
+def _owner_of(data_dir: Path) -> int | None:
+    """Pid recorded by the process owning the chDB folder, if that process lives."""
+    with contextlib.suppress(FileNotFoundError, ValueError):
+        pid = int((data_dir / ".owner.lock").read_text().strip() or 0)
+        if _process_alive(pid):
+            return pid
+    return None
+
+
+def _start_clickhouse(data_dir: Path, port: int, log_file: Path) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    owner = _owner_of(data_dir)
+    if owner is not None:
+        raise ShopmartsError(
+            f"ClickHouse data folder {data_dir} is owned by running process {owner}; "
+            "stop it (shopmarts down) or kill it first"
+        )
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "pipelines.engines.clickhouse_server",
+                "--data-dir", str(data_dir),
+                "--port", str(port),
+            ],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            lines = log_file.read_text(errors="replace").strip().splitlines()
+            reason = next((ln for ln in reversed(lines) if ln.startswith("shopmarts:")), None)
+            raise ShopmartsError(
+                (reason.removeprefix("shopmarts: ") if reason else "ClickHouse endpoint exited")
+                + f" (log: {log_file})"
+            )
+        if clickhouse_ping(port, timeout=0.5):
+            return process.pid
+        time.sleep(0.1)
+    process.kill()
+    raise ShopmartsError(f"the ClickHouse endpoint did not answer within 60 s (log: {log_file})")
+
+
+@dataclass
+class EngineStatus:
+    name: str
+    url: str
+    healthy: bool
+    version: str
+    data_bytes: int
+    pid: int | None
+    detail: str = ""
+
+
+def _folder_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def postgres_cluster() -> EmbeddedPostgres:
+    stack = read_stack()
+    return EmbeddedPostgres(state_dir() / "postgres" / "data", stack.get("postgres", {}).get("port", 0))
+
+
+def up(engines: tuple[str, ...] = ("postgres", "clickhouse")) -> dict:
+    """Start whatever embedded engine is not running; a no-op when all are. Returns the stack."""
+    environment = get_environment(require_running=False)
+    root = state_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    stack = read_stack()
+
+    if environment.embedded_postgres and "postgres" in engines:
+        cluster = postgres_cluster()
+        if cluster.pid() is None:
+            cluster.port = _choose_port(
+                POSTGRES_PORT_VAR, stack.get("postgres", {}).get("port"), "PostgreSQL"
+            )
+        cluster.start()
+        stack["postgres"] = {"port": cluster.port, "pid": cluster.pid()}
+        _write_stack(stack)
+
+    if environment.embedded_clickhouse and "clickhouse" in engines:
+        clickhouse = stack.get("clickhouse", {})
+        data_dir = root / "clickhouse" / "data"
+        pid, port = clickhouse.get("pid"), clickhouse.get("port")
+        if not (_process_alive(pid) and port and clickhouse_ping(port)):
+            if _process_alive(pid) and _owner_of(data_dir) == pid:
+                # Alive but not answering: a hung endpoint. Replace it.
+                os.kill(pid, signal.SIGKILL)
+                psutil.Process(pid).wait(10)
+            port = _choose_port(CLICKHOUSE_PORT_VAR, port, "ClickHouse")
+            pid = _start_clickhouse(data_dir, port, root / "clickhouse.log")
+        stack["clickhouse"] = {"port": port, "pid": pid}
+        _write_stack(stack)
+    return stack
+
+
+def down() -> list[str]:
+    """Stop every embedded engine; returns what was stopped. Data stays."""
+    stopped = []
+    stack = read_stack()
+    cluster = postgres_cluster()
+    if cluster.pid() is not None:
+        cluster.stop()
+        stopped.append("PostgreSQL")
+    pid = stack.get("clickhouse", {}).get("pid")
+    if _process_alive(pid):
+        process = psutil.Process(pid)
+        process.terminate()
+        try:
+            process.wait(20)
+        except psutil.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        stopped.append("ClickHouse")
+    return stopped
+
+
+def status() -> list[EngineStatus]:
+    """Version, URL, data size and health of each engine (embedded or external)."""
+    import clickhouse_connect
+    import psycopg
+
+    environment = get_environment(require_running=False)
+    stack = read_stack()
+    result = []
+    for name, url, embedded in (
+        ("shop", environment.shop_url, environment.embedded_postgres),
+        ("warehouse", environment.warehouse_url, environment.embedded_postgres),
+    ):
+        pid = stack.get("postgres", {}).get("pid") if embedded else None
+        try:
+            with psycopg.connect(url, connect_timeout=3) as conn:
+                version = conn.execute("SHOW server_version").fetchone()[0]
+                size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+            result.append(EngineStatus(f"PostgreSQL {name}", redact(url), True, version, size, pid))
+        except psycopg.Error as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else "down"
+            result.append(
+                EngineStatus(f"PostgreSQL {name}", redact(url), False, "-", 0, pid, first_line)
+            )
+    pid = stack.get("clickhouse", {}).get("pid") if environment.embedded_clickhouse else None
+    try:
+        client = clickhouse_connect.get_client(dsn=environment.clickhouse_url, connect_timeout=3)
+        version = client.server_version
+        size = int(
+            client.command("SELECT sum(bytes_on_disk) FROM system.parts WHERE active") or 0
+        )
+        if environment.embedded_clickhouse:
+            size = max(size, _folder_size(state_dir() / "clickhouse" / "data"))
+        client.close()
+        result.append(
+            EngineStatus("ClickHouse", redact(environment.clickhouse_url), True, version, size, pid)
+        )
+    except Exception as error:  # noqa: BLE001 - any failure means "down" here
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "down"
+        result.append(
+            EngineStatus("ClickHouse", redact(environment.clickhouse_url), False, "-", 0, pid, first_line[:200])
+        )
+    return result

@@ -1,0 +1,52 @@
+"""Session fixtures: one embedded stack for the whole test run, in a throwaway state folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipelines.engines import stack as engine_stack
+from pipelines.engines.settings import Environment, get_environment
+
+ENGINE_VARS = ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL")
+
+
+@pytest.fixture(scope="session")
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh SHOPMARTS_HOME so tests never touch the developer's own stack."""
+    home = tmp_path_factory.mktemp("shopmarts-home")
+    previous = {name: os.environ.pop(name, None) for name in ENGINE_VARS}
+    os.environ["SHOPMARTS_HOME"] = str(home)
+    yield home
+    os.environ.pop("SHOPMARTS_HOME", None)
+    for name, value in previous.items():
+        if value is not None:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def postgres_environment(state_home: Path) -> Iterator[Environment]:
+    """The embedded PostgreSQL cluster only (databases `shop` and `warehouse`)."""
+    engine_stack.up(engines=("postgres",))
+    yield get_environment(require_running=False)
+    engine_stack.down()
+
+
+@pytest.fixture(scope="session")
+def environment(postgres_environment: Environment) -> Environment:
+    """The whole embedded stack: PostgreSQL and the ClickHouse endpoint."""
+    engine_stack.up()
+    return get_environment()
+
+
+@pytest.fixture(scope="session")
+def shop_url(postgres_environment: Environment) -> str:
+    return postgres_environment.shop_url
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(postgres_environment: Environment) -> str:
+    return postgres_environment.warehouse_url

@@ -1,0 +1,179 @@
+"""`shopmarts up | down | status | query` on a stack of its own (these tests stop and kill it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import clickhouse_connect
+import psutil
+import psycopg
+import pytest
+
+SHOPMARTS = [sys.executable, "-m", "pipelines.cli"]
+ENGINE_VARS = ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL")
+
+
+def run_cli(args: list[str], home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ENGINE_VARS}
+    environ.update(SHOPMARTS_HOME=str(home), **env)
+    return subprocess.run(
+        [*SHOPMARTS, *args], env=environ, capture_output=True, text=True, timeout=180
+    )
+
+
+def stack_json(home: Path) -> dict:
+    import json
+
+    return json.loads((home / "stack.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("engines-home")
+    result = run_cli(["up"], home)
+    assert result.returncode == 0, result.stderr
+    yield home
+    run_cli(["down"], home)
+
+
+def clickhouse_client(home: Path):  # noqa: ANN201
+    port = stack_json(home)["clickhouse"]["port"]
+    return clickhouse_connect.get_client(host="127.0.0.1", port=port, username="default")
+
+
+def postgres_url(home: Path, database: str) -> str:
+    return f"postgresql://postgres@127.0.0.1:{stack_json(home)['postgres']['port']}/{database}"
+
+
+def test_up_twice_is_a_no_op(home: Path) -> None:
+    before = stack_json(home)
+    result = run_cli(["up"], home)
+    assert result.returncode == 0, result.stderr
+    assert stack_json(home) == before
+    assert "clickhouse http://default:@127.0.0.1:" in result.stdout
+
+
+def test_status_reports_every_engine(home: Path) -> None:
+    result = run_cli(["status"], home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[0:2] for line in lines] == [
+        ["PostgreSQL", "shop"],
+        ["PostgreSQL", "warehouse"],
+        ["ClickHouse", "up"],
+    ]
+    assert "18." in lines[0] and "26." in lines[2]
+
+
+def test_query_prints_csv_on_each_target(home: Path) -> None:
+    for target in ("warehouse", "shop", "clickhouse"):
+        result = run_cli(["query", "--target", target, "SELECT 1 AS one, 'a,b' AS two"], home)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == 'one,two\n1,"a,b"\n'
+
+
+def test_query_error_is_one_line(home: Path) -> None:
+    result = run_cli(["query", "--target", "clickhouse", "SELECT * FROM no_such_table"], home)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "no_such_table" in result.stderr
+    result = run_cli(["query", "SELECT * FROM no_such_table"], home)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "no_such_table" in result.stderr
+
+
+def test_data_survives_down_and_up(home: Path) -> None:
+    with psycopg.connect(postgres_url(home, "warehouse"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE survives (id int)")
+        conn.execute("INSERT INTO survives SELECT generate_series(1, 1000)")
+    client = clickhouse_client(home)
+    client.command("CREATE TABLE survives (id UInt64) ENGINE = MergeTree ORDER BY id")
+    client.command("INSERT INTO survives SELECT number FROM numbers(1000)")
+    client.close()
+
+    result = run_cli(["down"], home)
+    assert result.returncode == 0, result.stderr
+    assert "PostgreSQL" in result.stdout and "ClickHouse" in result.stdout
+    assert not psutil.pid_exists(stack_json(home)["clickhouse"]["pid"])
+    result = run_cli(["query", "SELECT 1"], home)
+    assert result.returncode == 1 and "down" in result.stderr and "shopmarts up" in result.stderr
+
+    assert run_cli(["up"], home).returncode == 0
+    with psycopg.connect(postgres_url(home, "warehouse")) as conn:
+        assert conn.execute("SELECT count(*) FROM survives").fetchone() == (1000,)
+    client = clickhouse_client(home)
+    assert client.command("SELECT count() FROM survives") == 1000
+    client.close()
+
+
+def test_sigkilled_endpoint_comes_back_with_every_acknowledged_insert(home: Path) -> None:
+    client = clickhouse_client(home)
+    client.command("CREATE TABLE acked (id UInt64, batch UInt32) ENGINE = MergeTree ORDER BY id")
+    for batch in range(20):
+        client.insert("acked", [[batch * 100 + i, batch] for i in range(100)], ["id", "batch"])
+    client.close()
+    pid = stack_json(home)["clickhouse"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    psutil.Process(pid).wait(10) if psutil.pid_exists(pid) else None
+
+    result = run_cli(["up"], home)
+    assert result.returncode == 0, result.stderr
+    assert stack_json(home)["clickhouse"]["pid"] != pid
+    client = clickhouse_client(home)
+    assert client.command("SELECT count(), uniqExact(id) FROM acked") == [2000, 2000]
+    client.close()
+
+
+def test_bad_url_is_one_clear_line(tmp_path: Path) -> None:
+    result = run_cli(["status"], tmp_path, CLICKHOUSE_URL="clickhouse://nowhere")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "shopmarts: CLICKHOUSE_URL is not a ClickHouse HTTP URL "
+        "(expected http[s]://user:pass@host:port/): clickhouse://nowhere\n"
+    )
+    result = run_cli(["up"], tmp_path, SHOP_DATABASE_URL="postgresql://u:secret@host:notaport/shop")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "SHOP_DATABASE_URL has a bad port" in result.stderr and "secret" not in result.stderr
+
+
+def test_taken_port_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(["up"], tmp_path, SHOPMARTS_CLICKHOUSE_PORT=str(port))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    run_cli(["down"], tmp_path)
+
+
+def test_owned_data_folder_is_one_clear_line(home: Path) -> None:
+    owner = stack_json(home)["clickhouse"]["pid"]
+    data_dir = home / "clickhouse" / "data"
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.engines.clickhouse_server",
+         "--data-dir", str(data_dir), "--port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert result.stderr.strip().count("\n") == 0
+    assert f"owned by running process {owner}" in result.stderr
+
+
+def test_down_leaves_no_process_behind(tmp_path: Path) -> None:
+    assert run_cli(["up"], tmp_path).returncode == 0
+    pids = [stack_json(tmp_path)["postgres"]["pid"], stack_json(tmp_path)["clickhouse"]["pid"]]
+    assert run_cli(["down"], tmp_path).returncode == 0
+    for pid in pids:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    leftovers = [
+        p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
+        if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+    ]  # fmt: skip
+    assert leftovers == []
