@@ -38,7 +38,7 @@ def postgres_environment(state_home: Path) -> Iterator[Environment]:
 @pytest.fixture(scope="session")
 def environment(postgres_environment: Environment) -> Environment:
     """The whole embedded stack: PostgreSQL and the ClickHouse endpoint."""
-    engine_stack.up()
+    engine_stack.up(engines=("postgres", "clickhouse"))
     return get_environment()
 
 

@@ -69,7 +69,7 @@ def _system_user() -> str | None:
 
 def _make_reachable(path: Path, user: str) -> None:
     """Let the server's user traverse every parent folder and read the binaries."""
-    for parent in [path, *path.parents]:
+    for parent in [*path.parents, bin_dir(), *bin_dir().parents]:
         mode = parent.stat().st_mode
         if not mode & 0o001:
             parent.chmod(mode | 0o001)
@@ -78,8 +78,12 @@ def _make_reachable(path: Path, user: str) -> None:
 
 
 def _run(args: list[str], user: str | None, timeout: float = 120) -> subprocess.CompletedProcess:
+    # As another user, drop root's groups too: folders closed to group root would stay shut.
+    identity = (
+        {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
+    )
     return subprocess.run(
-        args, user=user, check=False, capture_output=True, text=True, timeout=timeout
+        args, check=False, capture_output=True, text=True, timeout=timeout, **identity
     )
 
 
@@ -123,7 +127,6 @@ class EmbeddedPostgres:
         self.data_dir.chmod(0o700)
         if user:
             _make_reachable(self.data_dir, user)
-            _make_reachable(bin_dir(), user)
             self.log_file.touch()
             entry = pwd.getpwnam(user)
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)

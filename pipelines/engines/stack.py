@@ -163,7 +163,10 @@ def postgres_cluster() -> EmbeddedPostgres:
     return EmbeddedPostgres(state_dir() / "postgres" / "data", stack.get("postgres", {}).get("port", 0))
 
 
-def up(engines: tuple[str, ...] = ("postgres", "clickhouse")) -> dict:
+ALL_PARTS = ("postgres", "clickhouse", "dagster")
+
+
+def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
     """Start whatever embedded engine is not running; a no-op when all are. Returns the stack."""
     environment = get_environment(require_running=False)
     root = state_dir()
@@ -193,6 +196,15 @@ def up(engines: tuple[str, ...] = ("postgres", "clickhouse")) -> dict:
             pid = _start_clickhouse(data_dir, port, root / "clickhouse.log")
         stack["clickhouse"] = {"port": port, "pid": pid}
         _write_stack(stack)
+
+    if "dagster" in engines:
+        from pipelines.engines.dagster_daemon import start_daemon
+
+        pid = stack.get("dagster_daemon", {}).get("pid")
+        if not _process_alive(pid):
+            pid = start_daemon(root / "dagster-daemon.log")
+        stack["dagster_daemon"] = {"pid": pid}
+        _write_stack(stack)
     return stack
 
 
@@ -200,21 +212,31 @@ def down() -> list[str]:
     """Stop every embedded engine; returns what was stopped. Data stays."""
     stopped = []
     stack = read_stack()
+    # The daemon first: it may be launching runs that talk to the engines.
+    for key, name in (("dagster_daemon", "Dagster daemon"), ("clickhouse", "ClickHouse")):
+        pid = stack.get(key, {}).get("pid")
+        if _process_alive(pid):
+            _stop_process_tree(pid)
+            stopped.append(name)
     cluster = postgres_cluster()
     if cluster.pid() is not None:
         cluster.stop()
         stopped.append("PostgreSQL")
-    pid = stack.get("clickhouse", {}).get("pid")
-    if _process_alive(pid):
-        process = psutil.Process(pid)
-        process.terminate()
-        try:
-            process.wait(20)
-        except psutil.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        stopped.append("ClickHouse")
     return stopped
+
+
+def _stop_process_tree(pid: int) -> None:
+    """SIGTERM a process and its children, SIGKILL whatever is left after a grace period."""
+    process = psutil.Process(pid)
+    family = [process, *process.children(recursive=True)]
+    for member in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.terminate()
+    _gone, alive = psutil.wait_procs(family, timeout=20)
+    for member in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    psutil.wait_procs(alive, timeout=5)
 
 
 def status() -> list[EngineStatus]:
