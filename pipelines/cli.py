@@ -88,20 +88,27 @@ def status() -> None:
 
 
 @main.command()
-@click.option("--scale", type=float, default=1.0, show_default=True,
-              help="Size of the shop; 1 = 10,000 customers and 50,000 orders.")
+@click.option(
+    "--scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Size of the shop; 1 = 10,000 customers and 50,000 orders.",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 @click.option("--replace", is_flag=True, help="Drop and recreate a non-empty shop.")
 @clear_errors
 def generate(scale: float, seed: int, replace: bool) -> None:
     """Create the shop's schema and fill it with realistic data (COPY, deterministic)."""
     from ingest.generate import generate_shop
+
     from pipelines.engines.settings import get_environment
 
     if scale <= 0:
         raise ShopmartsError(f"--scale must be positive, got {scale}")
-    generate_shop(get_environment().shop_url, scale=scale, seed=seed, replace=replace,
-                  progress=True)
+    generate_shop(
+        get_environment().shop_url, scale=scale, seed=seed, replace=replace, progress=True
+    )
 
 
 @main.command()
@@ -111,6 +118,7 @@ def generate(scale: float, seed: int, replace: bool) -> None:
 def simulate(hours: float, seed: int | None) -> None:
     """Advance the shop through plain DML: orders, status changes, stock moves, deletes."""
     from ingest.simulate import simulate_shop
+
     from pipelines.engines.settings import get_environment
 
     if hours <= 0:
@@ -129,8 +137,12 @@ def refresh(mode: str) -> None:
 
 
 @main.command()
-@click.option("--target", type=click.Choice(["warehouse", "clickhouse", "shop"]),
-              default="warehouse", show_default=True)
+@click.option(
+    "--target",
+    type=click.Choice(["warehouse", "clickhouse", "shop"]),
+    default="warehouse",
+    show_default=True,
+)
 @click.argument("sql")
 @clear_errors
 def query(target: str, sql: str) -> None:

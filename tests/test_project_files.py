@@ -42,7 +42,9 @@ def test_env_example_lists_every_variable_the_code_reads() -> None:
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
     read = set()
     for path in [*ROOT.glob("pipelines/**/*.py"), *ROOT.glob("ingest/**/*.py")]:
-        read |= set(re.findall(r"""environ(?:\.get)?\(\s*["']([A-Z][A-Z0-9_]+)["']""", path.read_text()))
+        read |= set(
+            re.findall(r"""environ(?:\.get)?\(\s*["']([A-Z][A-Z0-9_]+)["']""", path.read_text())
+        )
         read |= set(re.findall(r"""environ\[\s*["']([A-Z][A-Z0-9_]+)["']\s*\]""", path.read_text()))
         read |= set(re.findall(r"""_VAR\s*=\s*["']([A-Z][A-Z0-9_]+)["']""", path.read_text()))
     assert read, "found no environment variable reads"

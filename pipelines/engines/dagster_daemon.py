@@ -26,7 +26,7 @@ def dagster_home() -> Path:
 
 
 def prepare_dagster_home() -> Path:
-    """Create DAGSTER_HOME with the project's dagster.yaml (refreshed when the project's changes)."""
+    """Create DAGSTER_HOME holding a fresh copy of the project's dagster.yaml."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     source = PROJECT_ROOT / "dagster.yaml"

@@ -168,13 +168,20 @@ class EmbeddedPostgres:
             user,
         )  # fmt: skip
         if result.returncode != 0:
-            tail = self.log_file.read_text().strip().splitlines()[-3:] if self.log_file.exists() else []
+            tail = (
+                self.log_file.read_text().strip().splitlines()[-3:]
+                if self.log_file.exists()
+                else []
+            )
             detail = next((line for line in reversed(tail) if "FATAL" in line), None)
             joined = " ".join(tail)
             if "could not bind" in joined or "already in use" in joined:
-                raise ShopmartsError(f"port {self.port} on 127.0.0.1 is already in use (PostgreSQL)")
+                raise ShopmartsError(
+                    f"port {self.port} on 127.0.0.1 is already in use (PostgreSQL)"
+                )
             raise ShopmartsError(
-                f"PostgreSQL did not start: {detail or result.stderr.strip()} (log: {self.log_file})"
+                f"PostgreSQL did not start: {detail or result.stderr.strip()} "
+                f"(log: {self.log_file})"
             )
         self.ensure_databases()
 

@@ -129,7 +129,8 @@ def get_environment(require_running: bool = True) -> Environment:
         )
     if require_running and not clickhouse and not clickhouse_port:
         raise ShopmartsError(
-            f"the embedded ClickHouse is not set up: run `shopmarts up` (or set {CLICKHOUSE_URL_VAR})"
+            "the embedded ClickHouse is not set up: run `shopmarts up` "
+            f"(or set {CLICKHOUSE_URL_VAR})"
         )
     return Environment(
         shop_url=shop or embedded_postgres_url("shop", postgres_port or 0),

@@ -59,7 +59,9 @@ def _choose_port(variable: str, remembered: int | None, engine: str) -> int:
         except ValueError as error:
             raise ShopmartsError(f"{variable} is not a port number: {fixed!r}") from error
         if not port_is_free(port):
-            raise ShopmartsError(f"port {port} on 127.0.0.1 is already in use ({engine}, {variable})")
+            raise ShopmartsError(
+                f"port {port} on 127.0.0.1 is already in use ({engine}, {variable})"
+            )
         return port
     if remembered and port_is_free(remembered):
         return remembered
@@ -160,7 +162,9 @@ def _folder_size(path: Path) -> int:
 
 def postgres_cluster() -> EmbeddedPostgres:
     stack = read_stack()
-    return EmbeddedPostgres(state_dir() / "postgres" / "data", stack.get("postgres", {}).get("port", 0))
+    return EmbeddedPostgres(
+        state_dir() / "postgres" / "data", stack.get("postgres", {}).get("port", 0)
+    )
 
 
 ALL_PARTS = ("postgres", "clickhouse", "dagster")
@@ -266,9 +270,7 @@ def status() -> list[EngineStatus]:
     try:
         client = clickhouse_connect.get_client(dsn=environment.clickhouse_url, connect_timeout=3)
         version = client.server_version
-        size = int(
-            client.command("SELECT sum(bytes_on_disk) FROM system.parts WHERE active") or 0
-        )
+        size = int(client.command("SELECT sum(bytes_on_disk) FROM system.parts WHERE active") or 0)
         if environment.embedded_clickhouse:
             size = max(size, _folder_size(state_dir() / "clickhouse" / "data"))
         client.close()
@@ -278,6 +280,14 @@ def status() -> list[EngineStatus]:
     except Exception as error:  # noqa: BLE001 - any failure means "down" here
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "down"
         result.append(
-            EngineStatus("ClickHouse", redact(environment.clickhouse_url), False, "-", 0, pid, first_line[:200])
+            EngineStatus(
+                "ClickHouse",
+                redact(environment.clickhouse_url),
+                False,
+                "-",
+                0,
+                pid,
+                first_line[:200],
+            )
         )
     return result

@@ -1,0 +1,139 @@
+"""`shopmarts refresh`: submit a refresh job to Dagster's run queue and follow it step by step.
+
+The daemon of the stack dequeues and launches the run, exactly as for a scheduled run, so the
+queue's tag concurrency keeps the nightly and hourly refreshes from overlapping: a refresh
+submitted while another runs waits in the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pipelines.engines.dagster_daemon import DEFINITIONS_MODULE, dagster_environment
+from pipelines.engines.settings import PROJECT_ROOT
+from pipelines.errors import ShopmartsError
+
+JOB_FOR_MODE = {"nightly": "nightly_refresh", "hourly": "hourly_refresh"}
+
+
+@dataclass
+class StepResult:
+    key: str
+    seconds: float | None = None
+    ok: bool | None = None
+    error: str = ""
+
+
+@dataclass
+class RefreshResult:
+    run_id: str
+    job_name: str
+    status: str
+    seconds: float
+    queued_seconds: float
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
+    passed_checks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCESS"
+
+
+def submit_refresh(mode: str, tags: dict[str, str] | None = None) -> str:
+    """Submit the refresh job for ``mode`` to the run queue; returns the run id."""
+    from dagster import DagsterInstance
+    from dagster._cli.job import execute_launch_command
+    from dagster_shared.cli import WorkspaceOpts
+
+    os.environ.update({k: v for k, v in dagster_environment().items() if k.endswith("_HOME")})
+    with DagsterInstance.get() as instance:
+        run = execute_launch_command(
+            instance=instance,
+            workspace_opts=WorkspaceOpts(
+                module_name=(DEFINITIONS_MODULE,), working_directory=str(PROJECT_ROOT)
+            ),
+            job_name=JOB_FOR_MODE[mode],
+            tags=json.dumps({"shopmarts/launched_by": "cli", **(tags or {})}),
+        )
+        return run.run_id
+
+
+def follow_run(
+    run_id: str, echo: Callable[[str], None] = print, timeout: float = 6 * 3600
+) -> RefreshResult:
+    """Print the run's steps as they start and end; return once the run has finished."""
+    from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+
+    interesting = {
+        DagsterEventType.STEP_START,
+        DagsterEventType.STEP_SUCCESS,
+        DagsterEventType.STEP_FAILURE,
+        DagsterEventType.ASSET_CHECK_EVALUATION,
+        DagsterEventType.RUN_START,
+        DagsterEventType.RUN_FAILURE,
+    }
+    finished = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+    with DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            raise ShopmartsError(f"no Dagster run {run_id}")
+        result = RefreshResult(run_id, run.job_name, "QUEUED", 0.0, 0.0)
+        submitted = time.monotonic()
+        started: float | None = None
+        cursor = None
+        said_waiting = False
+        while True:
+            connection = instance.get_records_for_run(run_id, cursor=cursor, of_type=interesting)
+            cursor = connection.cursor
+            for record in connection.records:
+                event = record.event_log_entry.dagster_event
+                if event is None:
+                    continue
+                step = event.step_key or ""
+                if event.event_type == DagsterEventType.RUN_START:
+                    started = time.monotonic()
+                    result.queued_seconds = started - submitted
+                elif event.event_type == DagsterEventType.STEP_START:
+                    result.steps[step] = StepResult(step)
+                    result.steps[step].seconds = record.timestamp
+                    echo(f"  … {step}")
+                elif event.event_type in (
+                    DagsterEventType.STEP_SUCCESS,
+                    DagsterEventType.STEP_FAILURE,
+                ):
+                    entry = result.steps.setdefault(step, StepResult(step))
+                    entry.seconds = record.timestamp - (entry.seconds or record.timestamp)
+                    entry.ok = event.event_type == DagsterEventType.STEP_SUCCESS
+                    if not entry.ok:
+                        error = event.step_failure_data.error if event.step_failure_data else None
+                        message = error.message.strip() if error else ""
+                        entry.error = message.splitlines()[0] if message else "failed"
+                    mark = "ok" if entry.ok else "FAILED"
+                    detail = f": {entry.error}" if entry.error else ""
+                    echo(f"  {mark:>6} {step} ({entry.seconds:.1f} s){detail}")
+                elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+                    evaluation = event.event_specific_data
+                    name = f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                    if evaluation.passed:
+                        result.passed_checks += 1
+                    else:
+                        result.failed_checks.append(name)
+                        echo(f"  FAILED check {name}")
+            run = instance.get_run_by_id(run_id)
+            assert run is not None
+            if run.status in finished:
+                result.status = run.status.value
+                result.seconds = time.monotonic() - (started or submitted)
+                return result
+            waited = time.monotonic() - submitted
+            if run.status == DagsterRunStatus.QUEUED and not said_waiting and waited > 3:
+                echo("  waiting in Dagster's run queue (another refresh is running?)")
+                said_waiting = True
+            if time.monotonic() - submitted > timeout:
+                raise ShopmartsError(f"run {run_id} did not finish within {timeout:.0f} s")
+            time.sleep(0.5)
