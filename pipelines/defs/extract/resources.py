@@ -1,0 +1,36 @@
+"""The engines the extract reads and writes, as a Dagster resource."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import dagster as dg
+
+from pipelines.engines.settings import Environment, get_environment
+
+
+class ShopmartsEnvironment(dg.ConfigurableResource):
+    """Where the shop, the warehouse and ClickHouse are.
+
+    Unset URLs come from :func:`~pipelines.engines.settings.get_environment` when the
+    resource is used (env vars, else the embedded stack), never at import time.
+    """
+
+    shop_url: str | None = None
+    warehouse_url: str | None = None
+    clickhouse_url: str | None = None
+    raw_schema: str = "raw"  # warehouse schema and ClickHouse database of the raw layer
+
+    def environment(self) -> Environment:
+        overrides = {
+            name: value
+            for name, value in (
+                ("shop_url", self.shop_url),
+                ("warehouse_url", self.warehouse_url),
+                ("clickhouse_url", self.clickhouse_url),
+            )
+            if value
+        }
+        if len(overrides) == 3:
+            return Environment(**overrides, embedded_postgres=False, embedded_clickhouse=False)
+        return dataclasses.replace(get_environment(), **overrides)
