@@ -1,0 +1,14 @@
+{#- A raw table of the shop. On ClickHouse the raw tables are ReplacingMergeTree, loaded
+    by upserts: FINAL collapses every key to its newest version, so staging never sees a
+    superseded row. -#}
+{% macro shop_source(table_name) -%}
+    {{ return(adapter.dispatch('shop_source', 'shopmarts')(table_name)) }}
+{%- endmacro %}
+
+{% macro default__shop_source(table_name) -%}
+    {{ source('shop', table_name) }}
+{%- endmacro %}
+
+{% macro clickhouse__shop_source(table_name) -%}
+    {{ source('shop', table_name) }} final
+{%- endmacro %}

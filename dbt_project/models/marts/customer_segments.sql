@@ -1,0 +1,79 @@
+{{ config(
+    order_by=['customer_id'],
+    indexes=mart_indexes(grain=['customer_id'], filters=[['segment']]),
+) }}
+
+with
+
+recognized_orders as (
+
+    select customer_id, order_date, total_amount
+    from {{ ref('stg_shop__orders') }}
+    where is_recognized
+
+),
+
+as_of as (
+
+    {{ as_of_date_query() }}
+
+),
+
+customer_orders as (
+
+    select
+        customer_id,
+        max(order_date) as last_order_date,
+        count(*) as orders_count,
+        sum(total_amount) as revenue_sum
+    from recognized_orders
+    group by customer_id
+
+),
+
+measured as (
+
+    select
+        customer_orders.customer_id as customer_id,
+        {{ days_between('customer_orders.last_order_date', 'as_of.as_of_date') }} as recency_days,
+        {{ to_bigint('customer_orders.orders_count') }} as frequency,
+        {{ to_money('customer_orders.revenue_sum') }} as monetary
+    from customer_orders
+    cross join as_of
+
+),
+
+scored as (
+
+    -- Quintiles, 5 best. Equal values are split by customer_id so that both engines
+    -- put every customer in the same quintile.
+    select
+        customer_id,
+        recency_days,
+        frequency,
+        monetary,
+        {{ to_integer('ntile(5) over (order by recency_days desc, customer_id)') }} as r_score,
+        {{ to_integer('ntile(5) over (order by frequency, customer_id)') }} as f_score,
+        {{ to_integer('ntile(5) over (order by monetary, customer_id)') }} as m_score
+    from measured
+
+),
+
+final as (
+
+    select
+        customer_id,
+        recency_days,
+        frequency,
+        monetary,
+        r_score,
+        f_score,
+        m_score,
+        concat({{ to_text('r_score') }}, {{ to_text('f_score') }}, {{ to_text('m_score') }})
+            as rfm_score,
+        {{ rfm_segment_case('r_score', 'f_score', 'm_score') }} as segment
+    from scored
+
+)
+
+select * from final

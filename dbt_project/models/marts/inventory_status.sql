@@ -1,0 +1,105 @@
+{{ config(
+    order_by=['product_id', 'warehouse_code'],
+    indexes=mart_indexes(
+        grain=['product_id', 'warehouse_code'],
+        filters=[['stock_status'], ['warehouse_code']],
+    ),
+) }}
+
+{#- Demand is the product's recognized sales over the 30 days before the as-of date,
+    across the whole shop (orders do not say which warehouse ships them), so a
+    warehouse's days_of_cover is how long its available stock alone would last. -#}
+
+{%- set overstock_days = 180 -%}
+
+with
+
+inventory as (
+
+    select
+        product_id,
+        warehouse_code,
+        quantity_on_hand,
+        quantity_reserved,
+        quantity_available,
+        reorder_point
+    from {{ ref('stg_shop__inventory') }}
+
+),
+
+recognized_orders as (
+
+    select order_id, order_date from {{ ref('stg_shop__orders') }} where is_recognized
+
+),
+
+order_items as (
+
+    select order_id, product_id, quantity from {{ ref('stg_shop__order_items') }}
+
+),
+
+as_of as (
+
+    {{ as_of_date_query() }}
+
+),
+
+recent_sales as (
+
+    select
+        order_items.product_id as product_id,
+        sum(order_items.quantity) as quantity_sum
+    from order_items
+    inner join recognized_orders
+        on order_items.order_id = recognized_orders.order_id
+    cross join as_of
+    where recognized_orders.order_date >= {{ add_days('as_of.as_of_date', -30) }}
+        and recognized_orders.order_date < as_of.as_of_date
+    group by order_items.product_id
+
+),
+
+measured as (
+
+    select
+        inventory.product_id as product_id,
+        inventory.warehouse_code as warehouse_code,
+        inventory.quantity_on_hand as quantity_on_hand,
+        inventory.quantity_reserved as quantity_reserved,
+        inventory.quantity_available as quantity_available,
+        inventory.reorder_point as reorder_point,
+        {{ to_bigint('coalesce(recent_sales.quantity_sum, 0)') }} as units_30d
+    from inventory
+    left join recent_sales
+        on inventory.product_id = recent_sales.product_id
+
+),
+
+final as (
+
+    select
+        product_id,
+        warehouse_code,
+        quantity_on_hand,
+        quantity_reserved,
+        quantity_available,
+        reorder_point,
+        {{ safe_divide('units_30d', 30, 4) }} as avg_daily_units_30d,
+        -- Days the available stock lasts at the recent pace; NULL without recent sales.
+        {{ safe_divide('greatest(quantity_available, 0) * 30', 'units_30d', 1) }}
+            as days_of_cover,
+        case
+            when quantity_available <= 0 then 'out_of_stock'
+            when quantity_available <= reorder_point then 'low'
+            -- No sale in 30 days means the stock does not move at all: overstock too.
+            -- Compared in whole numbers (available * 30 > 180 * units) so both engines agree.
+            when units_30d = 0
+                or quantity_available * 30 > {{ overstock_days }} * units_30d then 'overstock'
+            else 'ok'
+        end as stock_status
+    from measured
+
+)
+
+select * from final

@@ -1,0 +1,104 @@
+{{ config(
+    order_by=['product_id'],
+    indexes=mart_indexes(
+        grain=['product_id'], filters=[['category_name'], ['revenue_rank']]
+    ),
+) }}
+
+with
+
+products as (
+
+    select product_id, product_name, category_id from {{ ref('stg_shop__products') }}
+
+),
+
+categories as (
+
+    select category_id, category_name from {{ ref('stg_shop__product_categories') }}
+
+),
+
+recognized_orders as (
+
+    select order_id from {{ ref('stg_shop__orders') }} where is_recognized
+
+),
+
+order_items as (
+
+    select order_id, product_id, quantity, line_total from {{ ref('stg_shop__order_items') }}
+
+),
+
+reviews as (
+
+    select product_id, rating from {{ ref('stg_shop__reviews') }}
+
+),
+
+product_sales as (
+
+    select
+        order_items.product_id as product_id,
+        sum(order_items.quantity) as quantity_sum,
+        sum(order_items.line_total) as line_total_sum,
+        count(distinct order_items.order_id) as distinct_orders
+    from order_items
+    inner join recognized_orders
+        on order_items.order_id = recognized_orders.order_id
+    group by order_items.product_id
+
+),
+
+product_reviews as (
+
+    select
+        product_id,
+        count(*) as reviews_written,
+        sum(rating) as rating_sum
+    from reviews
+    group by product_id
+
+),
+
+measured as (
+
+    select
+        products.product_id as product_id,
+        products.product_name as product_name,
+        categories.category_name as category_name,
+        {{ to_bigint('coalesce(product_sales.quantity_sum, 0)') }} as units_sold,
+        {{ to_money('coalesce(product_sales.line_total_sum, 0)') }} as revenue,
+        {{ to_bigint('coalesce(product_sales.distinct_orders, 0)') }} as orders_count,
+        {{ to_bigint('coalesce(product_reviews.reviews_written, 0)') }} as review_count,
+        {{ safe_divide('product_reviews.rating_sum', 'product_reviews.reviews_written', 2) }}
+            as avg_rating
+    from products
+    left join categories
+        on products.category_id = categories.category_id
+    left join product_sales
+        on products.product_id = product_sales.product_id
+    left join product_reviews
+        on products.product_id = product_reviews.product_id
+
+),
+
+final as (
+
+    select
+        product_id,
+        product_name,
+        category_name,
+        units_sold,
+        revenue,
+        orders_count,
+        review_count,
+        avg_rating,
+        -- 1 = highest revenue; equal revenue is ranked by product_id, so ranks are unique.
+        {{ to_bigint('row_number() over (order by revenue desc, product_id)') }} as revenue_rank
+    from measured
+
+)
+
+select * from final

@@ -1,0 +1,45 @@
+with
+
+source as (
+
+    select
+        promotion_id,
+        code,
+        discount_type,
+        discount_value,
+        starts_at,
+        ends_at,
+        is_active,
+        created_at,
+        updated_at
+    from {{ shop_source('promotions') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        {{ to_bigint('promotion_id') }} as promotion_id,
+
+        ---------- text
+        code as promotion_code,
+        discount_type,
+
+        ---------- numerics
+        {{ to_money('discount_value') }} as discount_value,
+
+        ---------- booleans
+        is_active,
+
+        ---------- timestamps
+        starts_at,
+        ends_at,
+        created_at,
+        updated_at
+
+    from source
+
+)
+
+select * from renamed
