@@ -1,0 +1,241 @@
+"""Engine access for the dashboards: one function runs one named query on one engine.
+
+Both engines return the same pandas shapes: numbers as floats or ints, dates as
+``datetime64``, so a page never needs to know which engine it is drawing. Failures
+become :class:`EngineUnavailable` or :class:`MartsNotPublished`, which the app shows
+as a message, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.queries import Query
+from pipelines.engines.settings import get_environment, redact
+from pipelines.errors import ShopmartsError
+
+Engine = Literal["postgres", "clickhouse"]
+ENGINE_LABELS: dict[Engine, str] = {"postgres": "PostgreSQL", "clickhouse": "ClickHouse"}
+CONNECT_TIMEOUT_SECONDS = 3
+# Long enough that switching pages or filters back and forth is instant, short enough
+# that a refresh published a minute ago shows without pressing "Reload".
+CACHE_TTL_SECONDS = 60
+
+
+class EngineUnavailable(ShopmartsError):
+    """The engine is not configured, not started, or not answering."""
+
+
+class MartsNotPublished(ShopmartsError):
+    """The engine answers but a published mart (or the refresh log) does not exist."""
+
+
+class QueryFailed(ShopmartsError):
+    """The engine answered a dashboard query with an error (say, a mart whose columns changed)."""
+
+
+def engine_url(engine: Engine) -> str:
+    """The connection URL of ``engine`` as the environment decides it (embedded or real)."""
+    try:
+        environment = get_environment()
+    except ShopmartsError as error:
+        raise EngineUnavailable(str(error)) from error
+    return environment.warehouse_url if engine == "postgres" else environment.clickhouse_url
+
+
+def run_query(
+    engine: Engine, url: str, query: Query, params: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Rows of ``query`` on ``engine`` at ``url`` as a DataFrame with engine-neutral types."""
+    runner = _run_postgres if engine == "postgres" else _run_clickhouse
+    columns, rows = runner(url, query.sql_for(engine), dict(params or {}))
+    return normalize(pd.DataFrame.from_records(rows, columns=columns))
+
+
+def normalize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decimals to floats, dates and timestamps to naive UTC ``datetime64``.
+
+    PostgreSQL numerics arrive as ``Decimal`` and ClickHouse decimals too, but sums and
+    averages differ in type between the engines; floats make both look the same.
+    """
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object:
+            continue
+        sample = series.dropna()
+        if sample.empty:
+            continue
+        first = sample.iloc[0]
+        if isinstance(first, Decimal):
+            frame[column] = series.map(lambda v: None if v is None else float(v)).astype("float64")
+        elif isinstance(first, dt.datetime):
+            frame[column] = pd.to_datetime(series, utc=True).dt.tz_localize(None)
+        elif isinstance(first, dt.date):
+            frame[column] = pd.to_datetime(series)
+    return frame
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+
+class _PostgresPool:
+    """A few idle connections per URL, so a page's queries skip the connect handshake."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._idle: dict[str, list[Any]] = {}
+        self._lock = threading.Lock()
+        self._size = size
+
+    @contextmanager
+    def connection(self, url: str) -> Iterator[Any]:
+        import psycopg
+
+        with self._lock:
+            idle = self._idle.setdefault(url, [])
+            conn = idle.pop() if idle else None
+        if conn is None or conn.closed:
+            try:
+                conn = psycopg.connect(
+                    url,
+                    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                    autocommit=True,
+                    application_name="shopmarts-dashboards",
+                )
+            except psycopg.OperationalError as error:
+                raise EngineUnavailable(
+                    f"PostgreSQL at {redact(url)} is down or unreachable "
+                    "(start the embedded engines with `shopmarts up`)"
+                ) from error
+        healthy = True
+        try:
+            yield conn
+        except psycopg.OperationalError:
+            healthy = False
+            raise
+        finally:
+            with self._lock:
+                idle = self._idle.setdefault(url, [])
+                if healthy and not conn.closed and len(idle) < self._size:
+                    idle.append(conn)
+                else:
+                    conn.close()
+
+
+_postgres_pool = _PostgresPool()
+
+
+def _run_postgres(url: str, sql: str, params: dict[str, Any]) -> tuple[list[str], list[tuple]]:
+    import psycopg
+    from psycopg import errors
+
+    with _postgres_pool.connection(url) as conn:
+        try:
+            cursor = conn.execute(sql, params)
+        except (errors.UndefinedTable, errors.InvalidSchemaName, errors.UndefinedColumn) as error:
+            raise MartsNotPublished(_first_line(error)) from error
+        except psycopg.OperationalError as error:
+            raise EngineUnavailable(
+                f"PostgreSQL at {redact(url)} stopped answering: {_first_line(error)}"
+            ) from error
+        except psycopg.Error as error:
+            raise QueryFailed(f"PostgreSQL: {_first_line(error)}") from error
+        columns = [column.name for column in cursor.description or ()]
+        return columns, cursor.fetchall()
+
+
+# --- ClickHouse -------------------------------------------------------------------------
+
+# Error codes meaning "that database, table or column is not there".
+_CLICKHOUSE_MISSING_CODES = ("Code: 81.", "Code: 60.", "Code: 47.", "Code: 16.")
+_clickhouse_clients: dict[str, Any] = {}
+_clickhouse_lock = threading.Lock()
+
+
+def _clickhouse_client(url: str) -> Any:
+    import clickhouse_connect
+    from clickhouse_connect.driver.exceptions import Error as ClickHouseError
+
+    with _clickhouse_lock:
+        client = _clickhouse_clients.get(url)
+    if client is not None:
+        return client
+    try:
+        client = clickhouse_connect.get_client(
+            dsn=url,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            send_receive_timeout=60,
+            # One client serves every session's thread: no session state on the server.
+            autogenerate_session_id=False,
+        )
+    except (ClickHouseError, OSError) as error:
+        raise EngineUnavailable(
+            f"ClickHouse at {redact(url)} is down or unreachable "
+            "(start the embedded engines with `shopmarts up`)"
+        ) from error
+    with _clickhouse_lock:
+        _clickhouse_clients[url] = client
+    return client
+
+
+def _run_clickhouse(url: str, sql: str, params: dict[str, Any]) -> tuple[list[str], list[tuple]]:
+    from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+    client = _clickhouse_client(url)
+    try:
+        result = client.query(sql, parameters=params)
+    except OperationalError as error:
+        with _clickhouse_lock:
+            _clickhouse_clients.pop(url, None)
+        raise EngineUnavailable(
+            f"ClickHouse at {redact(url)} stopped answering: {_first_line(error)}"
+        ) from error
+    except DatabaseError as error:
+        message = str(error)
+        if any(code in message for code in _CLICKHOUSE_MISSING_CODES):
+            raise MartsNotPublished(_first_line(error)) from error
+        raise QueryFailed(f"ClickHouse: {_first_line(error)}") from error
+    return list(result.column_names), result.result_rows
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# --- cached access for the app ----------------------------------------------------------
+
+
+def fetch(engine: Engine, query: Query, **params: Any) -> pd.DataFrame:
+    """Rows of ``query`` on ``engine``, cached per engine, URL, query and parameters.
+
+    The URL is part of the key so a restarted engine on another port, or another
+    deployment, never serves a stale answer. Errors are not cached.
+    """
+    return _cached_query(engine, engine_url(engine), query, params)
+
+
+def clear_cache() -> None:
+    """Forget every cached answer (the sidebar's "Reload" button)."""
+    _cached_query.clear()
+
+
+def _query_key(query: Query) -> str:
+    return query.name
+
+
+@st.cache_data(
+    ttl=CACHE_TTL_SECONDS,
+    show_spinner=False,
+    max_entries=512,
+    hash_funcs={Query: _query_key},
+)
+def _cached_query(engine: Engine, url: str, query: Query, params: dict[str, Any]) -> pd.DataFrame:
+    return run_query(engine, url, query, params)

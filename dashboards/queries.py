@@ -1,0 +1,276 @@
+"""Every SQL statement the dashboards run: one query per figure, published marts only.
+
+The same text runs on PostgreSQL (psycopg) and ClickHouse (clickhouse-connect): both
+take ``%(name)s`` parameters, compare dates with ISO date values, and share this
+subset of SQL (CASE, half-open date ranges, GROUP BY on output names, NULLS LAST).
+Where the dialects part, a query carries a ClickHouse variant next to it.
+
+Date ranges are half-open (``>= start AND < end_next``) so they stay right whether a
+mart stores a date or a timestamp. Ratios (average order value, shares, growth) are
+computed by the caller from the sums, so both engines' division rules never matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Query:
+    """One named statement, with an optional ClickHouse spelling where dialects differ."""
+
+    name: str
+    sql: str
+    clickhouse_sql: str | None = None
+
+    def sql_for(self, engine: str) -> str:
+        if engine == "clickhouse" and self.clickhouse_sql is not None:
+            return self.clickhouse_sql
+        return self.sql
+
+
+# --- every page: what range of dates the marts hold -----------------------------------
+
+SALES_DATE_RANGE = Query(
+    "sales_date_range",
+    """
+    SELECT min(sales_date) AS first_date, max(sales_date) AS last_date, count(*) AS days
+    FROM marts.daily_sales
+    """,
+)
+
+# --- overview ---------------------------------------------------------------------------
+
+# Current and previous period in one scan; params start, previous_start, end_next.
+PERIOD_TOTALS = Query(
+    "period_totals",
+    """
+    SELECT
+        CASE WHEN sales_date >= %(start)s THEN 'current' ELSE 'previous' END AS period,
+        sum(net_revenue) AS revenue,
+        sum(orders_count) AS orders,
+        sum(new_customers) AS new_customers,
+        count(*) AS days
+    FROM marts.daily_sales
+    WHERE sales_date >= %(previous_start)s AND sales_date < %(end_next)s
+    GROUP BY period
+    """,
+)
+
+# The marts keep no customer x day grain, so "active" means the customer's span of
+# recognized orders (first to last) overlaps the period. For a period ending on the
+# newest date this is exactly "ordered in the period"; for older periods it also
+# counts customers who ordered before and after but not during it.
+ACTIVE_CUSTOMERS = Query(
+    "active_customers",
+    """
+    SELECT
+        count(CASE WHEN first_order_date < %(end_next)s
+                    AND last_order_date >= %(start)s THEN 1 END) AS current_customers,
+        count(CASE WHEN first_order_date < %(start)s
+                    AND last_order_date >= %(previous_start)s THEN 1 END) AS previous_customers
+    FROM marts.customer_analytics
+    WHERE orders_count > 0
+    """,
+)
+
+STOCK_ALERT_COUNTS = Query(
+    "stock_alert_counts",
+    """
+    SELECT stock_status, count(*) AS items
+    FROM marts.inventory_status
+    WHERE stock_status IN ('out_of_stock', 'low')
+    GROUP BY stock_status
+    """,
+)
+
+# --- trends -----------------------------------------------------------------------------
+
+DAILY_SALES = Query(
+    "daily_sales",
+    """
+    SELECT sales_date, orders_count, items_sold, gross_revenue, discount_total, net_revenue,
+           avg_order_value, unique_customers, new_customers
+    FROM marts.daily_sales
+    WHERE sales_date >= %(start)s AND sales_date < %(end_next)s
+    ORDER BY sales_date
+    """,
+)
+
+# Months that overlap the range: params month_start (first day of start's month), end_next.
+MONTHLY_REVENUE = Query(
+    "monthly_revenue",
+    """
+    SELECT month_start, revenue, orders_count, customers_count, avg_order_value,
+           mom_growth_pct
+    FROM marts.monthly_revenue
+    WHERE month_start >= %(month_start)s AND month_start < %(end_next)s
+    ORDER BY month_start
+    """,
+)
+
+# --- RFM segments (a snapshot as of the last refresh) -----------------------------------
+
+SEGMENT_SUMMARY = Query(
+    "segment_summary",
+    """
+    SELECT segment,
+           count(*) AS customers,
+           sum(monetary) AS revenue,
+           avg(recency_days) AS avg_recency_days,
+           avg(frequency) AS avg_frequency,
+           avg(monetary) AS avg_monetary
+    FROM marts.customer_segments
+    GROUP BY segment
+    ORDER BY revenue DESC, segment
+    """,
+)
+
+RFM_GRID = Query(
+    "rfm_grid",
+    """
+    SELECT r_score, f_score, count(*) AS customers, sum(monetary) AS revenue
+    FROM marts.customer_segments
+    GROUP BY r_score, f_score
+    ORDER BY r_score, f_score
+    """,
+)
+
+# params: segments (list of names), limit.
+SEGMENT_CUSTOMERS = Query(
+    "segment_customers",
+    """
+    SELECT s.customer_id, s.segment, s.rfm_score, s.recency_days, s.frequency, s.monetary,
+           a.first_order_date, a.last_order_date, a.avg_order_value, a.items_purchased
+    FROM marts.customer_segments AS s
+    JOIN marts.customer_analytics AS a ON a.customer_id = s.customer_id
+    WHERE s.segment = ANY(%(segments)s)
+    ORDER BY s.monetary DESC, s.customer_id
+    LIMIT %(limit)s
+    """,
+    clickhouse_sql="""
+    SELECT s.customer_id, s.segment, s.rfm_score, s.recency_days, s.frequency, s.monetary,
+           a.first_order_date, a.last_order_date, a.avg_order_value, a.items_purchased
+    FROM marts.customer_segments AS s
+    JOIN marts.customer_analytics AS a ON a.customer_id = s.customer_id
+    WHERE has(%(segments)s, s.segment)
+    ORDER BY s.monetary DESC, s.customer_id
+    LIMIT %(limit)s
+    """,
+)
+
+# --- products and categories (all time, as of the last refresh) ------------------------
+
+# params: category ('' for all), limit.
+TOP_PRODUCTS = Query(
+    "top_products",
+    """
+    SELECT revenue_rank, product_id, product_name, category_name, units_sold, revenue,
+           orders_count, review_count, avg_rating
+    FROM marts.product_performance
+    WHERE %(category)s = '' OR category_name = %(category)s
+    ORDER BY revenue DESC, product_id
+    LIMIT %(limit)s
+    """,
+)
+
+# Names of the categories products are filed under (leaves, mostly): the product filter.
+PRODUCT_CATEGORIES = Query(
+    "product_categories",
+    """
+    SELECT category_name, count(*) AS products
+    FROM marts.product_performance
+    GROUP BY category_name
+    ORDER BY category_name
+    """,
+)
+
+# A category's figures cover its whole subtree, so only siblings add up: params parent
+# ('' for the top-level categories, else the parent's name). coalesce covers both a NULL
+# and an empty parent name.
+CATEGORY_PERFORMANCE = Query(
+    "category_performance",
+    """
+    SELECT category_id, category_name, parent_category_name, products_count, units_sold,
+           revenue, revenue_share
+    FROM marts.category_performance
+    WHERE coalesce(parent_category_name, '') = %(parent)s
+    ORDER BY revenue DESC, category_id
+    """,
+)
+
+# Parents that have subcategories, for the drill-down.
+PARENT_CATEGORIES = Query(
+    "parent_categories",
+    """
+    SELECT parent_category_name, count(*) AS subcategories
+    FROM marts.category_performance
+    WHERE coalesce(parent_category_name, '') <> ''
+    GROUP BY parent_category_name
+    ORDER BY parent_category_name
+    """,
+)
+
+# --- inventory (current stock as of the last refresh) -----------------------------------
+
+STOCK_BY_WAREHOUSE = Query(
+    "stock_by_warehouse",
+    """
+    SELECT warehouse_code, stock_status, count(*) AS items
+    FROM marts.inventory_status
+    GROUP BY warehouse_code, stock_status
+    ORDER BY warehouse_code, stock_status
+    """,
+)
+
+# Items out of stock or low by how long their stock lasts; the bands match charts.COVER_BANDS.
+COVER_BANDS = Query(
+    "cover_bands",
+    """
+    SELECT warehouse_code,
+           CASE
+               WHEN stock_status = 'out_of_stock' THEN 'out of stock'
+               WHEN days_of_cover IS NULL THEN 'no sales in 30 days'
+               WHEN days_of_cover < 7 THEN 'under 7 days'
+               WHEN days_of_cover < 14 THEN '7 to 14 days'
+               WHEN days_of_cover < 30 THEN '14 to 30 days'
+               ELSE '30 days or more'
+           END AS cover_band,
+           count(*) AS items
+    FROM marts.inventory_status
+    WHERE stock_status IN ('out_of_stock', 'low')
+    GROUP BY warehouse_code, cover_band
+    ORDER BY warehouse_code, cover_band
+    """,
+)
+
+# params: warehouse ('' for all), limit. Product names come from product_performance,
+# the only mart that names products.
+STOCK_ALERTS = Query(
+    "stock_alerts",
+    """
+    SELECT i.warehouse_code, i.product_id, p.product_name, p.category_name, i.stock_status,
+           i.quantity_on_hand, i.quantity_reserved, i.quantity_available, i.reorder_point,
+           i.avg_daily_units_30d, i.days_of_cover
+    FROM marts.inventory_status AS i
+    LEFT JOIN marts.product_performance AS p ON p.product_id = i.product_id
+    WHERE i.stock_status IN ('out_of_stock', 'low')
+      AND (%(warehouse)s = '' OR i.warehouse_code = %(warehouse)s)
+    ORDER BY CASE WHEN i.stock_status = 'out_of_stock' THEN 0 ELSE 1 END,
+             i.days_of_cover ASC NULLS FIRST, i.avg_daily_units_30d DESC,
+             i.product_id, i.warehouse_code
+    LIMIT %(limit)s
+    """,
+)
+
+# --- freshness: the refresh log written by the publish step -----------------------------
+
+LATEST_REFRESHES = Query(
+    "latest_refreshes",
+    """
+    SELECT *
+    FROM meta.refresh_log
+    ORDER BY refreshed_at DESC
+    LIMIT 50
+    """,
+)

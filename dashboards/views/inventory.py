@@ -1,0 +1,88 @@
+"""Inventory alerts: out-of-stock and low items, days of cover, by warehouse."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import charts, queries, selection
+from dashboards import formatting as fmt
+
+ALL_WAREHOUSES = "All warehouses"
+ALERT_ROWS = 5_000
+
+current = selection.current()
+st.title("Inventory alerts")
+st.caption(
+    "Stock per product and warehouse as of the last refresh (inventory_status). Days of cover "
+    "is stock available divided by the average units sold per day over the last 30 days. "
+    "The date range does not apply here."
+)
+
+stock = current.fetch(queries.STOCK_BY_WAREHOUSE)
+if stock.empty:
+    st.info("No inventory recorded.")
+    st.stop()
+
+totals = stock.groupby("stock_status")["items"].sum()
+tiles = st.columns(4)
+for tile, status in zip(tiles, charts.STOCK_COLORS, strict=True):
+    share = totals.get(status, 0) / totals.sum() * 100
+    tile.metric(
+        charts.STOCK_LABELS[status],
+        fmt.count(totals.get(status, 0)),
+        delta=f"{fmt.percent(share)} of items",
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+
+st.subheader("Stock status by warehouse")
+st.altair_chart(charts.stock_by_warehouse(stock), width="stretch")
+by_warehouse = (
+    stock.pivot_table(index="warehouse_code", columns="stock_status", values="items", fill_value=0)
+    .reindex(columns=list(charts.STOCK_COLORS), fill_value=0)
+    .astype(int)
+    .rename(columns=charts.STOCK_LABELS)
+    .rename_axis(index="Warehouse", columns=None)
+    .reset_index()
+)
+st.dataframe(by_warehouse, hide_index=True)
+
+st.subheader("Items to reorder")
+warehouses = sorted(stock["warehouse_code"].unique())
+warehouse = st.selectbox("Warehouse", [ALL_WAREHOUSES, *warehouses], key="warehouse")
+alerts = current.fetch(
+    queries.STOCK_ALERTS,
+    warehouse="" if warehouse == ALL_WAREHOUSES else warehouse,
+    limit=ALERT_ROWS,
+)
+if alerts.empty:
+    st.success("Nothing is out of stock or low.")
+    st.stop()
+
+bands = current.fetch(queries.COVER_BANDS)
+st.altair_chart(charts.days_of_cover(bands), width="stretch")
+st.caption("Items out of stock or low, by how many days their available stock lasts.")
+st.caption(
+    f"{fmt.count(len(alerts))} items out of stock or low"
+    + (f" (the first {fmt.count(ALERT_ROWS)})" if len(alerts) == ALERT_ROWS else "")
+    + ": out of stock first, then the fewest days of cover."
+)
+st.dataframe(
+    alerts.assign(stock_status=alerts["stock_status"].map(charts.STOCK_LABELS)),
+    hide_index=True,
+    placeholder="–",
+    column_config={
+        "warehouse_code": "Warehouse",
+        "product_id": st.column_config.NumberColumn("Product", format="%d"),
+        "product_name": "Name",
+        "category_name": "Category",
+        "stock_status": "Stock",
+        "quantity_on_hand": st.column_config.NumberColumn("On hand", format="localized"),
+        "quantity_reserved": st.column_config.NumberColumn("Reserved", format="localized"),
+        "quantity_available": st.column_config.NumberColumn("Available", format="localized"),
+        "reorder_point": st.column_config.NumberColumn("Reorder point", format="localized"),
+        "avg_daily_units_30d": st.column_config.NumberColumn("Units/day (30 d)", format="%.2f"),
+        "days_of_cover": st.column_config.NumberColumn("Days of cover", format="%.1f"),
+    },
+)

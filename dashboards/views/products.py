@@ -1,0 +1,95 @@
+"""Top products and categories by revenue (all time, as of the last refresh)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import charts, queries, selection
+from dashboards import formatting as fmt
+
+TOP_SIZES = (10, 25, 50, 100)
+ALL_CATEGORIES = "All categories"
+TOP_LEVEL = "Top-level categories"
+
+current = selection.current()
+st.title("Products & categories")
+st.caption(
+    "Revenue of recognized orders' lines (line totals) since the shop opened, as of the last "
+    "refresh (product_performance, category_performance). The date range does not apply here."
+)
+
+st.subheader("Top products")
+filed_under = current.fetch(queries.PRODUCT_CATEGORIES)
+pick, size = st.columns([3, 1])
+category = pick.selectbox(
+    "Category",
+    [ALL_CATEGORIES, *filed_under["category_name"]],
+    key="product_category",
+    help="The category a product is filed under.",
+)
+top = size.selectbox("Show", TOP_SIZES, format_func=lambda n: f"Top {n}", key="product_top")
+products = current.fetch(
+    queries.TOP_PRODUCTS, category="" if category == ALL_CATEGORIES else category, limit=top
+)
+if products.empty:
+    st.info("No products.")
+else:
+    st.altair_chart(charts.top_products(products), width="stretch")
+    st.dataframe(
+        products,
+        hide_index=True,
+        placeholder="–",
+        column_config={
+            "revenue_rank": st.column_config.NumberColumn("Rank", format="%d"),
+            "product_id": st.column_config.NumberColumn("Product", format="%d"),
+            "product_name": "Name",
+            "category_name": "Category",
+            "units_sold": st.column_config.NumberColumn("Units sold", format="localized"),
+            "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+            "orders_count": st.column_config.NumberColumn("Orders", format="localized"),
+            "review_count": st.column_config.NumberColumn("Reviews", format="localized"),
+            "avg_rating": st.column_config.NumberColumn("Rating", format="%.2f"),
+        },
+    )
+
+st.subheader("Categories")
+parents = current.fetch(queries.PARENT_CATEGORIES)
+level = st.selectbox(
+    "Level",
+    [TOP_LEVEL, *parents["parent_category_name"]],
+    format_func=lambda name: name if name == TOP_LEVEL else f"Inside {name}",
+    key="category_level",
+    help="A category's figures include its subcategories, so only one level at a time "
+    "adds up: the top level, or the subcategories of one category.",
+)
+categories = current.fetch(queries.CATEGORY_PERFORMANCE, parent="" if level == TOP_LEVEL else level)
+if categories.empty:
+    st.info("No categories.")
+else:
+    leader = categories.iloc[0]
+    first, second, third = st.columns(3)
+    first.metric("Categories", fmt.count(len(categories)), border=True)
+    second.metric("Revenue", fmt.money(categories["revenue"].sum(), decimals=0), border=True)
+    third.metric(
+        "Top category",
+        str(leader["category_name"]),
+        delta=f"{fmt.percent(leader['revenue_share'] * 100)} of all revenue",
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+    st.altair_chart(charts.category_revenue(categories.head(30)), width="stretch")
+    st.dataframe(
+        categories,
+        hide_index=True,
+        placeholder="–",
+        column_config={
+            "category_id": st.column_config.NumberColumn("Category", format="%d"),
+            "category_name": "Name",
+            "parent_category_name": "Parent",
+            "products_count": st.column_config.NumberColumn("Products", format="localized"),
+            "units_sold": st.column_config.NumberColumn("Units sold", format="localized"),
+            "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+            "revenue_share": st.column_config.NumberColumn("Share of revenue", format="percent"),
+        },
+    )

@@ -1,0 +1,113 @@
+"""RFM segments: sizes, revenue share, recency x frequency heatmap, customers with CSV."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import charts, queries, selection
+from dashboards import formatting as fmt
+
+ROW_LIMITS = (100, 1_000, 10_000)
+
+current = selection.current()
+st.title("RFM segments")
+st.caption(
+    "Customers with at least one recognized order, scored 1–5 on recency, frequency and "
+    "monetary value as of the last refresh (customer_segments). The date range does not "
+    "apply here."
+)
+
+summary = current.fetch(queries.SEGMENT_SUMMARY)
+if summary.empty:
+    st.info("No segmented customers yet.")
+    st.stop()
+
+customers_total = summary["customers"].sum()
+revenue_total = summary["revenue"].sum()
+summary["customer_share_pct"] = summary["customers"] / customers_total * 100
+summary["revenue_share_pct"] = summary["revenue"] / revenue_total * 100 if revenue_total else 0.0
+top = summary.iloc[0]
+
+first, second, third = st.columns(3)
+first.metric("Segmented customers", fmt.count(customers_total), border=True)
+second.metric("Revenue (all time)", fmt.money(revenue_total, decimals=0), border=True)
+third.metric(
+    "Top segment by revenue",
+    str(top["segment"]),
+    delta=f"{fmt.percent(top['revenue_share_pct'])} of revenue",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Segment sizes")
+    st.altair_chart(charts.segment_sizes(summary), width="stretch")
+with right:
+    st.subheader("Share of revenue")
+    st.altair_chart(charts.segment_revenue_share(summary), width="stretch")
+
+st.dataframe(
+    summary[["segment", "customers", "customer_share_pct", "revenue", "revenue_share_pct",
+             "avg_recency_days", "avg_frequency", "avg_monetary"]],
+    hide_index=True,
+    placeholder="–",
+    column_config={
+        "segment": "Segment",
+        "customers": st.column_config.NumberColumn("Customers", format="localized"),
+        "customer_share_pct": st.column_config.NumberColumn("Customers %", format="%.1f%%"),
+        "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+        "revenue_share_pct": st.column_config.NumberColumn("Revenue %", format="%.1f%%"),
+        "avg_recency_days": st.column_config.NumberColumn("Avg. days since order", format="%.0f"),
+        "avg_frequency": st.column_config.NumberColumn("Avg. orders", format="%.1f"),
+        "avg_monetary": st.column_config.NumberColumn("Avg. revenue", format="dollar"),
+    },
+)  # fmt: skip
+
+st.subheader("Recency × frequency")
+grid = current.fetch(queries.RFM_GRID)
+st.altair_chart(charts.rfm_heatmap(grid), width="stretch")
+st.caption("Customers per recency and frequency score; top right are the best customers.")
+
+st.subheader("Customers")
+segments = summary["segment"].tolist()
+pick, size = st.columns([3, 1])
+chosen = pick.multiselect("Segments", segments, default=segments, key="rfm_segments")
+limit = size.selectbox(
+    "Rows", ROW_LIMITS, index=1, format_func=fmt.count, key="rfm_rows",
+    help="Customers with the highest revenue first.",
+)  # fmt: skip
+customers = current.fetch(queries.SEGMENT_CUSTOMERS, segments=chosen or segments, limit=limit)
+in_segments = int(summary.loc[summary["segment"].isin(chosen or segments), "customers"].sum())
+st.caption(
+    f"{fmt.count(len(customers))} of {fmt.count(in_segments)} customers in the chosen "
+    "segments, highest revenue first."
+)
+st.dataframe(
+    customers,
+    hide_index=True,
+    placeholder="–",
+    column_config={
+        "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
+        "segment": "Segment",
+        "rfm_score": "RFM",
+        "recency_days": st.column_config.NumberColumn("Days since order", format="localized"),
+        "frequency": st.column_config.NumberColumn("Orders", format="localized"),
+        "monetary": st.column_config.NumberColumn("Revenue", format="dollar"),
+        "first_order_date": st.column_config.DateColumn("First order"),
+        "last_order_date": st.column_config.DateColumn("Last order"),
+        "avg_order_value": st.column_config.NumberColumn("Average order", format="dollar"),
+        "items_purchased": st.column_config.NumberColumn("Items", format="localized"),
+    },
+)
+export = customers.copy()
+for column in ("first_order_date", "last_order_date"):
+    export[column] = export[column].dt.date
+st.download_button(
+    "Download these customers as CSV",
+    export.to_csv(index=False).encode(),
+    file_name=f"customer_segments_{current.engine}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)

@@ -1,0 +1,831 @@
+"""The dashboards against a small hand-made published shop, on both engines (AppTest).
+
+The shop below is written out by hand as published marts (exact DESIGN.md columns) in
+the warehouse's `marts` schema and ClickHouse's `marts` database, so every number the
+app shows can be checked twice: against SQL run directly on the marts, and against
+sums of the rows written here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pandas as pd
+import psycopg
+import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from dashboards import data
+from dashboards import formatting as fmt
+from pipelines.engines.settings import Environment
+
+# --- the hand-made shop -----------------------------------------------------------------
+
+AS_OF = dt.date(2025, 4, 1)
+FIRST_DAY = dt.date(2025, 1, 1)
+# Days with no recognized order have no daily_sales row.
+QUIET_DAYS = (10, 40)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    postgres: str
+    clickhouse: str
+
+
+def _columns(spec: str) -> tuple[Column, ...]:
+    """``name postgres_type | clickhouse_type`` per line."""
+    columns = []
+    for line in spec.strip().splitlines():
+        name_and_postgres, clickhouse = line.split("|")
+        name, postgres = name_and_postgres.split(maxsplit=1)
+        columns.append(Column(name.strip(), postgres.strip(), clickhouse.strip()))
+    return tuple(columns)
+
+
+MART_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "daily_sales": _columns("""
+        sales_date date | Date
+        orders_count bigint | Int64
+        items_sold bigint | Int64
+        gross_revenue numeric(14,2) | Decimal(14,2)
+        discount_total numeric(14,2) | Decimal(14,2)
+        net_revenue numeric(14,2) | Decimal(14,2)
+        avg_order_value numeric(14,2) | Decimal(14,2)
+        unique_customers bigint | Int64
+        new_customers bigint | Int64
+    """),
+    "monthly_revenue": _columns("""
+        month_start date | Date
+        revenue numeric(14,2) | Decimal(14,2)
+        orders_count bigint | Int64
+        customers_count bigint | Int64
+        avg_order_value numeric(14,2) | Decimal(14,2)
+        mom_growth_pct numeric(8,2) | Nullable(Decimal(8,2))
+    """),
+    "customer_analytics": _columns("""
+        customer_id bigint | Int64
+        first_order_date date | Nullable(Date)
+        last_order_date date | Nullable(Date)
+        orders_count bigint | Int64
+        lifetime_revenue numeric(14,2) | Decimal(14,2)
+        avg_order_value numeric(14,2) | Nullable(Decimal(14,2))
+        items_purchased bigint | Int64
+        days_since_last_order integer | Nullable(Int32)
+    """),
+    "customer_segments": _columns("""
+        customer_id bigint | Int64
+        recency_days integer | Int32
+        frequency bigint | Int64
+        monetary numeric(14,2) | Decimal(14,2)
+        r_score integer | Int32
+        f_score integer | Int32
+        m_score integer | Int32
+        rfm_score text | String
+        segment text | String
+    """),
+    "product_performance": _columns("""
+        product_id bigint | Int64
+        product_name text | String
+        category_name text | String
+        units_sold bigint | Int64
+        revenue numeric(14,2) | Decimal(14,2)
+        orders_count bigint | Int64
+        review_count bigint | Int64
+        avg_rating numeric(3,2) | Nullable(Decimal(3,2))
+        revenue_rank bigint | Int64
+    """),
+    "category_performance": _columns("""
+        category_id bigint | Int64
+        category_name text | String
+        parent_category_name text | Nullable(String)
+        products_count bigint | Int64
+        units_sold bigint | Int64
+        revenue numeric(14,2) | Decimal(14,2)
+        revenue_share numeric(12,6) | Nullable(Decimal(12,6))
+    """),
+    "inventory_status": _columns("""
+        product_id bigint | Int64
+        warehouse_code text | String
+        quantity_on_hand integer | Int32
+        quantity_reserved integer | Int32
+        quantity_available integer | Int32
+        reorder_point integer | Int32
+        avg_daily_units_30d numeric(10,2) | Decimal(10,2)
+        days_of_cover numeric(10,1) | Nullable(Decimal(10,1))
+        stock_status text | String
+    """),
+}
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(value, 2)))
+
+
+def _daily_sales() -> list[tuple[Any, ...]]:
+    rows = []
+    for i in range(90):
+        if i in QUIET_DAYS:
+            continue
+        orders = 2 + (i * 7) % 5
+        gross = _money(orders * 95 + (i % 10) * 7.25)
+        discount = _money(float(gross) * 0.05)
+        net = gross - discount + _money(orders * 4.5)  # plus tax and shipping
+        rows.append(
+            (
+                FIRST_DAY + dt.timedelta(days=i),
+                orders,
+                orders * 2 + i % 3,
+                gross,
+                discount,
+                net,
+                _money(float(net) / orders),
+                orders - i % 2,
+                1 if i % 3 == 0 else 0,
+            )
+        )
+    return rows
+
+
+DAILY_SALES = _daily_sales()
+
+
+def _monthly_revenue() -> list[tuple[Any, ...]]:
+    customers = {1: 7, 2: 8, 3: 9}
+    rows: list[tuple[Any, ...]] = []
+    previous: Decimal | None = None
+    for month in (1, 2, 3):
+        days = [row for row in DAILY_SALES if row[0].month == month]
+        revenue = sum((row[5] for row in days), Decimal(0))
+        orders = sum(row[1] for row in days)
+        growth = None if previous is None else _money(float((revenue - previous) / previous * 100))
+        rows.append(
+            (
+                dt.date(2025, month, 1),
+                revenue,
+                orders,
+                customers[month],
+                _money(float(revenue) / orders),
+                growth,
+            )
+        )
+        previous = revenue
+    return rows
+
+
+MONTHLY_REVENUE = _monthly_revenue()
+
+# (customer_id, first, last, orders, revenue, items, r, f, m, segment)
+CUSTOMERS: list[tuple[Any, ...]] = [
+    (1, dt.date(2025, 1, 2), dt.date(2025, 3, 30), 9, Decimal("2310.40"), 21, 5, 5, 5, "Champions"),
+    (2, dt.date(2025, 1, 5), dt.date(2025, 3, 25), 7, Decimal("1640.00"), 15, 5, 4, 5, "Champions"),
+    (
+        3,
+        dt.date(2025, 1, 9),
+        dt.date(2025, 3, 12),
+        5,
+        Decimal("990.10"),
+        11,
+        4,
+        4,
+        4,
+        "Loyal Customers",
+    ),
+    (
+        4,
+        dt.date(2025, 1, 3),
+        dt.date(2025, 2, 27),
+        4,
+        Decimal("870.00"),
+        8,
+        3,
+        4,
+        4,
+        "Loyal Customers",
+    ),
+    (
+        5,
+        dt.date(2025, 3, 20),
+        dt.date(2025, 3, 20),
+        1,
+        Decimal("120.00"),
+        2,
+        5,
+        1,
+        2,
+        "New Customers",
+    ),
+    (
+        6,
+        dt.date(2025, 3, 28),
+        dt.date(2025, 3, 28),
+        1,
+        Decimal("85.50"),
+        1,
+        5,
+        1,
+        1,
+        "New Customers",
+    ),
+    (7, dt.date(2025, 1, 4), dt.date(2025, 1, 30), 3, Decimal("640.00"), 6, 2, 3, 3, "At Risk"),
+    (8, dt.date(2025, 1, 7), dt.date(2025, 1, 21), 2, Decimal("410.25"), 4, 1, 2, 3, "At Risk"),
+    (9, dt.date(2025, 1, 12), dt.date(2025, 1, 12), 1, Decimal("60.00"), 1, 1, 1, 1, "Lost"),
+    (
+        10,
+        dt.date(2025, 2, 14),
+        dt.date(2025, 2, 14),
+        1,
+        Decimal("99.99"),
+        3,
+        2,
+        1,
+        2,
+        "Hibernating",
+    ),
+]
+
+
+def _customer_analytics() -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = [
+        (
+            cid,
+            first,
+            last,
+            orders,
+            revenue,
+            _money(float(revenue) / orders),
+            items,
+            (AS_OF - last).days,
+        )
+        for cid, first, last, orders, revenue, items, *_ in CUSTOMERS
+    ]
+    # A registered customer who never completed an order.
+    rows.append((11, None, None, 0, Decimal("0.00"), None, 0, None))
+    return rows
+
+
+def _customer_segments() -> list[tuple[Any, ...]]:
+    return [
+        (cid, (AS_OF - last).days, orders, revenue, r, f, m, f"{r}{f}{m}", segment)
+        for cid, _first, last, orders, revenue, _items, r, f, m, segment in CUSTOMERS
+    ]
+
+
+PRODUCTS: list[tuple[Any, ...]] = [
+    (101, "Aurora phone", "Phones", 40, Decimal("16000.00"), 35, 12, Decimal("4.50"), 1),
+    (102, "Borealis tablet", "Tablets", 18, Decimal("7200.00"), 17, 5, Decimal("4.20"), 2),
+    (103, "Comet earbuds", "Audio", 60, Decimal("4800.00"), 44, 20, Decimal("3.90"), 3),
+    (104, "Dune novel", "Books", 75, Decimal("1125.00"), 70, 9, Decimal("4.80"), 4),
+    (105, "Eclipse charger", "Phones", 30, Decimal("600.00"), 28, 0, None, 5),
+    (106, "Fjord atlas", "Books", 0, Decimal("0.00"), 0, 0, None, 6),
+]
+
+# A category's figures cover its whole subtree, as in the real mart.
+CATEGORIES: list[tuple[Any, ...]] = [
+    (1, "Electronics", None, 4, 148, Decimal("28600.00"), Decimal("0.962153")),
+    (2, "Phones", "Electronics", 2, 70, Decimal("16600.00"), Decimal("0.558452")),
+    (3, "Tablets", "Electronics", 1, 18, Decimal("7200.00"), Decimal("0.242220")),
+    (4, "Audio", "Electronics", 1, 60, Decimal("4800.00"), Decimal("0.161480")),
+    (5, "Books", None, 2, 75, Decimal("1125.00"), Decimal("0.037847")),
+]
+
+# (product, warehouse, on_hand, reserved, reorder_point, avg_daily_units_30d, status)
+STOCK: list[tuple[Any, ...]] = [
+    (101, "EAST", 0, 0, 10, "1.20", "out_of_stock"),
+    (101, "WEST", 8, 2, 10, "0.80", "low"),
+    (102, "EAST", 25, 5, 8, "0.50", "ok"),
+    (102, "WEST", 3, 0, 8, "0.25", "low"),
+    (103, "EAST", 140, 10, 15, "1.00", "ok"),
+    (103, "WEST", 400, 0, 15, "0.40", "overstock"),
+    (104, "EAST", 2, 2, 12, "1.50", "out_of_stock"),
+    (104, "WEST", 60, 10, 12, "1.00", "ok"),
+    (105, "EAST", 5, 1, 6, "0.00", "low"),
+    (105, "WEST", 30, 0, 6, "0.70", "ok"),
+    (106, "EAST", 12, 0, 4, "0.00", "ok"),
+    (106, "WEST", 0, 0, 4, "0.00", "out_of_stock"),
+]
+
+
+def _inventory_status() -> list[tuple[Any, ...]]:
+    rows = []
+    for product, warehouse, on_hand, reserved, reorder, daily, status in STOCK:
+        available = on_hand - reserved
+        cover = None if daily == "0.00" else Decimal(str(round(available / float(daily), 1)))
+        rows.append(
+            (
+                product,
+                warehouse,
+                on_hand,
+                reserved,
+                available,
+                reorder,
+                Decimal(daily),
+                cover,
+                status,
+            )
+        )
+    return rows
+
+
+MART_ROWS: dict[str, list[tuple[Any, ...]]] = {
+    "daily_sales": DAILY_SALES,
+    "monthly_revenue": MONTHLY_REVENUE,
+    "customer_analytics": _customer_analytics(),
+    "customer_segments": _customer_segments(),
+    "product_performance": PRODUCTS,
+    "category_performance": CATEGORIES,
+    "inventory_status": _inventory_status(),
+}
+
+
+def publish_hand_made_shop(environment: Environment, *, empty: bool = False) -> None:
+    """Write the hand-made marts (or the same marts with no rows) to both engines."""
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS marts CASCADE")
+        conn.execute("CREATE SCHEMA marts")
+        for mart, columns in MART_COLUMNS.items():
+            conn.execute(
+                f"CREATE TABLE marts.{mart} ("
+                + ", ".join(f"{c.name} {c.postgres}" for c in columns)
+                + ")"
+            )
+            if not empty:
+                names = ", ".join(c.name for c in columns)
+                marks = ", ".join(["%s"] * len(columns))
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO marts.{mart} ({names}) VALUES ({marks})", MART_ROWS[mart]
+                    )
+    client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
+    try:
+        client.command("DROP DATABASE IF EXISTS marts")
+        client.command("CREATE DATABASE marts")
+        for mart, columns in MART_COLUMNS.items():
+            client.command(
+                f"CREATE TABLE marts.{mart} ("
+                + ", ".join(f"{c.name} {c.clickhouse}" for c in columns)
+                + f") ENGINE = MergeTree ORDER BY {columns[0].name}"
+            )
+            if not empty:
+                client.insert(
+                    f"marts.{mart}", MART_ROWS[mart], column_names=[c.name for c in columns]
+                )
+    finally:
+        client.close()
+
+
+def drop_marts(environment: Environment) -> None:
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS marts CASCADE")
+    client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
+    try:
+        client.command("DROP DATABASE IF EXISTS marts")
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def hand_made_shop(environment: Environment) -> Iterator[Environment]:
+    publish_hand_made_shop(environment)
+    yield environment
+    drop_marts(environment)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+ENGINES = ("postgres", "clickhouse")
+PAGES = {
+    "views/overview.py": ("Overview", 1),
+    "views/trends.py": ("Revenue trends", 4),
+    "views/segments.py": ("RFM segments", 3),
+    "views/products.py": ("Products & categories", 2),
+    "views/inventory.py": ("Inventory alerts", 2),
+}
+FEBRUARY = (dt.date(2025, 2, 1), dt.date(2025, 2, 28))
+
+
+def marts_sql(environment: Environment, engine: str, sql: str) -> pd.DataFrame:
+    """Rows of ``sql`` run straight on the engine (not through the app), floats for decimals."""
+    if engine == "postgres":
+        with psycopg.connect(environment.warehouse_url) as conn:
+            cursor = conn.execute(sql)
+            frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+    else:
+        client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
+        try:
+            result = client.query(sql)
+        finally:
+            client.close()
+        frame = pd.DataFrame(result.result_rows, columns=list(result.column_names))
+    for column in frame.columns:
+        if frame[column].map(lambda v: isinstance(v, Decimal)).any():
+            frame[column] = frame[column].map(lambda v: None if v is None else float(v))
+    return frame
+
+
+def scalar(environment: Environment, engine: str, sql: str) -> Any:
+    return marts_sql(environment, engine, sql).iloc[0, 0]
+
+
+def open_app(engine: str = "postgres", page: str | None = None) -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.session_state["engine"] = engine
+    app.run()
+    if page:
+        app.switch_page(page).run()
+    return app
+
+
+def assert_clean(app: AppTest) -> None:
+    """No exception, no error box: the page rendered."""
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+
+
+def metrics(app: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in app.metric}
+
+
+def charts(app: AppTest) -> list[Any]:
+    return list(app.get("vega_lite_chart"))
+
+
+def frames(app: AppTest) -> list[pd.DataFrame]:
+    return [frame.value for frame in app.dataframe]
+
+
+def same_rows(shown: pd.DataFrame, expected: pd.DataFrame, columns: list[str]) -> None:
+    """The shown table has exactly the expected rows in the same order, on ``columns``."""
+    left = shown[columns].reset_index(drop=True)
+    right = expected[columns].reset_index(drop=True)
+    for frame in (left, right):
+        for column in columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                frame[column] = frame[column].dt.date
+            elif frame[column].map(lambda v: isinstance(v, dt.datetime)).any():
+                frame[column] = frame[column].map(lambda v: v.date() if v is not None else v)
+    assert len(left) == len(right), (left, right)
+    for column in columns:
+        for shown_value, expected_value in zip(left[column], right[column], strict=True):
+            if isinstance(expected_value, float) or isinstance(shown_value, float):
+                if pd.isna(expected_value):
+                    assert pd.isna(shown_value), (column, shown_value)
+                else:
+                    assert shown_value == pytest.approx(expected_value, abs=1e-6), column
+            elif expected_value is None or (
+                not isinstance(expected_value, str) and pd.isna(expected_value)
+            ):
+                assert shown_value is None or pd.isna(shown_value), (column, shown_value)
+            else:
+                assert shown_value == expected_value, (column, shown_value, expected_value)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Every test asks the engines again: the cache would otherwise hide what changed."""
+    data.clear_cache()
+
+
+# --- every page renders -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders(hand_made_shop: Environment, engine: str, page: str) -> None:
+    app = open_app(engine, page)
+    assert_clean(app)
+    title, chart_count = PAGES[page]
+    assert [t.value for t in app.title] == [title]
+    assert len(charts(app)) == chart_count
+    # No refresh log in the hand-made shop: the banner says so instead of failing.
+    assert any("No refresh recorded yet" in info.value for info in app.info)
+
+
+# --- the numbers shown are the marts' numbers -------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_overview_kpis_equal_the_marts(hand_made_shop: Environment, engine: str) -> None:
+    app = open_app(engine)
+    app.date_input(key="date_range").set_value(FEBRUARY).run()
+    assert_clean(app)
+    env = hand_made_shop
+
+    def daily(column: str, start: str, end: str) -> float:
+        return float(
+            scalar(
+                env,
+                engine,
+                f"SELECT sum({column}) FROM marts.daily_sales "
+                f"WHERE sales_date BETWEEN '{start}' AND '{end}'",
+            )
+        )
+
+    # February has 28 days; the previous period is the 28 days before it.
+    current, previous = ("2025-02-01", "2025-02-28"), ("2025-01-04", "2025-01-31")
+    revenue = [daily("net_revenue", *period) for period in (current, previous)]
+    orders = [daily("orders_count", *period) for period in (current, previous)]
+    new = [daily("new_customers", *period) for period in (current, previous)]
+    active = [
+        int(
+            scalar(
+                env,
+                engine,
+                "SELECT count(*) FROM marts.customer_analytics WHERE "
+                f"first_order_date <= '{end}' AND last_order_date >= '{start}'",
+            )
+        )
+        for start, end in (current, previous)
+    ]
+    shown = metrics(app)
+    assert shown["Revenue"] == (fmt.money(revenue[0], 0), fmt.change(*revenue))
+    assert shown["Orders"] == (fmt.count(orders[0]), fmt.change(*orders))
+    aov = [revenue[0] / orders[0], revenue[1] / orders[1]]
+    assert shown["Average order value"] == (fmt.money(aov[0]), fmt.change(*aov))
+    assert shown["Active customers"] == (fmt.count(active[0]), fmt.change(*active))
+    assert shown["New customers"] == (fmt.count(new[0]), fmt.change(*new))
+
+    # And the same numbers from the rows written by hand above.
+    february = [row for row in DAILY_SALES if row[0].month == 2]
+    assert shown["Revenue"][0] == fmt.money(float(sum(row[5] for row in february)), 0)
+    assert shown["Orders"][0] == fmt.count(sum(row[1] for row in february))
+    # Customers 1, 2, 3, 4 span February; 10 bought only on 14 Feb; 7, 8, 9 stopped in January.
+    assert shown["Active customers"][0] == "5"
+    assert shown["Out of stock"][0] == "3" and shown["Low stock"][0] == "3"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_trends_equal_the_marts(hand_made_shop: Environment, engine: str) -> None:
+    app = open_app(engine, "views/trends.py")
+    app.date_input(key="date_range").set_value((dt.date(2025, 1, 15), dt.date(2025, 3, 10))).run()
+    assert_clean(app)
+    # Every month the range touches, whole.
+    expected = marts_sql(
+        hand_made_shop, engine, "SELECT * FROM marts.monthly_revenue ORDER BY month_start"
+    )
+    expected["month"] = [month.strftime("%Y-%m") for month in expected["month_start"]]
+    (monthly,) = frames(app)
+    same_rows(
+        monthly,
+        expected,
+        [
+            "month",
+            "revenue",
+            "orders_count",
+            "customers_count",
+            "avg_order_value",
+            "mom_growth_pct",
+        ],
+    )
+    assert monthly["mom_growth_pct"].isna().tolist() == [True, False, False]
+    # The daily charts carry exactly the days of the range.
+    daily = charts(app)[0].proto.datasets
+    assert daily, "the daily revenue chart has data"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_segments_equal_the_marts(hand_made_shop: Environment, engine: str) -> None:
+    app = open_app(engine, "views/segments.py")
+    assert_clean(app)
+    summary, customers = frames(app)
+    expected = marts_sql(
+        hand_made_shop,
+        engine,
+        """
+        SELECT segment, count(*) AS customers, sum(monetary) AS revenue
+        FROM marts.customer_segments GROUP BY segment ORDER BY revenue DESC, segment
+    """,
+    )
+    same_rows(summary, expected, ["segment", "customers", "revenue"])
+    total = expected["revenue"].sum()
+    assert summary["revenue_share_pct"].tolist() == pytest.approx(
+        (expected["revenue"] / total * 100).tolist()
+    )
+    shown = metrics(app)
+    assert shown["Segmented customers"][0] == "10"
+    assert shown["Top segment by revenue"][0] == "Champions"
+
+    expected_customers = marts_sql(
+        hand_made_shop,
+        engine,
+        """
+        SELECT s.customer_id, s.segment, s.rfm_score, s.monetary, a.last_order_date
+        FROM marts.customer_segments AS s
+        JOIN marts.customer_analytics AS a ON a.customer_id = s.customer_id
+        ORDER BY s.monetary DESC, s.customer_id
+    """,
+    )
+    same_rows(
+        customers,
+        expected_customers,
+        ["customer_id", "segment", "rfm_score", "monetary", "last_order_date"],
+    )
+
+    app.multiselect(key="rfm_segments").set_value(["At Risk", "Lost"]).run()
+    assert_clean(app)
+    _, customers = frames(app)
+    assert customers["customer_id"].tolist() == [7, 8, 9]
+    assert app.get("download_button"), "the customer table can be downloaded as CSV"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_products_and_categories_equal_the_marts(hand_made_shop: Environment, engine: str) -> None:
+    app = open_app(engine, "views/products.py")
+    assert_clean(app)
+    products, categories = frames(app)
+    expected = marts_sql(
+        hand_made_shop,
+        engine,
+        """
+        SELECT * FROM marts.product_performance ORDER BY revenue DESC, product_id
+    """,
+    )
+    same_rows(
+        products,
+        expected,
+        [
+            "revenue_rank",
+            "product_id",
+            "product_name",
+            "category_name",
+            "revenue",
+            "units_sold",
+            "avg_rating",
+        ],
+    )
+    top_level = marts_sql(
+        hand_made_shop,
+        engine,
+        """
+        SELECT * FROM marts.category_performance
+        WHERE parent_category_name IS NULL ORDER BY revenue DESC
+    """,
+    )
+    same_rows(categories, top_level, ["category_id", "category_name", "revenue", "revenue_share"])
+    assert categories["revenue_share"].sum() == pytest.approx(1.0)
+
+    app.selectbox(key="category_level").set_value("Electronics").run()
+    app.selectbox(key="product_category").set_value("Phones").run()
+    assert_clean(app)
+    products, categories = frames(app)
+    assert products["product_name"].tolist() == ["Aurora phone", "Eclipse charger"]
+    assert categories["category_name"].tolist() == ["Phones", "Tablets", "Audio"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_inventory_alerts_equal_the_marts(hand_made_shop: Environment, engine: str) -> None:
+    app = open_app(engine, "views/inventory.py")
+    assert_clean(app)
+    counts = marts_sql(
+        hand_made_shop,
+        engine,
+        """
+        SELECT stock_status, count(*) AS items FROM marts.inventory_status GROUP BY stock_status
+    """,
+    ).set_index("stock_status")["items"]
+    shown = metrics(app)
+    for status, label in (
+        ("out_of_stock", "Out of stock"),
+        ("low", "Low"),
+        ("ok", "OK"),
+        ("overstock", "Overstock"),
+    ):
+        assert shown[label][0] == fmt.count(counts.get(status, 0))
+    by_warehouse, alerts = frames(app)
+    assert by_warehouse.set_index("Warehouse").to_dict("index") == {
+        "EAST": {"Out of stock": 2, "Low": 1, "OK": 3, "Overstock": 0},
+        "WEST": {"Out of stock": 1, "Low": 2, "OK": 2, "Overstock": 1},
+    }
+    expected = marts_sql(
+        hand_made_shop,
+        engine,
+        """
+        SELECT product_id, warehouse_code, quantity_available, days_of_cover
+        FROM marts.inventory_status WHERE stock_status IN ('out_of_stock', 'low')
+    """,
+    )
+    assert sorted(zip(alerts["product_id"], alerts["warehouse_code"], strict=True)) == sorted(
+        zip(expected["product_id"], expected["warehouse_code"], strict=True)
+    )
+    # Out of stock first, then the fewest days of cover.
+    assert alerts["stock_status"].tolist()[:3] == ["Out of stock"] * 3
+    low = alerts[alerts["stock_status"] == "Low"]
+    assert low["product_id"].tolist() == [105, 101, 102]  # no recent sales, 7.5 days, 12 days
+
+    app.selectbox(key="warehouse").set_value("EAST").run()
+    _, alerts = frames(app)
+    assert set(alerts["warehouse_code"]) == {"EAST"} and len(alerts) == 3
+
+
+# --- switching engines shows the same figures -------------------------------------------
+
+
+def _comparable(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    # NaN is not equal to itself: compare missing values as None.
+    return frame.astype(object).where(frame.notna(), None).to_dict("list")
+
+
+def _figures(app: AppTest) -> tuple[Any, ...]:
+    """Everything a page shows as numbers: metrics, tables and the charts' data."""
+    tables = [_comparable(frame) for frame in frames(app)]
+    chart_data = [
+        [_comparable(convert_arrow_bytes_to_pandas_df(d.data.data)) for d in chart.proto.datasets]
+        for chart in charts(app)
+    ]
+    return metrics(app), tables, chart_data
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_switching_engines_shows_the_same_figures(hand_made_shop: Environment, page: str) -> None:
+    app = open_app("postgres", page)
+    app.date_input(key="date_range").set_value(FEBRUARY).run()
+    on_postgres = _figures(app)
+    assert on_postgres[2] and all(on_postgres[2]), "every chart carries data"
+    app.radio(key="engine").set_value("clickhouse").run()
+    assert_clean(app)
+    assert any("ClickHouse" in info.value for info in app.info)
+    on_clickhouse = _figures(app)
+    assert on_clickhouse == on_postgres
+
+
+# --- engines down, marts missing or empty: a message, never a traceback ------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("page", ["views/overview.py", "views/inventory.py"])
+def test_clickhouse_down_shows_a_message(
+    hand_made_shop: Environment, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    monkeypatch.setenv("CLICKHOUSE_URL", f"http://default:@127.0.0.1:{_closed_port()}/")
+    app = open_app("clickhouse", page)
+    assert not app.exception
+    assert [e.value for e in app.error] and "ClickHouse is not available" in app.error[0].value
+    # The other engine still works from the same session.
+    app.radio(key="engine").set_value("postgres").run()
+    assert_clean(app)
+    assert app.metric
+
+
+def test_postgres_down_shows_a_message(
+    hand_made_shop: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv(
+        "WAREHOUSE_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/warehouse"
+    )
+    monkeypatch.setenv("SHOP_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/shop")
+    app = open_app("postgres")
+    assert not app.exception
+    assert "PostgreSQL is not available" in app.error[0].value
+    assert "down or unreachable" in app.error[0].value
+
+
+def test_engines_never_started_shows_a_message(
+    hand_made_shop: Environment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SHOPMARTS_HOME", str(tmp_path))
+    for variable in ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    app = open_app("postgres")
+    assert not app.exception
+    assert "shopmarts up" in app.error[0].value
+
+
+@pytest.fixture
+def republish_afterwards(hand_made_shop: Environment) -> Iterator[Environment]:
+    yield hand_made_shop
+    publish_hand_made_shop(hand_made_shop)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_empty_marts_show_a_message(republish_afterwards: Environment, engine: str) -> None:
+    publish_hand_made_shop(republish_afterwards, empty=True)
+    for page in PAGES:
+        app = open_app(engine, page)
+        assert not app.exception and not app.error
+        assert any("are empty" in info.value for info in app.info), page
+        assert not app.metric
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_unpublished_marts_show_a_message(republish_afterwards: Environment, engine: str) -> None:
+    drop_marts(republish_afterwards)
+    app = open_app(engine)
+    assert not app.exception and not app.error
+    assert "not published" in app.warning[0].value
