@@ -127,13 +127,40 @@ def simulate(hours: float, seed: int | None) -> None:
 
 
 @main.command()
-@click.option("--mode", type=click.Choice(["nightly", "hourly"]), required=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["nightly", "hourly"]),
+    required=True,
+    help="nightly: full extract and every mart; hourly: incremental extract, the hourly marts.",
+)
 @clear_errors
 def refresh(mode: str) -> None:
-    """Run the nightly or hourly refresh through Dagster."""
-    raise ShopmartsError(
-        f"the {mode} refresh job is not built yet (issue 7: Dagster jobs and schedules)"
+    """Run the nightly or hourly refresh job through Dagster's run queue, step by step."""
+    result = _run_refresh(mode)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _run_refresh(mode: str) -> Any:
+    from pipelines.engines import stack
+    from pipelines.launch import JOB_FOR_MODE, follow_run, submit_refresh
+
+    stack.up()
+    click.echo(f"{JOB_FOR_MODE[mode]}: submitting to Dagster's run queue")
+    run_id = submit_refresh(mode)
+    click.echo(f"run {run_id} (Dagster UI: http://127.0.0.1:3000/runs/{run_id})")
+    result = follow_run(run_id, echo=click.echo)
+    checks = f"{result.passed_checks} checks passed"
+    if result.failed_checks:
+        checks += f", {len(result.failed_checks)} failed: " + "; ".join(result.failed_checks)
+    click.echo(
+        f"{result.job_name} {result.status.lower()} in {result.seconds:.1f} s "
+        f"(queued {result.queued_seconds:.1f} s); {checks}"
     )
+    for step in result.steps.values():
+        if step.ok is False:
+            click.echo(f"shopmarts: step {step.key} failed: {step.error}", err=True)
+    return result
 
 
 @main.command()
