@@ -16,24 +16,12 @@ import psycopg
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
 from ingest.extract import ENGINES, Engine, ExtractOptions, LoadReport, extract_loads
+
+# The shop's tables (DESIGN.md "Source schema"); the extract itself reads their columns,
+# types and keys from the shop's catalog at run time.
+from ingest.shop_schema import SHOP_TABLES
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.errors import ShopmartsError
-
-# DESIGN.md "Source schema" fixes these names; the extract itself reads columns,
-# types and keys from the shop's catalog at run time.
-SHOP_TABLES: tuple[str, ...] = (
-    "customers",
-    "addresses",
-    "product_categories",
-    "products",
-    "inventory",
-    "orders",
-    "order_items",
-    "promotions",
-    "order_promotions",
-    "reviews",
-    "audit_log",
-)
 
 _ENGINE_NAMES = {"postgres": "the warehouse (PostgreSQL schema `raw`)", "clickhouse": "ClickHouse"}
 

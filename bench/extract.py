@@ -1,0 +1,366 @@
+"""Benchmark the extract side by side with dlt and with the bare COPY floor.
+
+    .venv/bin/python -m bench.extract --scale 20
+
+Generates a shop at ``--scale`` in a throwaway SHOPMARTS_HOME (or uses the running
+stack's shop with ``--existing``), then runs each method in its own child process
+(so peak RSS is that method's alone, children included):
+
+- ours: :func:`ingest.extract.extract`, full mode, into the warehouse, into
+  ClickHouse, and into both in one run (one snapshot);
+- dlt: the `sql_database` source with ``backend="pyarrow"``, into the postgres
+  destination (csv loader files: dlt's COPY path) and, because dlt's ClickHouse
+  destination speaks ClickHouse's native TCP protocol (clickhouse-driver) which the
+  embedded HTTP-only endpoint does not offer, into dlt's filesystem destination as
+  parquet, loaded into ClickHouse with `INSERT ... FORMAT Parquet` (time included);
+- floor: a bare psycopg `COPY ... TO STDOUT` read of the same tables, binary (what
+  our warehouse path reads) and text (what our ClickHouse path reads), nothing written.
+
+Prints rows, seconds, rows/s, peak RSS and the ratios; ``--output`` also writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DLT_DATASET = "dlt_raw"
+
+RUNS: tuple[tuple[str, str], ...] = (
+    ("floor", "COPY binary"),
+    ("floor", "COPY text"),
+    ("ours", "postgres"),
+    ("ours", "clickhouse"),
+    ("ours", "both"),
+    ("dlt", "postgres"),
+    ("dlt", "clickhouse"),
+)
+
+
+@dataclass
+class Measurement:
+    method: str
+    engine: str
+    rows: int
+    seconds: float
+    peak_rss_bytes: int
+    note: str = ""
+    error: str = ""
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+# -- the child side: one method, one engine ----------------------------------------------
+
+
+def _source_tables(shop_url: str) -> list:
+    import psycopg
+
+    from ingest.extract_catalog import discover_source_tables
+
+    with psycopg.connect(shop_url) as shop:
+        return sorted(discover_source_tables(shop).values(), key=lambda table: table.name)
+
+
+def run_floor(engine: str) -> tuple[int, str]:
+    """Read every table with COPY TO STDOUT in one repeatable-read transaction; write nothing."""
+    import psycopg
+    from psycopg import sql
+
+    from pipelines.engines.settings import get_environment
+
+    environment = get_environment()
+    binary = engine == "COPY binary"
+    rows = 0
+    with psycopg.connect(environment.shop_url, options="-c timezone=UTC") as shop:
+        shop.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        for table in _source_tables(environment.shop_url):
+            query = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT{}").format(
+                sql.SQL(", ").join(map(sql.Identifier, table.column_names)),
+                sql.Identifier("public", table.name),
+                sql.SQL(" (FORMAT binary)" if binary else ""),
+            )
+            with shop.cursor() as cursor:
+                with cursor.copy(query) as copy:
+                    for _data in copy:
+                        pass
+                rows += cursor.rowcount
+    return rows, "read only"
+
+
+def run_ours(engine: str) -> tuple[int, str]:
+    from ingest.extract import extract
+    from pipelines.engines.settings import get_environment
+
+    engines = ("postgres", "clickhouse") if engine == "both" else (engine,)
+    reports = extract(get_environment(), "full", engines=engines)  # type: ignore[arg-type]
+    rows = sum(report.rows for report in reports)
+    methods = sorted({report.method for report in reports})
+    return rows, "; ".join(methods)
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1).replace(
+        "postgres://", "postgresql+psycopg2://", 1
+    )
+
+
+def _dlt_source(shop_url: str):  # noqa: ANN202 - dlt's DltSource
+    from dlt.sources.sql_database import sql_database
+
+    tables = [table.name for table in _source_tables(shop_url)]
+    return sql_database(
+        credentials=_sqlalchemy_url(shop_url),
+        schema="public",
+        table_names=tables,
+        backend="pyarrow",
+    )
+
+
+def run_dlt(engine: str) -> tuple[int, str]:
+    import dlt
+
+    from pipelines.engines.settings import get_environment
+
+    environment = get_environment()
+    work = Path(tempfile.mkdtemp(prefix="bench-dlt-"))
+    try:
+        if engine == "postgres":
+            pipeline = dlt.pipeline(
+                pipeline_name="bench_extract_postgres",
+                pipelines_dir=str(work / "pipelines"),
+                destination=dlt.destinations.postgres(credentials=environment.warehouse_url),
+                dataset_name=DLT_DATASET,
+            )
+            pipeline.run(
+                _dlt_source(environment.shop_url),
+                write_disposition="replace",
+                loader_file_format="csv",
+            )
+            note = "sql_database(pyarrow) -> postgres destination (csv + COPY)"
+        else:
+            pipeline = dlt.pipeline(
+                pipeline_name="bench_extract_clickhouse",
+                pipelines_dir=str(work / "pipelines"),
+                destination=dlt.destinations.filesystem(bucket_url=(work / "files").as_uri()),
+                dataset_name=DLT_DATASET,
+            )
+            pipeline.run(
+                _dlt_source(environment.shop_url),
+                write_disposition="replace",
+                loader_file_format="parquet",
+            )
+            _load_parquet_into_clickhouse(environment, work / "files" / DLT_DATASET)
+            note = (
+                "sql_database(pyarrow) -> filesystem parquet -> INSERT FORMAT Parquet "
+                "(dlt's clickhouse destination needs the native TCP port)"
+            )
+        counts = pipeline.last_trace.last_normalize_info.row_counts
+        rows = sum(count for name, count in counts.items() if not name.startswith("_dlt"))
+        return rows, note
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _load_parquet_into_clickhouse(environment, folder: Path) -> None:  # noqa: ANN001
+    import clickhouse_connect
+
+    from ingest.extract import clickhouse_table_ddl
+
+    client = clickhouse_connect.get_client(
+        dsn=environment.clickhouse_url, autogenerate_session_id=False, send_receive_timeout=3600
+    )
+    try:
+        client.command(f"DROP DATABASE IF EXISTS `{DLT_DATASET}` SYNC")
+        client.command(f"CREATE DATABASE `{DLT_DATASET}`")
+        for table in _source_tables(environment.shop_url):
+            client.command(clickhouse_table_ddl(DLT_DATASET, table.name, table))
+            for path in sorted((folder / table.name).glob("*.parquet")):
+                with open(path, "rb") as data:
+                    client.raw_insert(
+                        f"`{DLT_DATASET}`.`{table.name}`",
+                        column_names=list(table.column_names),
+                        insert_block=data,
+                        fmt="Parquet",
+                        settings={"input_format_skip_unknown_fields": 1},
+                    )
+    finally:
+        client.close()
+
+
+CHILD_RUNNERS: dict[str, Callable[[str], tuple[int, str]]] = {
+    "floor": run_floor,
+    "ours": run_ours,
+    "dlt": run_dlt,
+}
+
+
+def child_main(method: str, engine: str) -> None:
+    started = time.perf_counter()
+    rows, note = CHILD_RUNNERS[method](engine)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"rows": rows, "seconds": seconds, "self_peak_rss": peak, "note": note}))
+
+
+# -- the parent side: set up, run each child, watch its memory, report ----------------------
+
+
+def measure(method: str, engine: str) -> Measurement:
+    """Run one method in a child process; peak RSS is sampled over its whole process tree."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.extract", "--child", method, engine],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        try:
+            tree = [process, *process.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    stdout, stderr = child.communicate()
+    if child.returncode != 0:
+        last = (stderr.strip().splitlines() or ["?"])[-1]
+        return Measurement(method, engine, 0, 0.0, peak, error=last[:300])
+    result = json.loads(stdout.strip().splitlines()[-1])
+    peak = max(peak, int(result["self_peak_rss"]))
+    return Measurement(
+        method, engine, int(result["rows"]), float(result["seconds"]), peak, note=result["note"]
+    )
+
+
+def report(measurements: list[Measurement], scale: float) -> str:
+    ours = {m.engine: m for m in measurements if m.method == "ours" and not m.error}
+    floor = {m.engine: m for m in measurements if m.method == "floor" and not m.error}
+    floor_for_engine = {"postgres": "COPY binary", "clickhouse": "COPY text", "both": "COPY binary"}
+    lines = [
+        f"extract benchmark, scale {scale:g}, {psutil.cpu_count()} cores",
+        "",
+        f"{'method':<6} {'engine':<11} {'rows':>11} {'seconds':>8} {'rows/s':>11} "
+        f"{'peak RSS':>9} {'vs ours':>8}",
+    ]
+    for m in measurements:
+        if m.error:
+            lines.append(f"{m.method:<6} {m.engine:<11} failed: {m.error}")
+            continue
+        reference = ours.get(m.engine)
+        ratio = f"{m.seconds / reference.seconds:.2f}x" if reference else "-"
+        lines.append(
+            f"{m.method:<6} {m.engine:<11} {m.rows:>11,} {m.seconds:>8.2f} "
+            f"{m.rows_per_second:>11,.0f} {m.peak_rss_bytes / 2**20:>7.0f}MB {ratio:>8}"
+        )
+    lines.append("")
+    for engine, m in ours.items():
+        reference = floor.get(floor_for_engine[engine])
+        if reference:
+            # Rows per second, so loading both engines (every row twice) compares fairly.
+            ratio = reference.rows_per_second / m.rows_per_second
+            lines.append(
+                f"ours {engine}: {ratio:.2f}x the floor's time per row "
+                f"({floor_for_engine[engine]}; target <= 1.5x)"
+            )
+    for m in measurements:
+        if m.method == "dlt" and not m.error and m.engine in ours:
+            speedup = m.seconds / ours[m.engine].seconds
+            lines.append(f"ours {m.engine}: {speedup:.1f}x faster than dlt (target >= 2x)")
+    worst = max((m.peak_rss_bytes for m in ours.values()), default=0)
+    lines.append(f"ours peak RSS: {worst / 2**20:.0f} MiB (target < 1024 MiB)")
+    notes = sorted({f"{m.method} {m.engine}: {m.note}" for m in measurements if m.note})
+    lines += ["", "how:", *(f"  {note}" for note in notes)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.extract", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="shop scale to generate")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--existing", action="store_true", help="use the running stack's shop; generate nothing"
+    )
+    parser.add_argument("--methods", default="floor,ours,dlt", help="comma-separated subset")
+    parser.add_argument("--output", type=Path, help="also write the measurements as JSON")
+    parser.add_argument("--child", nargs=2, metavar=("METHOD", "ENGINE"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child_main(*args.child)
+        return 0
+
+    from pipelines.engines import stack
+
+    home = None
+    if not args.existing:
+        home = Path(tempfile.mkdtemp(prefix="shopmarts-bench-"))
+        os.environ["SHOPMARTS_HOME"] = str(home)
+        for variable in ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL"):
+            os.environ.pop(variable, None)
+    try:
+        if home is not None:
+            print(f"starting the embedded engines in {home}", flush=True)
+            stack.up(engines=("postgres", "clickhouse"))
+            from ingest.generate import generate_shop
+            from pipelines.engines.settings import get_environment
+
+            started = time.perf_counter()
+            generate_shop(
+                get_environment().shop_url,
+                scale=args.scale,
+                seed=args.seed,
+                replace=True,
+                progress=False,
+            )
+            seconds = time.perf_counter() - started
+            print(f"generated the shop at scale {args.scale:g} in {seconds:.0f}s", flush=True)
+        methods = set(args.methods.split(","))
+        measurements = []
+        for method, engine in RUNS:
+            if method not in methods:
+                continue
+            print(f"running {method} / {engine} ...", flush=True)
+            measurement = measure(method, engine)
+            measurements.append(measurement)
+            print(
+                f"  {measurement.rows:,} rows in {measurement.seconds:.2f}s"
+                + (f" FAILED: {measurement.error}" if measurement.error else ""),
+                flush=True,
+            )
+        text = report(measurements, args.scale)
+        print("\n" + text)
+        if args.output:
+            args.output.write_text(
+                json.dumps(
+                    {"scale": args.scale, "measurements": [asdict(m) for m in measurements]},
+                    indent=2,
+                )
+            )
+        return 0 if all(not m.error for m in measurements) else 1
+    finally:
+        if home is not None:
+            stack.down()
+            shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""The extract against the real embedded engines: a small generated shop, loaded into raw.
+
+The tests use their own databases (`extract_shop`, `extract_warehouse`) and their own
+raw schema / ClickHouse database, so they neither see nor disturb the other tests'
+shop. Equality is checked table by table: row count and an order-independent
+checksum of every column, in both engines (ClickHouse read with FINAL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
+
+import clickhouse_connect
+import dagster as dg
+import psycopg
+import pytest
+from psycopg import sql
+
+from ingest.extract import ExtractOptions, LoadReport, extract
+from ingest.extract_catalog import SourceTable, discover_source_tables
+from ingest.generate import generate_shop
+from pipelines.defs.extract import ShopmartsEnvironment, extract_raw, shop_table_specs
+from pipelines.defs.extract.assets import SHOP_TABLES, raw_table_key
+from pipelines.engines.settings import PROJECT_ROOT, Environment
+from pipelines.errors import ShopmartsError
+
+RAW = "raw_extract_tests"
+OPTIONS = ExtractOptions(raw_schema=RAW)
+SCALE = 0.05
+
+
+def _database_url(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="module")
+def extract_environment(environment: Environment) -> Iterator[Environment]:
+    """Private shop and warehouse databases on the embedded cluster, a fresh shop in it."""
+    admin_url = _database_url(environment.shop_url, "postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        for database in ("extract_shop", "extract_warehouse"):
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    with _clickhouse(environment) as client:
+        client.command(f"DROP DATABASE IF EXISTS `{RAW}` SYNC")
+    private = replace(
+        environment,
+        shop_url=_database_url(environment.shop_url, "extract_shop"),
+        warehouse_url=_database_url(environment.warehouse_url, "extract_warehouse"),
+    )
+    generate_shop(private.shop_url, scale=SCALE, seed=7, replace=True, progress=False)
+    yield private
+
+
+class _clickhouse:
+    def __init__(self, environment: Environment) -> None:
+        self.client = clickhouse_connect.get_client(
+            dsn=environment.clickhouse_url, autogenerate_session_id=False
+        )
+
+    def __enter__(self):  # noqa: ANN204
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+
+# -- equality ---------------------------------------------------------------------------
+
+
+def _canonical(value: object, is_json: bool) -> str:
+    if value is None:
+        return "\\N"
+    if is_json:
+        return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # ClickHouse DateTime64(6, 'UTC') may come back naive
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def fingerprint(rows: Iterable[Iterable[object]], json_columns: list[bool]) -> tuple[int, int]:
+    """Row count and an order-independent checksum of every column of ``rows``."""
+    count, total = 0, 0
+    for row in rows:
+        text = "\x1f".join(
+            _canonical(value, is_json) for value, is_json in zip(row, json_columns, strict=True)
+        )
+        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+        total = (total + int.from_bytes(digest, "big")) % (1 << 64)
+        count += 1
+    return count, total
+
+
+def source_tables(environment: Environment) -> dict[str, SourceTable]:
+    with psycopg.connect(environment.shop_url) as shop:
+        return discover_source_tables(shop)
+
+
+def table_fingerprints(environment: Environment, table: SourceTable) -> dict[str, tuple[int, int]]:
+    """The table's fingerprint in the shop, in the warehouse's raw and in ClickHouse's raw."""
+    json_columns = [column.postgres_type in ("json", "jsonb") for column in table.columns]
+    pg_columns = sql.SQL(", ").join(map(sql.Identifier, table.column_names))
+    result = {}
+    for name, url, schema in (
+        ("shop", environment.shop_url, "public"),
+        ("postgres", environment.warehouse_url, RAW),
+    ):
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                sql.SQL("SELECT {} FROM {}").format(pg_columns, sql.Identifier(schema, table.name))
+            )
+            result[name] = fingerprint(rows, json_columns)
+    ch_columns = ", ".join(f"`{name}`" for name in table.column_names)
+    with _clickhouse(environment) as client:
+        rows = client.query(f"SELECT {ch_columns} FROM `{RAW}`.`{table.name}` FINAL").result_rows
+        result["clickhouse"] = fingerprint(rows, json_columns)
+    return result
+
+
+def assert_raw_equals_shop(environment: Environment) -> None:
+    mismatches = {}
+    for table in source_tables(environment).values():
+        prints = table_fingerprints(environment, table)
+        if not prints["shop"] == prints["postgres"] == prints["clickhouse"]:
+            mismatches[table.name] = prints
+    assert not mismatches, f"raw differs from the shop: {mismatches}"
+
+
+def assert_no_duplicate_versions_visible(environment: Environment) -> None:
+    """FINAL gives one row per primary key; the warehouse's primary key guarantees it there."""
+    with _clickhouse(environment) as client:
+        for table in source_tables(environment).values():
+            key = ", ".join(f"`{name}`" for name in table.primary_key)
+            total, distinct = client.query(
+                f"SELECT count(), uniqExact(({key})) FROM `{RAW}`.`{table.name}` FINAL"
+            ).result_rows[0]
+            assert total == distinct, f"{table.name}: {total} rows for {distinct} keys"
+
+
+def reports_by_key(reports: list[LoadReport]) -> dict[tuple[str, str], LoadReport]:
+    return {(report.table, report.engine): report for report in reports}
+
+
+# -- tests --------------------------------------------------------------------------------
+
+
+def test_full_then_simulate_then_incremental_equals_shop(extract_environment: Environment) -> None:
+    from ingest.simulate import simulate_shop
+
+    reports = extract(extract_environment, "full", options=OPTIONS)
+    assert {report.table for report in reports} == set(SHOP_TABLES)
+    assert all(report.mode == "full" for report in reports)
+    assert_raw_equals_shop(extract_environment)
+
+    simulate_shop(extract_environment.shop_url, hours=3, seed=11, progress=False)
+    reports = reports_by_key(extract(extract_environment, "incremental", options=OPTIONS))
+    assert_raw_equals_shop(extract_environment)
+    assert_no_duplicate_versions_visible(extract_environment)
+    orders = reports["orders", "postgres"]
+    assert orders.mode == "incremental" and orders.cursor_column == "updated_at"
+    assert orders.lower_bound is not None and orders.watermark is not None
+    assert reports["audit_log", "clickhouse"].cursor_column == "changed_at"
+    with psycopg.connect(extract_environment.shop_url) as shop:
+        total_orders = shop.execute("SELECT count(*) FROM orders").fetchone()[0]
+    assert 0 < orders.rows < total_orders, "incremental read the changed rows only"
+
+
+def test_hard_delete_disappears_after_full(extract_environment: Environment) -> None:
+    extract(extract_environment, "full", options=OPTIONS)
+    with psycopg.connect(extract_environment.shop_url) as shop:
+        order_id = shop.execute(
+            "SELECT order_id FROM order_items GROUP BY order_id ORDER BY order_id LIMIT 1"
+        ).fetchone()[0]
+        shop.execute("DELETE FROM orders WHERE order_id = %s", (order_id,))  # items cascade
+    extract(extract_environment, "incremental", options=OPTIONS)
+    with psycopg.connect(extract_environment.warehouse_url) as warehouse:
+        still_there = warehouse.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE order_id = %s").format(
+                sql.Identifier(RAW, "order_items")
+            ),
+            (order_id,),
+        ).fetchone()[0]
+    assert still_there > 0, "an incremental extract does not see hard deletes"
+
+    extract(extract_environment, "full", options=OPTIONS)
+    with psycopg.connect(extract_environment.warehouse_url) as warehouse:
+        for table in ("orders", "order_items"):
+            count = warehouse.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE order_id = %s").format(
+                    sql.Identifier(RAW, table)
+                ),
+                (order_id,),
+            ).fetchone()[0]
+            assert count == 0, f"deleted order still in the warehouse's raw.{table}"
+    with _clickhouse(extract_environment) as client:
+        for table in ("orders", "order_items"):
+            count = client.command(
+                f"SELECT count() FROM `{RAW}`.`{table}` FINAL WHERE order_id = {int(order_id)}"
+            )
+            assert int(count) == 0, f"deleted order still in ClickHouse's raw.{table}"
+    assert_raw_equals_shop(extract_environment)
+
+
+def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None:
+    with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
+        warehouse.execute(
+            sql.SQL("CREATE OR REPLACE VIEW {} AS SELECT order_id, total_amount FROM {}").format(
+                sql.Identifier(RAW, "orders_view_for_test"), sql.Identifier(RAW, "orders")
+            )
+        )
+        extract(
+            extract_environment, "full", tables=["orders"], engines=["postgres"], options=OPTIONS
+        )
+        viewed = warehouse.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(RAW, "orders_view_for_test"))
+        ).fetchone()[0]
+        warehouse.execute(
+            sql.SQL("DROP VIEW {}").format(sql.Identifier(RAW, "orders_view_for_test"))
+        )
+    with psycopg.connect(extract_environment.shop_url) as shop:
+        assert viewed == shop.execute("SELECT count(*) FROM orders").fetchone()[0]
+
+
+_CHILD = textwrap.dedent(
+    """
+    import sys
+    from datetime import timedelta
+    from ingest.extract import ExtractOptions, extract
+    from pipelines.engines.settings import Environment
+
+    environment = Environment(sys.argv[1], sys.argv[2], sys.argv[3], True, True)
+    options = ExtractOptions(raw_schema=sys.argv[5], workers=1, chunk_bytes=4096)
+
+    def progress(report):
+        print(report.table, report.engine, report.rows, flush=True)
+
+    extract(environment, sys.argv[4], options=options, progress=progress)
+    print("done", flush=True)
+    """
+)
+
+
+def _extract_killed_halfway(environment: Environment, mode: str, after_loads: int) -> int:
+    """Run an extract in a child process and SIGKILL it once ``after_loads`` have committed."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            environment.shop_url,
+            environment.warehouse_url,
+            environment.clickhouse_url,
+            mode,
+            RAW,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    assert child.stdout is not None
+    committed = 0
+    deadline = time.monotonic() + 120
+    for line in child.stdout:
+        assert line.strip() != "done", "the extract finished before it could be killed"
+        committed += 1
+        if committed >= after_loads or time.monotonic() > deadline:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+    return committed
+
+
+def test_sigkill_halfway_then_rerun_converges(extract_environment: Environment) -> None:
+    from ingest.simulate import simulate_shop
+
+    total_loads = 2 * len(SHOP_TABLES)
+    committed = _extract_killed_halfway(extract_environment, "full", after_loads=5)
+    assert 0 < committed < total_loads
+    extract(extract_environment, "full", options=OPTIONS)
+    assert_raw_equals_shop(extract_environment)
+
+    simulate_shop(extract_environment.shop_url, hours=2, seed=23, progress=False)
+    committed = _extract_killed_halfway(extract_environment, "incremental", after_loads=7)
+    assert 0 < committed < total_loads
+    extract(extract_environment, "incremental", options=OPTIONS)
+    assert_raw_equals_shop(extract_environment)
+    assert_no_duplicate_versions_visible(extract_environment)
+    with _clickhouse(extract_environment) as client:
+        leftovers = client.command(
+            f"SELECT count() FROM system.tables WHERE database = '{RAW}' AND name LIKE '%\\\\_\\\\_loading'"
+        )
+    assert int(leftovers) == 0, "a crashed full load left its loading table behind"
+
+
+def test_dagster_assets_materialize_with_metadata(extract_environment: Environment) -> None:
+    resource = ShopmartsEnvironment(
+        shop_url=extract_environment.shop_url,
+        warehouse_url=extract_environment.warehouse_url,
+        clickhouse_url=extract_environment.clickhouse_url,
+        raw_schema=RAW,
+    )
+    result = dg.materialize(
+        [*shop_table_specs, extract_raw],
+        resources={"shopmarts_environment": resource},
+        run_config={"ops": {"extract_raw": {"config": {"mode": "full"}}}},
+        selection=[raw_table_key("postgres", "orders"), raw_table_key("clickhouse", "orders")],
+    )
+    assert result.success
+    materializations = {
+        materialization.asset_key: materialization.metadata
+        for materialization in result.asset_materializations_for_node("extract_raw")
+    }
+    assert set(materializations) == {
+        raw_table_key("postgres", "orders"),
+        raw_table_key("clickhouse", "orders"),
+    }
+    with psycopg.connect(extract_environment.shop_url) as shop:
+        orders = shop.execute("SELECT count(*) FROM orders").fetchone()[0]
+    for metadata in materializations.values():
+        assert metadata["rows"].value == orders
+        assert metadata["bytes"].value > 0
+        assert metadata["duration_seconds"].value > 0
+        assert metadata["mode"].value == "full"
+        assert isinstance(metadata["watermark"], dg.TimestampMetadataValue)
+
+    incremental = dg.materialize(
+        [*shop_table_specs, extract_raw],
+        resources={"shopmarts_environment": resource},
+        run_config={"ops": {"extract_raw": {"config": {"mode": "incremental"}}}},
+        selection=[raw_table_key("clickhouse", "orders")],
+    )
+    assert incremental.success
+    (only,) = incremental.asset_materializations_for_node("extract_raw")
+    assert only.metadata["mode"].value == "incremental"
+    assert "lower_bound" in only.metadata
+
+
+def test_schema_drift(extract_environment: Environment) -> None:
+    """Runs last: it changes the shop's schema."""
+    extract(extract_environment, "full", options=OPTIONS)
+    with psycopg.connect(extract_environment.shop_url, autocommit=True) as shop:
+        shop.execute("ALTER TABLE customers ADD COLUMN loyalty_points integer NOT NULL DEFAULT 7")
+        shop.execute("UPDATE customers SET loyalty_points = customer_id % 100")
+    reports = reports_by_key(extract(extract_environment, "incremental", options=OPTIONS))
+    for engine in ("postgres", "clickhouse"):
+        assert reports["customers", engine].mode == "full"
+        assert "loyalty_points" in reports["customers", engine].reason
+        assert reports["orders", engine].mode == "incremental"
+    customers = source_tables(extract_environment)["customers"]
+    prints = table_fingerprints(extract_environment, customers)
+    assert prints["shop"] == prints["postgres"] == prints["clickhouse"]
+
+    with psycopg.connect(extract_environment.shop_url, autocommit=True) as shop:
+        shop.execute("ALTER TABLE products ALTER COLUMN brand TYPE varchar(80)")
+    with pytest.raises(ShopmartsError) as changed:
+        extract(extract_environment, "incremental", options=OPTIONS)
+    assert "products" in str(changed.value) and "brand" in str(changed.value)
+    assert "changed type" in str(changed.value)
+
+    with psycopg.connect(extract_environment.shop_url, autocommit=True) as shop:
+        shop.execute("ALTER TABLE products ALTER COLUMN brand TYPE text")
+        shop.execute("ALTER TABLE reviews DROP COLUMN title")
+    with pytest.raises(ShopmartsError) as dropped:
+        extract(extract_environment, "full", options=OPTIONS)
+    message = str(dropped.value)
+    assert "reviews" in message and "title" in message and "dropped" in message
+    assert "products" not in message
