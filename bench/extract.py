@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
@@ -120,6 +121,15 @@ def _sqlalchemy_url(url: str) -> str:
     )
 
 
+def _with_password(url: str) -> str:
+    """dlt insists on a password; the embedded cluster trusts local users and ignores it."""
+    parts = urlsplit(url)
+    if parts.password or not parts.username:
+        return url
+    host = parts.netloc.split("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:unused@{host}"))
+
+
 def _dlt_source(shop_url: str):  # noqa: ANN202 - dlt's DltSource
     from dlt.sources.sql_database import sql_database
 
@@ -144,7 +154,9 @@ def run_dlt(engine: str) -> tuple[int, str]:
             pipeline = dlt.pipeline(
                 pipeline_name="bench_extract_postgres",
                 pipelines_dir=str(work / "pipelines"),
-                destination=dlt.destinations.postgres(credentials=environment.warehouse_url),
+                destination=dlt.destinations.postgres(
+                    credentials=_with_password(environment.warehouse_url)
+                ),
                 dataset_name=DLT_DATASET,
             )
             pipeline.run(

@@ -299,6 +299,12 @@ class _ExtractRun:
         if clickhouse is not None:
             clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {_ch_name(self.raw)}")
             clickhouse_raw = read_clickhouse_raw_columns(clickhouse, self.raw)
+            # Loading tables of crashed full loads: never exchanged, so never seen. (The
+            # advisory lock above means no other extract is filling one now.)
+            for name in list(clickhouse_raw):
+                if name.endswith(_LOADING_SUFFIX):
+                    clickhouse.command(f"DROP TABLE IF EXISTS {_ch_name(self.raw, name)} SYNC")
+                    del clickhouse_raw[name]
         watermarks = {
             (table, engine): (cursor, watermark)
             for table, engine, cursor, watermark in warehouse.execute(

@@ -307,7 +307,8 @@ def test_sigkill_halfway_then_rerun_converges(extract_environment: Environment) 
     assert_no_duplicate_versions_visible(extract_environment)
     with _clickhouse(extract_environment) as client:
         leftovers = client.command(
-            f"SELECT count() FROM system.tables WHERE database = '{RAW}' AND name LIKE '%\\\\_\\\\_loading'"
+            f"SELECT count() FROM system.tables "
+            f"WHERE database = '{RAW}' AND endsWith(name, '__loading')"
         )
     assert int(leftovers) == 0, "a crashed full load left its loading table behind"
 
