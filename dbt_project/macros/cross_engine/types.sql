@@ -77,3 +77,16 @@
 {% macro clickhouse__safe_divide(numerator, denominator, scale) -%}
     toDecimal64(round(toDecimal128({{ numerator }}, 20) / nullIf({{ denominator }}, 0), {{ scale }}), {{ scale }})
 {%- endmacro %}
+
+{#- Booleans: boolean / Bool (a ClickHouse condition is a UInt8 otherwise). -#}
+{% macro to_boolean(expression) -%}
+    {{ return(adapter.dispatch('to_boolean', 'shopmarts')(expression)) }}
+{%- endmacro %}
+
+{% macro default__to_boolean(expression) -%}
+    cast({{ expression }} as boolean)
+{%- endmacro %}
+
+{% macro clickhouse__to_boolean(expression) -%}
+    toBool({{ expression }})
+{%- endmacro %}

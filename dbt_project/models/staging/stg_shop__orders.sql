@@ -42,11 +42,10 @@ renamed as (
         ---------- booleans
         -- The one definition of a recognized order: paid, and neither cancelled nor returned.
         -- Every mart counts recognized orders only.
-        coalesce(
-            payment_status = 'completed'
-            and order_status not in ('cancelled', 'returned'),
-            false
-        ) as is_recognized,
+        {{ to_boolean(
+            "coalesce(payment_status = 'completed'"
+            " and order_status not in ('cancelled', 'returned'), false)"
+        ) }} as is_recognized,
 
         ---------- dates
         -- Qualified: on ClickHouse an alias would shadow the raw column of the same name.
