@@ -30,7 +30,7 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -225,9 +225,10 @@ class _ExtractRun:
             warehouse = stack.enter_context(
                 psycopg.connect(self.environment.warehouse_url, autocommit=True)
             )
-            if not warehouse.execute(
+            locked = warehouse.execute(
                 "SELECT pg_try_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,)
-            ).fetchone()[0]:
+            ).fetchone()
+            if not (locked and locked[0]):
                 raise ShopmartsError("another extract is running against this warehouse")
             shop = stack.enter_context(_connect_shop(self.environment.shop_url))
             snapshot = self._take_snapshot(shop)
@@ -254,7 +255,7 @@ class _ExtractRun:
     def _take_snapshot(self, shop: psycopg.Connection) -> ShopSnapshot:
         shop.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         shop.read_only = True
-        snapshot_id, taken_at, oldest_open = shop.execute(
+        row = shop.execute(
             """
             SELECT pg_export_snapshot(), clock_timestamp(),
                    (SELECT min(xact_start) FROM pg_stat_activity
@@ -262,6 +263,8 @@ class _ExtractRun:
                       AND backend_type = 'client backend' AND xact_start IS NOT NULL)
             """
         ).fetchone()
+        assert row is not None
+        snapshot_id, taken_at, oldest_open = row
         watermark = min(taken_at, oldest_open) if oldest_open else taken_at
         return ShopSnapshot(snapshot_id, taken_at, watermark)
 
@@ -598,6 +601,7 @@ class _ExtractRun:
         columns: sql.Composable,
     ) -> int:
         non_key = [name for name in source.column_names if name not in source.primary_key]
+        action: sql.Composable
         if non_key:
             action = sql.SQL("DO UPDATE SET {}").format(
                 sql.SQL(", ").join(
@@ -659,7 +663,7 @@ class _ExtractRun:
         chunk_bytes = self.options.chunk_bytes
         counts = {"rows": 0, "bytes": 0}
 
-        def chunks(copy: psycopg.Copy) -> Iterator[bytes]:
+        def chunks(copy: psycopg.Copy) -> Generator[bytes, None, None]:
             buffer = bytearray()
             rows = 0
             for data in copy:  # one row per item in text format
@@ -690,6 +694,7 @@ class _ExtractRun:
     def _pull_into_clickhouse(
         self, client: ClickHouseClient, source: SourceTable, insert_into: str
     ) -> tuple[int, int]:
+        assert self.pull_host is not None
         parts = urlsplit(self.environment.warehouse_url)
         columns = ", ".join(_ch_name(name) for name in source.column_names)
         remote = "postgresql({}, {}, {}, {}, {}, {})".format(
@@ -707,7 +712,7 @@ class _ExtractRun:
         rows = int(totals.get("written_rows", 0) or 0)
         size = int(totals.get("written_bytes", 0) or 0)
         if not rows:
-            rows = int(client.command(f"SELECT count() FROM {insert_into}"))
+            rows = int(str(client.command(f"SELECT count() FROM {insert_into}")))
         return rows, size
 
 

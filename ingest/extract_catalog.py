@@ -199,7 +199,9 @@ def discover_source_tables(
             )
         )
         sizes[table] = size
-    primary_keys = dict(conn.execute(_PRIMARY_KEYS_SQL, {"schema": schema}).fetchall())
+    primary_keys: dict[str, list[str]] = dict(
+        conn.execute(_PRIMARY_KEYS_SQL, {"schema": schema}).fetchall()
+    )
     return {
         table: SourceTable(
             name=table,

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import clickhouse_connect
@@ -77,6 +78,14 @@ class _clickhouse:
 
     def __exit__(self, *exc: object) -> None:
         self.client.close()
+
+
+def scalar(url: str, query: sql.Composable | str, params: tuple[object, ...] = ()) -> Any:
+    """The one value ``query`` returns on the database at ``url``."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return row[0]
 
 
 # -- equality ---------------------------------------------------------------------------
@@ -171,72 +180,69 @@ def test_full_then_simulate_then_incremental_equals_shop(extract_environment: En
     assert_raw_equals_shop(extract_environment)
 
     simulate_shop(extract_environment.shop_url, hours=3, seed=11, progress=False)
-    reports = reports_by_key(extract(extract_environment, "incremental", options=OPTIONS))
+    loads = reports_by_key(extract(extract_environment, "incremental", options=OPTIONS))
     assert_raw_equals_shop(extract_environment)
     assert_no_duplicate_versions_visible(extract_environment)
-    orders = reports["orders", "postgres"]
+    orders = loads["orders", "postgres"]
     assert orders.mode == "incremental" and orders.cursor_column == "updated_at"
     assert orders.lower_bound is not None and orders.watermark is not None
-    assert reports["audit_log", "clickhouse"].cursor_column == "changed_at"
-    with psycopg.connect(extract_environment.shop_url) as shop:
-        total_orders = shop.execute("SELECT count(*) FROM orders").fetchone()[0]
+    assert loads["audit_log", "clickhouse"].cursor_column == "changed_at"
+    total_orders = scalar(extract_environment.shop_url, "SELECT count(*) FROM orders")
     assert 0 < orders.rows < total_orders, "incremental read the changed rows only"
+
+
+def _raw_rows_of_order(environment: Environment, table: str, order_id: int) -> int:
+    query = sql.SQL("SELECT count(*) FROM {} WHERE order_id = %s").format(
+        sql.Identifier(RAW, table)
+    )
+    return int(scalar(environment.warehouse_url, query, (order_id,)))
 
 
 def test_hard_delete_disappears_after_full(extract_environment: Environment) -> None:
     extract(extract_environment, "full", options=OPTIONS)
+    order_id = int(
+        scalar(
+            extract_environment.shop_url,
+            "SELECT order_id FROM order_items GROUP BY order_id ORDER BY order_id LIMIT 1",
+        )
+    )
     with psycopg.connect(extract_environment.shop_url) as shop:
-        order_id = shop.execute(
-            "SELECT order_id FROM order_items GROUP BY order_id ORDER BY order_id LIMIT 1"
-        ).fetchone()[0]
         shop.execute("DELETE FROM orders WHERE order_id = %s", (order_id,))  # items cascade
     extract(extract_environment, "incremental", options=OPTIONS)
-    with psycopg.connect(extract_environment.warehouse_url) as warehouse:
-        still_there = warehouse.execute(
-            sql.SQL("SELECT count(*) FROM {} WHERE order_id = %s").format(
-                sql.Identifier(RAW, "order_items")
-            ),
-            (order_id,),
-        ).fetchone()[0]
-    assert still_there > 0, "an incremental extract does not see hard deletes"
+    assert _raw_rows_of_order(extract_environment, "order_items", order_id) > 0, (
+        "an incremental extract does not see hard deletes"
+    )
 
     extract(extract_environment, "full", options=OPTIONS)
-    with psycopg.connect(extract_environment.warehouse_url) as warehouse:
-        for table in ("orders", "order_items"):
-            count = warehouse.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE order_id = %s").format(
-                    sql.Identifier(RAW, table)
-                ),
-                (order_id,),
-            ).fetchone()[0]
-            assert count == 0, f"deleted order still in the warehouse's raw.{table}"
+    for table in ("orders", "order_items"):
+        assert _raw_rows_of_order(extract_environment, table, order_id) == 0, (
+            f"deleted order still in the warehouse's raw.{table}"
+        )
     with _clickhouse(extract_environment) as client:
         for table in ("orders", "order_items"):
             count = client.command(
-                f"SELECT count() FROM `{RAW}`.`{table}` FINAL WHERE order_id = {int(order_id)}"
+                f"SELECT count() FROM `{RAW}`.`{table}` FINAL WHERE order_id = {order_id}"
             )
-            assert int(count) == 0, f"deleted order still in ClickHouse's raw.{table}"
+            assert int(str(count)) == 0, f"deleted order still in ClickHouse's raw.{table}"
     assert_raw_equals_shop(extract_environment)
 
 
 def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None:
+    """TRUNCATE + COPY, not DROP + CREATE: a view on a raw table survives a full extract."""
+    view = sql.Identifier(RAW, "orders_view_for_test")
     with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
         warehouse.execute(
             sql.SQL("CREATE OR REPLACE VIEW {} AS SELECT order_id, total_amount FROM {}").format(
-                sql.Identifier(RAW, "orders_view_for_test"), sql.Identifier(RAW, "orders")
+                view, sql.Identifier(RAW, "orders")
             )
         )
-        extract(
-            extract_environment, "full", tables=["orders"], engines=["postgres"], options=OPTIONS
-        )
-        viewed = warehouse.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(RAW, "orders_view_for_test"))
-        ).fetchone()[0]
-        warehouse.execute(
-            sql.SQL("DROP VIEW {}").format(sql.Identifier(RAW, "orders_view_for_test"))
-        )
-    with psycopg.connect(extract_environment.shop_url) as shop:
-        assert viewed == shop.execute("SELECT count(*) FROM orders").fetchone()[0]
+    extract(extract_environment, "full", tables=["orders"], engines=["postgres"], options=OPTIONS)
+    viewed = scalar(
+        extract_environment.warehouse_url, sql.SQL("SELECT count(*) FROM {}").format(view)
+    )
+    with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
+        warehouse.execute(sql.SQL("DROP VIEW {}").format(view))
+    assert viewed == scalar(extract_environment.shop_url, "SELECT count(*) FROM orders")
 
 
 _CHILD = textwrap.dedent(
@@ -335,13 +341,13 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
         raw_table_key("postgres", "orders"),
         raw_table_key("clickhouse", "orders"),
     }
-    with psycopg.connect(extract_environment.shop_url) as shop:
-        orders = shop.execute("SELECT count(*) FROM orders").fetchone()[0]
+    orders = scalar(extract_environment.shop_url, "SELECT count(*) FROM orders")
     for metadata in materializations.values():
-        assert metadata["rows"].value == orders
-        assert metadata["bytes"].value > 0
-        assert metadata["duration_seconds"].value > 0
-        assert metadata["mode"].value == "full"
+        assert metadata["rows"] == dg.MetadataValue.int(orders)
+        assert metadata["mode"] == dg.MetadataValue.text("full")
+        for positive in ("bytes", "duration_seconds"):
+            value = metadata[positive].value
+            assert isinstance(value, int | float) and value > 0, positive
         assert isinstance(metadata["watermark"], dg.TimestampMetadataValue)
 
     incremental = dg.materialize(
@@ -352,7 +358,7 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
     )
     assert incremental.success
     (only,) = incremental.asset_materializations_for_node("extract_raw")
-    assert only.metadata["mode"].value == "incremental"
+    assert only.metadata["mode"] == dg.MetadataValue.text("incremental")
     assert "lower_bound" in only.metadata
 
 

@@ -22,15 +22,18 @@ class ShopmartsEnvironment(dg.ConfigurableResource):
     raw_schema: str = "raw"  # warehouse schema and ClickHouse database of the raw layer
 
     def environment(self) -> Environment:
-        overrides = {
-            name: value
-            for name, value in (
-                ("shop_url", self.shop_url),
-                ("warehouse_url", self.warehouse_url),
-                ("clickhouse_url", self.clickhouse_url),
+        if self.shop_url and self.warehouse_url and self.clickhouse_url:
+            return Environment(
+                shop_url=self.shop_url,
+                warehouse_url=self.warehouse_url,
+                clickhouse_url=self.clickhouse_url,
+                embedded_postgres=False,
+                embedded_clickhouse=False,
             )
-            if value
-        }
-        if len(overrides) == 3:
-            return Environment(**overrides, embedded_postgres=False, embedded_clickhouse=False)
-        return dataclasses.replace(get_environment(), **overrides)
+        found = get_environment()
+        return dataclasses.replace(
+            found,
+            shop_url=self.shop_url or found.shop_url,
+            warehouse_url=self.warehouse_url or found.warehouse_url,
+            clickhouse_url=self.clickhouse_url or found.clickhouse_url,
+        )
