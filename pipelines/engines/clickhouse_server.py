@@ -989,6 +989,9 @@ class EndpointHandler(BaseHTTPRequestHandler):
     """The ClickHouse HTTP interface, as far as clickhouse-connect and dbt use it."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes: without TCP_NODELAY each small
+    # response waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "shopmarts-chdb"
     sys_version = ""
     server: EndpointServer
