@@ -97,33 +97,53 @@ def status() -> None:
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 @click.option("--replace", is_flag=True, help="Drop and recreate a non-empty shop.")
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Day the three-year order history ends (exclusive)  [default: 2026-11-01]",
+)
 @clear_errors
-def generate(scale: float, seed: int, replace: bool) -> None:
+def generate(scale: float, seed: int, replace: bool, end_date: Any) -> None:
     """Create the shop's schema and fill it with realistic data (COPY, deterministic)."""
     from ingest.generate import generate_shop
-
     from pipelines.engines.settings import get_environment
 
     if scale <= 0:
         raise ShopmartsError(f"--scale must be positive, got {scale}")
-    generate_shop(
-        get_environment().shop_url, scale=scale, seed=seed, replace=replace, progress=True
+    report = generate_shop(
+        get_environment().shop_url,
+        scale=scale,
+        seed=seed,
+        replace=replace,
+        progress=True,
+        end_date=end_date.date() if end_date else None,
     )
+    click.echo("\n".join(report.lines()))
 
 
 @main.command()
 @click.option("--hours", type=float, required=True, help="How many hours of activity to add.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: from the clock).")
+@click.option(
+    "--intensity",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Multiplies the shop's recent rates of orders, signups and changes.",
+)
 @clear_errors
-def simulate(hours: float, seed: int | None) -> None:
+def simulate(hours: float, seed: int | None, intensity: float) -> None:
     """Advance the shop through plain DML: orders, status changes, stock moves, deletes."""
     from ingest.simulate import simulate_shop
-
     from pipelines.engines.settings import get_environment
 
     if hours <= 0:
         raise ShopmartsError(f"--hours must be positive, got {hours}")
-    simulate_shop(get_environment().shop_url, hours=hours, seed=seed, progress=True)
+    report = simulate_shop(
+        get_environment().shop_url, hours=hours, seed=seed, progress=True, intensity=intensity
+    )
+    click.echo("\n".join(report.lines()))
 
 
 @main.command()

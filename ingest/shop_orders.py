@@ -1,0 +1,543 @@
+"""The shop's order history (orders, items, applied promotions, reviews) and its stock.
+
+Orders are generated day by day in chunks of about ``ORDER_CHUNK_ROWS``, in time order,
+so order ids grow with order dates and memory stays flat whatever the scale. How many
+orders a day gets follows the customers active that day (signups minus churn, weighted
+by each one's purchase rate) times the calendar (weekday, month, holidays); which
+customer places a repeat order follows the same purchase rates; which products are
+bought follows a Zipf-like popularity with per-category seasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest import shop_vocabulary as vocabulary
+from ingest.shop_calendar import DAY, HOUR, day_factors, month_index, seconds_into_day
+from ingest.shop_copy import CopyBatch, Field, encode_batch, text_array
+from ingest.shop_dimensions import (
+    CITY_TAX_BASIS_POINTS,
+    NEVER,
+    CategoryFacts,
+    CustomerFacts,
+    ProductFacts,
+    PromotionFacts,
+    ShopPlan,
+    random_stream,
+)
+
+ORDER_CHUNK_ROWS = 25_000
+
+ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
+PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
+PENDING, PROCESSING, SHIPPED, DELIVERED, CANCELLED, RETURNED = range(6)
+PAY_PENDING, PAY_COMPLETED, PAY_FAILED, PAY_REFUNDED = range(4)
+
+# The realism knobs (see ingest/README.md).
+EXTRA_ITEMS_PER_ORDER = 2.05  # items per order = 1 + Poisson(this)
+QUANTITY_WEIGHTS = np.array([0.72, 0.18, 0.06, 0.025, 0.015])  # 1..5 units per line
+MARKDOWN_SHARE = 0.07  # lines sold at a reduced price
+MARKDOWN_PERCENTS = np.array([10, 15, 20, 25, 30, 40])
+WELCOME_CODE_SHARE = 0.35  # first orders using the welcome code
+FAILED_PAYMENT_SHARE = 0.035
+CUSTOMER_CANCEL_SHARE = 0.025
+RETURN_SHARE = 0.06
+EXPRESS_SHARE = 0.15
+SECOND_ADDRESS_SHARE = 0.25  # orders shipped to a customer's second address, if any
+REVIEW_SHARE = 0.21  # delivered lines that get a review
+REVIEW_SHARE_RETURNED = 0.3
+ANGRY_REVIEW_SHARE = 0.03  # one-star reviews whatever the product
+FREE_SHIPPING_FROM = 50_00
+STANDARD_SHIPPING = 5_99
+EXPRESS_SHIPPING = 14_99
+EXPRESS_SHIPPING_MEMBERS = 9_99  # gold and platinum also ship standard for free
+
+
+def _category_seasons(categories: CategoryFacts) -> np.ndarray:
+    """(top-level category, month) demand factors and, per month, the acceptance ceiling."""
+    seasons = np.ones((len(categories.top_names), 12))
+    for index, name in enumerate(categories.top_names):
+        if name in vocabulary.CATEGORY_MONTH_FACTORS:
+            seasons[index] = vocabulary.CATEGORY_MONTH_FACTORS[name]
+    return seasons / seasons.max(axis=0)
+
+
+@dataclass
+class _PendingReviews:
+    """Reviews drawn but not yet written: ids follow review time, which lags the orders."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(self, new: dict[str, np.ndarray]) -> None:
+        if not self.columns:
+            self.columns = new
+        else:
+            self.columns = {k: np.concatenate((self.columns[k], new[k])) for k in new}
+
+    def release(self, before: int) -> dict[str, np.ndarray]:
+        """The reviews written before ``before``, in time order, removed from the buffer."""
+        if not self.columns:
+            return {}
+        ready = self.columns["created_at"] < before
+        out = {k: v[ready] for k, v in self.columns.items()}
+        self.columns = {k: v[~ready] for k, v in self.columns.items()}
+        order = np.lexsort((out["product_id"], out["order_id"], out["created_at"]))
+        return {k: v[order] for k, v in out.items()}
+
+
+class OrderHistory:
+    """Generates the order history chunk by chunk and remembers what the stock needs."""
+
+    def __init__(
+        self,
+        plan: ShopPlan,
+        categories: CategoryFacts,
+        customers: CustomerFacts,
+        products: ProductFacts,
+        promotions: PromotionFacts,
+    ) -> None:
+        self.plan = plan
+        self.customers = customers
+        self.products = products
+        self.promotions = promotions
+        self.seasons = _category_seasons(categories)
+        self.second_address = customers.second_shipping_address()
+        self.units_last_30_days = np.zeros(products.count, dtype=np.int64)
+        self.reserved_units = np.zeros(products.count, dtype=np.int64)
+        self.next_order_id = 1
+        self.next_item_id = 1
+        self.next_review_id = 1
+        self._reviews = _PendingReviews()
+        self._review_titles = text_array([t for titles in vocabulary.REVIEW_TITLES for t in titles])
+        sentences = vocabulary.REVIEW_SENTENCES
+        self._review_bodies = text_array([
+            f"{first} {second}"
+            for rating in sentences for first in rating for second in rating
+        ])  # fmt: skip
+
+    # ---------------------------------------------------------------------- the day plan
+
+    def _orders_per_day(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Repeat orders per day, and the welcome orders (times, customers) in time order."""
+        timeline = self.plan.timeline
+        customers = self.customers
+        days = timeline.days
+        welcome = np.flatnonzero(customers.welcome_order != NEVER)
+        welcome = welcome[np.argsort(customers.welcome_order[welcome], kind="stable")]
+        welcome_times = customers.welcome_order[welcome]
+        repeat_total = max(self.plan.orders - len(welcome), 0)
+        signup_day = np.clip((customers.signup - timeline.start) // DAY, 0, days)
+        churn_day = np.clip((customers.churn - timeline.start) // DAY, 0, days)
+        rate = customers.purchase_rate
+        active = np.cumsum(
+            np.bincount(signup_day, rate, days + 1) - np.bincount(churn_day, rate, days + 1)
+        )[:days]
+        expected = np.maximum(active, 0) * day_factors(timeline.day_starts())
+        if expected.sum() <= 0:
+            expected = np.ones(days)
+        rng = random_stream(self.plan.seed, "orders per day")
+        repeat = rng.multinomial(repeat_total, expected / expected.sum())
+        return repeat, welcome_times, welcome
+
+    def _chunks(self, repeat: np.ndarray, welcome_times: np.ndarray) -> list[tuple[int, int]]:
+        timeline = self.plan.timeline
+        welcome_day = (welcome_times - timeline.start) // DAY
+        per_day = repeat + np.bincount(welcome_day, minlength=timeline.days)[: timeline.days]
+        chunk_of_day = (np.cumsum(per_day) - per_day) // ORDER_CHUNK_ROWS
+        edges = np.flatnonzero(np.diff(chunk_of_day)) + 1
+        bounds = np.concatenate(([0], edges, [timeline.days]))
+        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    # ------------------------------------------------------------------------- sampling
+
+    def _sample_customers(self, rng: np.random.Generator, times: np.ndarray) -> np.ndarray:
+        """Customer index per order: signed up by then, by purchase rate, not yet churned."""
+        customers = self.customers
+        eligible = np.maximum(np.searchsorted(customers.signup, times, side="right"), 1)
+        chosen = np.zeros(len(times), dtype=np.int64)
+        pending = np.arange(len(times))
+        for _ in range(60):
+            if not len(pending):
+                break
+            limit = eligible[pending]
+            total = customers.cumulative_rate[limit - 1]
+            pick = np.searchsorted(
+                customers.cumulative_rate, rng.random(len(pending)) * total, side="right"
+            )
+            pick = np.minimum(pick, limit - 1)
+            chosen[pending] = pick
+            pending = pending[customers.churn[pick] <= times[pending]]
+        return chosen
+
+    def _sample_products(self, rng: np.random.Generator, times: np.ndarray) -> np.ndarray:
+        """Product index per line: on sale then, by popularity, in its category's season."""
+        products = self.products
+        eligible = np.maximum(np.searchsorted(products.created, times, side="right"), 1)
+        months = month_index(times)
+        chosen = np.zeros(len(times), dtype=np.int64)
+        pending = np.arange(len(times))
+        for _ in range(60):
+            if not len(pending):
+                break
+            limit = eligible[pending]
+            total = products.cumulative_popularity[limit - 1]
+            pick = np.searchsorted(
+                products.cumulative_popularity, rng.random(len(pending)) * total, side="right"
+            )
+            pick = np.minimum(pick, limit - 1)
+            chosen[pending] = pick
+            in_season = rng.random(len(pending)) < self.seasons[products.top[pick], months[pending]]
+            on_sale = products.discontinued[pick] > times[pending]
+            pending = pending[~(in_season & on_sale)]
+        return chosen
+
+    # ---------------------------------------------------------------------------- chunks
+
+    def batches(self) -> Iterator[CopyBatch]:
+        """Orders, order_items, order_promotions and reviews, chunk after chunk."""
+        repeat, welcome_times, welcome_customers = self._orders_per_day()
+        welcome_day = (welcome_times - self.plan.timeline.start) // DAY
+        for index, (first_day, end_day) in enumerate(self._chunks(repeat, welcome_times)):
+            lo, hi = np.searchsorted(welcome_day, [first_day, end_day])
+            yield from self._chunk(
+                index, first_day, end_day, repeat, welcome_times[lo:hi], welcome_customers[lo:hi]
+            )
+        rest = self._reviews.release(NEVER)
+        if rest:
+            yield self._review_batch(rest)
+
+    def _chunk(
+        self,
+        index: int,
+        first_day: int,
+        end_day: int,
+        repeat: np.ndarray,
+        welcome_times: np.ndarray,
+        welcome_customers: np.ndarray,
+    ) -> Iterator[CopyBatch]:
+        rng = random_stream(self.plan.seed, "orders", index)
+        timeline = self.plan.timeline
+        end = timeline.end
+        customers, products, promotions = self.customers, self.products, self.promotions
+
+        days = np.repeat(np.arange(first_day, end_day), repeat[first_day:end_day])
+        repeat_times = timeline.start + days * DAY + seconds_into_day(rng, len(days))
+        times = np.concatenate((repeat_times, welcome_times))
+        customer = np.concatenate((self._sample_customers(rng, repeat_times), welcome_customers))
+        is_welcome = np.concatenate((np.zeros(len(days), bool), np.ones(len(welcome_times), bool)))
+        order = np.lexsort((customer, times))
+        times, customer, is_welcome = times[order], customer[order], is_welcome[order]
+        count = len(times)
+        order_ids = np.arange(self.next_order_id, self.next_order_id + count, dtype=np.int64)
+        self.next_order_id += count
+
+        # Lines: distinct products per order.
+        lines = 1 + rng.poisson(EXTRA_ITEMS_PER_ORDER, count)
+        line_order = np.repeat(np.arange(count), lines)
+        line_times = times[line_order]
+        product = self._sample_products(rng, line_times)
+        duplicate = np.zeros(len(product), dtype=bool)
+        for _ in range(4):
+            duplicate = _repeats(line_order * products.count + product)
+            if not duplicate.any():
+                break
+            product[duplicate] = self._sample_products(rng, line_times[duplicate])
+        keep = ~duplicate
+        line_order, line_times, product = line_order[keep], line_times[keep], product[keep]
+        lines = np.bincount(line_order, minlength=count)
+
+        quantity = 1 + rng.choice(len(QUANTITY_WEIGHTS), len(product), p=QUANTITY_WEIGHTS)
+        unit_price = products.price[product]
+        gross = quantity * unit_price
+        markdown = np.where(
+            rng.random(len(product)) < MARKDOWN_SHARE,
+            MARKDOWN_PERCENTS[rng.integers(0, len(MARKDOWN_PERCENTS), len(product))],
+            0,
+        )
+        line_discount = (gross * markdown + 50) // 100
+        line_total = gross - line_discount
+        starts = np.concatenate(([0], np.cumsum(lines)[:-1]))
+        subtotal = np.add.reduceat(line_total, starts)
+
+        # Promotions: the campaigns running at order time, the welcome code on first orders.
+        running = (promotions.starts <= times[:, None]) & (times[:, None] < promotions.ends)
+        weights = running * promotions.uptake
+        uptake = weights.sum(axis=1)
+        promo = np.full(count, -1, dtype=np.int64)
+        uses = np.flatnonzero(rng.random(count) < uptake)
+        if len(uses):
+            cumulative = np.cumsum(weights[uses], axis=1)
+            draw = rng.random(len(uses)) * uptake[uses]
+            promo[uses] = np.minimum(
+                (cumulative <= draw[:, None]).sum(axis=1), len(promotions.starts) - 1
+            )
+        promo[is_welcome & (rng.random(count) < WELCOME_CODE_SHARE)] = promotions.welcome
+        promo[(promo >= 0) & (subtotal < promotions.min_order[promo])] = -1
+        with_promo = promo >= 0
+        value = promotions.value[promo]
+        discount = np.where(
+            promotions.percentage[promo],
+            (subtotal * value + 50) // 100,
+            np.minimum(value, subtotal),
+        )
+        discount = np.where(with_promo, discount, 0)
+
+        second = self.second_address[customer]
+        address = np.where(
+            (second > 0) & (rng.random(count) < SECOND_ADDRESS_SHARE),
+            second,
+            customers.first_address[customer],
+        )
+        tax_rate = CITY_TAX_BASIS_POINTS[customers.address_city[address - 1]]
+        member = customers.tier[customer] >= 2
+        express = rng.random(count) < EXPRESS_SHARE
+        net = subtotal - discount
+        shipping = np.where(
+            express,
+            np.where(member, EXPRESS_SHIPPING_MEMBERS, EXPRESS_SHIPPING),
+            np.where(member | (net >= FREE_SHIPPING_FROM), 0, STANDARD_SHIPPING),
+        )
+        tax = (net * tax_rate + 5_000) // 10_000
+        total = net + tax + shipping
+
+        # Fulfilment: where each order stands at the end of the history.
+        paid_at = times + 60 + np.minimum(rng.exponential(900.0, count), 6 * HOUR).astype(np.int64)
+        shipped_at = paid_at + np.clip(
+            rng.lognormal(np.log(20 * HOUR), 0.6, count), 2 * HOUR, 6 * DAY
+        ).astype(np.int64)
+        transit = np.where(express, rng.uniform(0.8, 2.2, count), rng.uniform(2.0, 7.0, count))
+        delivered_at = shipped_at + (transit * DAY).astype(np.int64)
+        failed = rng.random(count) < FAILED_PAYMENT_SHARE
+        cancelled_at = paid_at + (rng.random(count) * (shipped_at - paid_at)).astype(np.int64)
+        cancels = ~failed & (rng.random(count) < CUSTOMER_CANCEL_SHARE) & (cancelled_at < end)
+        returned_at = delivered_at + (rng.uniform(2.0, 30.0, count) * DAY).astype(np.int64)
+        returns = (rng.random(count) < RETURN_SHARE) & (returned_at < end)
+        situations = [
+            paid_at >= end,
+            failed,
+            cancels,
+            shipped_at >= end,
+            delivered_at >= end,
+            returns,
+        ]
+        status = np.select(
+            situations, [PENDING, CANCELLED, CANCELLED, PROCESSING, SHIPPED, RETURNED], DELIVERED
+        )
+        payment = np.select(
+            situations,
+            [PAY_PENDING, PAY_FAILED, PAY_REFUNDED, PAY_COMPLETED, PAY_COMPLETED, PAY_REFUNDED],
+            PAY_COMPLETED,
+        )
+        updated = np.select(
+            situations,
+            [times, paid_at, cancelled_at, paid_at, shipped_at, returned_at],
+            delivered_at,
+        )
+        has_shipped = np.isin(status, (SHIPPED, DELIVERED, RETURNED))
+        has_arrived = np.isin(status, (DELIVERED, RETURNED))
+
+        line_status = status[line_order]
+        sold = line_status != CANCELLED
+        recent = sold & (line_times >= end - 30 * DAY)
+        self.units_last_30_days += np.bincount(
+            product[recent], quantity[recent], products.count
+        ).astype(np.int64)
+        open_line = np.isin(line_status, (PENDING, PROCESSING))
+        self.reserved_units += np.bincount(
+            product[open_line], quantity[open_line], products.count
+        ).astype(np.int64)
+
+        yield encode_batch("orders", [
+            Field("order_id", "int8", order_ids),
+            Field("customer_id", "int8", customer + 1),
+            Field("order_date", "timestamptz", times),
+            Field("order_status", "text", text_array(ORDER_STATUSES)[status]),
+            Field("payment_status", "text", text_array(PAYMENT_STATUSES)[payment]),
+            Field("subtotal", "numeric", subtotal),
+            Field("discount_amount", "numeric", discount),
+            Field("tax_amount", "numeric", tax),
+            Field("shipping_amount", "numeric", shipping),
+            Field("total_amount", "numeric", total),
+            Field("shipping_address_id", "int8", address),
+            Field("shipping_method", "text", np.where(express, b"express", b"standard")),
+            Field("shipped_at", "timestamptz", shipped_at, ~has_shipped),
+            Field("delivered_at", "timestamptz", delivered_at, ~has_arrived),
+            Field("created_at", "timestamptz", times),
+            Field("updated_at", "timestamptz", updated),
+        ])  # fmt: skip
+        item_ids = np.arange(self.next_item_id, self.next_item_id + len(product), dtype=np.int64)
+        self.next_item_id += len(product)
+        yield encode_batch("order_items", [
+            Field("order_item_id", "int8", item_ids),
+            Field("order_id", "int8", order_ids[line_order]),
+            Field("product_id", "int8", product + 1),
+            Field("quantity", "int4", quantity),
+            Field("unit_price", "numeric", unit_price),
+            Field("discount_amount", "numeric", line_discount),
+            Field("line_total", "numeric", line_total),
+            Field("created_at", "timestamptz", line_times),
+            Field("updated_at", "timestamptz", line_times),
+        ])  # fmt: skip
+        if with_promo.any():
+            yield encode_batch("order_promotions", [
+                Field("order_id", "int8", order_ids[with_promo]),
+                Field("promotion_id", "int8", promo[with_promo] + 1),
+                Field("discount_amount", "numeric", discount[with_promo]),
+                Field("created_at", "timestamptz", times[with_promo]),
+                Field("updated_at", "timestamptz", times[with_promo]),
+            ])  # fmt: skip
+
+        # Reviews of delivered (or returned) lines, a few days after delivery.
+        returned_line = line_status == RETURNED
+        reviewed = np.isin(line_status, (DELIVERED, RETURNED)) & (
+            rng.random(len(product)) < np.where(returned_line, REVIEW_SHARE_RETURNED, REVIEW_SHARE)
+        )
+        delay = np.clip(rng.lognormal(np.log(6 * DAY), 0.8, len(product)), HOUR, 90 * DAY).astype(
+            np.int64
+        )
+        review_time = delivered_at[line_order] + delay
+        reviewed &= review_time < end
+        drawn = self._draw_reviews(
+            rng, reviewed, line_order, product, order_ids, customer, review_time, returned_line
+        )
+        self._reviews.add(drawn)
+        ready = self._reviews.release(timeline.start + end_day * DAY)
+        if ready:
+            yield self._review_batch(ready)
+
+    def _draw_reviews(
+        self,
+        rng: np.random.Generator,
+        reviewed: np.ndarray,
+        line_order: np.ndarray,
+        product: np.ndarray,
+        order_ids: np.ndarray,
+        customer: np.ndarray,
+        review_time: np.ndarray,
+        returned_line: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        at = np.flatnonzero(reviewed)
+        size = len(at)
+        product = product[at]
+        latent = (
+            4.5
+            + self.products.quality[product]
+            + rng.normal(0.0, 1.05, size)
+            - 1.6 * returned_line[at]
+        )
+        rating = np.clip(np.rint(latent), 1, 5).astype(np.int64)
+        rating[rng.random(size) < ANGRY_REVIEW_SHARE] = 1
+        created = review_time[at]
+        edit_window = np.minimum(30 * DAY, self.plan.timeline.end - 1 - created)
+        edited = created + (rng.random(size) * edit_window).astype(np.int64)
+        first = rng.integers(0, 7, size)
+        second = (first + 1 + rng.integers(0, 6, size)) % 7
+        return {
+            "customer_id": customer[line_order[at]] + 1,
+            "product_id": product + 1,
+            "order_id": order_ids[line_order[at]],
+            "rating": rating,
+            "title": (rating - 1) * 8 + rng.integers(0, 8, size),
+            "body": (rating - 1) * 49 + first * 7 + second,
+            "no_body": rng.random(size) < 0.15,
+            "created_at": created,
+            "updated_at": np.where(rng.random(size) < 0.06, edited, created),
+        }
+
+    def _review_batch(self, reviews: dict[str, np.ndarray]) -> CopyBatch:
+        count = len(reviews["rating"])
+        ids = np.arange(self.next_review_id, self.next_review_id + count, dtype=np.int64)
+        self.next_review_id += count
+        return encode_batch("reviews", [
+            Field("review_id", "int8", ids),
+            Field("customer_id", "int8", reviews["customer_id"]),
+            Field("product_id", "int8", reviews["product_id"]),
+            Field("order_id", "int8", reviews["order_id"]),
+            Field("rating", "int2", reviews["rating"]),
+            Field("title", "text", self._review_titles[reviews["title"]]),
+            Field("body", "text", self._review_bodies[reviews["body"]], reviews["no_body"]),
+            Field("created_at", "timestamptz", reviews["created_at"]),
+            Field("updated_at", "timestamptz", reviews["updated_at"]),
+        ])  # fmt: skip
+
+
+def _repeats(keys: np.ndarray) -> np.ndarray:
+    """True for every occurrence of a key after its first."""
+    _, first = np.unique(keys, return_index=True)
+    repeated = np.ones(len(keys), dtype=bool)
+    repeated[first] = False
+    return repeated
+
+
+# ---------------------------------------------------------------------------- inventory
+
+OUT_OF_STOCK_SHARE = 0.06
+LOW_STOCK_SHARE = 0.12
+OVERSTOCK_SHARE = 0.08
+SECOND_WAREHOUSE_SHARE = 0.08
+LEAD_TIME_DAYS = 7
+
+
+def inventory_batch(plan: ShopPlan, products: ProductFacts, history: OrderHistory) -> CopyBatch:
+    """Stock per product and warehouse, sized by the last 30 days of sales.
+
+    Products still on sale are stocked in one warehouse, some in two; the reserved units
+    are the open (pending or processing) orders' lines. Some rows are out of stock, some
+    below their reorder point, some overstocked.
+    """
+    rng = random_stream(plan.seed, "inventory")
+    count = products.count
+    warehouses = text_array(vocabulary.WAREHOUSES)
+    primary = rng.choice(len(warehouses), count, p=vocabulary.WAREHOUSE_SHARES)
+    other = (primary + 1 + rng.integers(0, len(warehouses) - 1, count)) % len(warehouses)
+    two = rng.random(count) < SECOND_WAREHOUSE_SHARE
+    stocked = products.discontinued == NEVER
+    rows_per_product = np.where(stocked, 1 + two, 0)
+    product = np.repeat(np.arange(count), rows_per_product)
+    is_second = np.zeros(len(product), dtype=bool)
+    is_second[1:] = product[1:] == product[:-1]
+    warehouse = np.where(is_second, other[product], primary[product])
+    size = len(product)
+
+    share = np.where(two[product], np.where(is_second, 0.4, 0.6), 1.0)
+    daily_units = history.units_last_30_days[product] / 30.0 * share
+    reorder_point = np.maximum(3, np.ceil(daily_units * LEAD_TIME_DAYS * 1.5)).astype(np.int64)
+    reorder_quantity = np.maximum(10, np.ceil(daily_units * 30 / 10) * 10).astype(np.int64)
+    reserved = np.where(is_second, 0, history.reserved_units[product])
+    draw = rng.random(size)
+    available = np.select(
+        [
+            draw < OUT_OF_STOCK_SHARE,
+            draw < OUT_OF_STOCK_SHARE + LOW_STOCK_SHARE,
+            draw < OUT_OF_STOCK_SHARE + LOW_STOCK_SHARE + OVERSTOCK_SHARE,
+        ],
+        [
+            np.zeros(size, dtype=np.int64),
+            rng.integers(1, reorder_point),
+            reorder_point + 3 * reorder_quantity + rng.integers(0, 3 * reorder_quantity + 1),
+        ],
+        reorder_point + rng.integers(0, 2 * reorder_quantity + 1),
+    )
+    created = products.created[product]
+    moved = plan.timeline.end - 1 - rng.exponential(3 * DAY, size).astype(np.int64)
+    order = np.lexsort((warehouse, product))  # one row per product and warehouse, by product
+    columns = {
+        "product": product, "warehouse": warehouse, "on_hand": reserved + available,
+        "reserved": reserved, "reorder_point": reorder_point, "reorder_quantity": reorder_quantity,
+        "created": created, "updated": np.maximum(created, moved),
+    }  # fmt: skip
+    columns = {name: values[order] for name, values in columns.items()}
+    return encode_batch("inventory", [
+        Field("inventory_id", "int8", np.arange(1, size + 1, dtype=np.int64)),
+        Field("product_id", "int8", columns["product"] + 1),
+        Field("warehouse_code", "text", warehouses[columns["warehouse"]]),
+        Field("quantity_on_hand", "int4", columns["on_hand"]),
+        Field("quantity_reserved", "int4", columns["reserved"]),
+        Field("reorder_point", "int4", columns["reorder_point"]),
+        Field("reorder_quantity", "int4", columns["reorder_quantity"]),
+        Field("created_at", "timestamptz", columns["created"]),
+        Field("updated_at", "timestamptz", columns["updated"]),
+    ])  # fmt: skip
