@@ -245,6 +245,16 @@ def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None
     assert viewed == scalar(extract_environment.shop_url, "SELECT count(*) FROM orders")
 
 
+def test_clickhouse_can_pull_from_the_warehouse(extract_environment: Environment) -> None:
+    """The optional path: ClickHouse copies the just-loaded warehouse table via postgresql()."""
+    reports = extract(
+        extract_environment, "full", options=replace(OPTIONS, clickhouse_method="pull")
+    )
+    methods = {report.method for report in reports if report.engine == "clickhouse"}
+    assert methods == {"ClickHouse pulls from the warehouse (postgresql())"}
+    assert_raw_equals_shop(extract_environment)
+
+
 _CHILD = textwrap.dedent(
     """
     import sys

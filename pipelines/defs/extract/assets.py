@@ -33,6 +33,7 @@ class ExtractConfig(dg.Config):
     mode: Literal["full", "incremental"] = "incremental"
     safety_margin_minutes: float = 5.0
     workers: int = 2
+    clickhouse_method: Literal["stream", "pull"] = "stream"
 
 
 def shop_table_key(table: str) -> dg.AssetKey:
@@ -117,6 +118,7 @@ def extract_raw(
         raw_schema=shopmarts_environment.raw_schema,
         safety_margin=timedelta(minutes=config.safety_margin_minutes),
         workers=config.workers,
+        clickhouse_method=config.clickhouse_method,
     )
     try:
         reports = extract_loads(
