@@ -1,0 +1,45 @@
+"""dbt assets: staging and marts in both engines, and the cross-engine parity check.
+
+``defs`` is self-contained: `pipelines/definitions.py` merges it with the others. It
+shares the extract's `shopmarts_environment` resource (the same instance), so the
+merge sees one definition of it.
+"""
+
+import dagster as dg
+
+from pipelines.defs.dbt.assets import (
+    DbtBuildConfig,
+    ParityConfig,
+    clickhouse_dbt_assets,
+    dbt_project,
+    dbt_resources,
+    mart_names,
+    marts_cross_engine_parity,
+    postgres_dbt_assets,
+)
+from pipelines.defs.dbt.connection import dbt_env, dbt_environment
+from pipelines.defs.dbt.translator import ShopmartsDbtTranslator
+from pipelines.defs.extract import defs as extract_defs
+
+defs = dg.Definitions(
+    assets=[postgres_dbt_assets, clickhouse_dbt_assets],
+    asset_checks=[marts_cross_engine_parity],
+    resources={
+        **dbt_resources(),
+        "shopmarts_environment": extract_defs.resources["shopmarts_environment"],
+    },
+)
+
+__all__ = [
+    "DbtBuildConfig",
+    "ParityConfig",
+    "ShopmartsDbtTranslator",
+    "clickhouse_dbt_assets",
+    "dbt_env",
+    "dbt_environment",
+    "dbt_project",
+    "defs",
+    "mart_names",
+    "marts_cross_engine_parity",
+    "postgres_dbt_assets",
+]

@@ -1,0 +1,214 @@
+"""dbt assets: the staging views and the marts, built by dbt in the warehouse and in ClickHouse.
+
+One dbt project, two targets: a `DbtProject` per target (its own target path, so one
+manifest never overwrites the other), an `@dbt_assets` per target, and a blocking
+asset check proving the two engines' marts identical.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the config and resource
+# annotations at definition time.
+import functools
+import json
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
+
+from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, TARGETS, dbt_environment
+from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
+from pipelines.defs.extract.resources import ShopmartsEnvironment
+from quality.parity import MartParity, check_parity
+
+PARITY_CHECK_NAME = "cross_engine_parity"
+
+
+def dbt_executable() -> str:
+    """The `dbt` beside this interpreter (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+@functools.cache
+def dbt_project(target: str) -> DbtProject:
+    """The dbt project as built for ``target`` (`postgres` or `clickhouse`), prepared once.
+
+    A missing manifest is made with `dbt parse` (no connection needed); under
+    `dagster dev` it is re-parsed so edits show up.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown dbt target {target!r}: expected one of {', '.join(TARGETS)}")
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target=target,
+        target_path=Path("target", target),
+    )
+    if not project.manifest_path.exists() or project.preparer.using_dagster_dev():
+        resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+        resource.cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return project
+
+
+def mart_names(target: str = "clickhouse") -> list[str]:
+    """The marts (models under models/marts) of the project, from the manifest."""
+    manifest = json.loads(dbt_project(target).manifest_path.read_text())
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and dbt_layer(node) == "marts"
+    )
+
+
+class DbtBuildConfig(dg.Config):
+    """What a dbt build of a refresh targets."""
+
+    marts_schema: str = Field(
+        default="marts",
+        description=(
+            "Schema (ClickHouse: database) the marts are built into; the publish step "
+            "builds into `marts_next` and swaps the validated marts into `marts`."
+        ),
+    )
+    as_of_date: str = Field(
+        default="",
+        description="As-of date (YYYY-MM-DD) of recency and 30-day figures; empty: the day "
+        "after the newest order.",
+    )
+
+
+def dbt_build_args(config: DbtBuildConfig) -> list[str]:
+    """`dbt build` with the run's vars. Unit tests are left to the test suite (CI): a
+    refresh runs the models and their data tests only."""
+    variables = {"marts_schema": config.marts_schema}
+    if config.as_of_date:
+        variables["as_of_date"] = config.as_of_date
+    return ["build", "--vars", json.dumps(variables), "--exclude-resource-type", "unit_test"]
+
+
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    environment: ShopmartsEnvironment,
+    config: DbtBuildConfig,
+) -> Iterator:
+    # dagster-dbt hands os.environ to dbt (and to its own adapter handle), so the
+    # connection variables stay set while the invocation streams its events.
+    with dbt_environment(environment.environment()):
+        invocation = dbt.cli(dbt_build_args(config), context=context)
+        yield from invocation.stream().fetch_row_counts()
+
+
+@dbt_assets(
+    manifest=dbt_project("postgres").manifest_path,
+    project=dbt_project("postgres"),
+    dagster_dbt_translator=ShopmartsDbtTranslator("postgres"),
+    name="dbt_postgres",
+)
+def postgres_dbt_assets(
+    context: dg.AssetExecutionContext,
+    dbt_postgres: DbtCliResource,
+    shopmarts_environment: ShopmartsEnvironment,
+    config: DbtBuildConfig,
+) -> Iterator:
+    """Staging views and marts (materialized views) in the warehouse PostgreSQL."""
+    yield from _build(context, dbt_postgres, shopmarts_environment, config)
+
+
+@dbt_assets(
+    manifest=dbt_project("clickhouse").manifest_path,
+    project=dbt_project("clickhouse"),
+    dagster_dbt_translator=ShopmartsDbtTranslator("clickhouse"),
+    name="dbt_clickhouse",
+)
+def clickhouse_dbt_assets(
+    context: dg.AssetExecutionContext,
+    dbt_clickhouse: DbtCliResource,
+    shopmarts_environment: ShopmartsEnvironment,
+    config: DbtBuildConfig,
+) -> Iterator:
+    """Staging views and marts (MergeTree tables) in ClickHouse."""
+    yield from _build(context, dbt_clickhouse, shopmarts_environment, config)
+
+
+def dbt_resources() -> dict[str, DbtCliResource]:
+    """The dbt CLI resources the two `@dbt_assets` require, one per target."""
+    executable = dbt_executable()
+    return {
+        f"dbt_{target}": DbtCliResource(project_dir=dbt_project(target), dbt_executable=executable)
+        for target in TARGETS
+    }
+
+
+class ParityConfig(dg.Config):
+    """Where the marts to compare are."""
+
+    marts_schema: str = Field(
+        default="marts", description="Schema (ClickHouse: database) holding the marts built."
+    )
+
+
+def mart_key(engine: str, mart: str) -> dg.AssetKey:
+    return dg.AssetKey([engine, "marts", mart])
+
+
+def parity_check_specs(marts: Sequence[str]) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            PARITY_CHECK_NAME,
+            asset=mart_key("clickhouse", mart),
+            additional_deps=[mart_key("postgres", mart)],
+            blocking=True,
+            description=(
+                f"`{mart}` holds the same rows in ClickHouse as in the warehouse: same "
+                "columns and types, and every row equal (integers, dates, decimals, text "
+                "exactly)."
+            ),
+        )
+        for mart in marts
+    ]
+
+
+def parity_metadata(result: MartParity) -> dict[str, dg.MetadataValue]:
+    metadata: dict[str, dg.MetadataValue] = {
+        "warehouse_rows": dg.MetadataValue.int(result.warehouse_rows or 0),
+        "clickhouse_rows": dg.MetadataValue.int(result.clickhouse_rows or 0),
+        "differing_rows": dg.MetadataValue.int(result.differing_rows),
+        "grain": dg.MetadataValue.text(", ".join(result.grain) or "-"),
+        "duration_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+    }
+    if not result.passed:
+        metadata["first_differences"] = dg.MetadataValue.md(
+            "\n".join(f"- {line.strip()}" for line in result.describe().splitlines())
+        )
+    return metadata
+
+
+@dg.multi_asset_check(
+    specs=parity_check_specs(mart_names()),
+    can_subset=True,
+    name="marts_cross_engine_parity",
+)
+def marts_cross_engine_parity(
+    context: dg.AssetCheckExecutionContext,
+    config: ParityConfig,
+    shopmarts_environment: ShopmartsEnvironment,
+) -> Iterator[dg.AssetCheckResult]:
+    """Compare the selected marts between the two engines, row for row."""
+    marts = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
+    report = check_parity(
+        shopmarts_environment.environment(), schema=config.marts_schema, marts=marts
+    )
+    context.log.info(report.summary())
+    for result in report.marts:
+        yield dg.AssetCheckResult(
+            asset_key=mart_key("clickhouse", result.mart),
+            check_name=PARITY_CHECK_NAME,
+            passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=result.describe(),
+            metadata=parity_metadata(result),
+        )
