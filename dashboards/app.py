@@ -15,8 +15,6 @@ import streamlit as st
 from dashboards import data, freshness, queries, selection
 from dashboards.data import ENGINE_LABELS, EngineUnavailable, MartsNotPublished, QueryFailed
 
-DEFAULT_DAYS = 30
-
 
 def main() -> None:
     st.set_page_config(
@@ -96,7 +94,7 @@ def date_range(engine: data.Engine) -> selection.Selection | None:
         return None
     first: dt.date = bounds["first_date"].iloc[0].date()
     last: dt.date = bounds["last_date"].iloc[0].date()
-    default = (max(first, last - dt.timedelta(days=DEFAULT_DAYS - 1)), last)
+    default = (max(first, last - dt.timedelta(days=selection.DEFAULT_DAYS - 1)), last)
     chosen = st.session_state.get("date_range")
     if not chosen or any(day < first or day > last for day in chosen):
         st.session_state["date_range"] = default

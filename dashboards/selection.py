@@ -17,6 +17,8 @@ from dashboards import data
 from dashboards.data import Engine
 
 _STATE_KEY = "dashboards_selection"
+# The date range a session starts with: the newest days the marts hold.
+DEFAULT_DAYS = 30
 
 
 @dataclass(frozen=True)
