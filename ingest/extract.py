@@ -8,8 +8,9 @@ Warehouse (PostgreSQL): the shop streams `COPY ... TO STDOUT (FORMAT binary)`
 straight into `COPY raw.t FROM STDIN (FORMAT binary)`, a fixed-size chunk at a
 time, nothing parsed in Python. Full: TRUNCATE + COPY in one transaction (views
 on raw stay valid; with wal_level=minimal the COPY skips WAL). Incremental: the
-changed rows into a temporary table, then `INSERT ... ON CONFLICT DO UPDATE`.
-The table's watermark is written in the same transaction as its rows.
+changed rows into a temporary table, then `INSERT ... ON CONFLICT DO UPDATE`; the
+snapshot's keys (key columns only) into another, and an anti-join deletes the rows
+the shop hard-deleted. The table's watermark is written in the same transaction.
 
 ClickHouse: raw tables are ReplacingMergeTree(`_loaded_at`) ordered by the
 primary key, so `FINAL` returns the newest load of every key. Full: load a new
@@ -18,8 +19,9 @@ table). Rows arrive as the shop's text COPY passed through unchanged as
 TabSeparated (ClickHouse parses it; Python only moves bytes). Optionally
 ClickHouse pulls full loads itself from the warehouse table just loaded, through
 `postgresql()` (same snapshot); measured slower here, so streaming is the default.
-Incremental: the changed rows are inserted into raw.t; a crash before the
-watermark is written only means they are loaded again, and FINAL dedupes.
+Incremental: the changed rows are inserted into raw.t, then a lightweight DELETE
+removes keys the snapshot no longer has; a crash before the watermark is written
+only means rows are loaded again, and FINAL dedupes.
 
 Memory is bounded by ``chunk_bytes`` per worker: no table is ever held whole.
 """
@@ -70,7 +72,8 @@ CLICKHOUSE_PULL_HOST_VAR = "CLICKHOUSE_WAREHOUSE_HOST"
 # ClickHouse TabSeparated (UTC offsets, ISO dates, round-trip floats).
 _SHOP_SESSION = "-c timezone=UTC -c datestyle=ISO -c extra_float_digits=3"
 _WATERMARKS_TABLE = "_watermarks"
-_LOADING_SUFFIX = "__loading"
+_LOADING_SUFFIX = "__loading"  # ClickHouse: a full load before EXCHANGE
+_KEYS_SUFFIX = "__keys"  # ClickHouse: the shop's keys, to find hard deletes
 _ADVISORY_LOCK_KEY = 0x5EED_E7AC  # one extract per warehouse at a time
 
 
@@ -90,6 +93,9 @@ class ExtractOptions:
     # as ClickHouse sees it: clickhouse_pull_host or CLICKHOUSE_WAREHOUSE_HOST).
     clickhouse_method: Literal["stream", "pull"] = "stream"
     clickhouse_pull_host: str | None = None  # host:port; default CLICKHOUSE_WAREHOUSE_HOST
+    # Incremental: also remove raw rows whose key the shop no longer has (a scan of
+    # the key columns per table). Off, hard deletes wait for the next full extract.
+    reconcile_deletes: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class LoadReport:
     watermark: datetime | None  # stored for the next incremental run
     lower_bound: datetime | None  # incremental: rows with cursor >= this were read
     cursor_column: str | None
+    # Incremental: rows whose key is gone from the shop (hard deletes), removed from raw.
+    deleted: int | None = None
 
 
 @dataclass(frozen=True)
@@ -302,10 +310,10 @@ class _ExtractRun:
         if clickhouse is not None:
             clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {_ch_name(self.raw)}")
             clickhouse_raw = read_clickhouse_raw_columns(clickhouse, self.raw)
-            # Loading tables of crashed full loads: never exchanged, so never seen. (The
-            # advisory lock above means no other extract is filling one now.)
+            # Scratch tables of crashed runs (a loading table was never exchanged, so
+            # never seen). The advisory lock above: no other extract is filling one now.
             for name in list(clickhouse_raw):
-                if name.endswith(_LOADING_SUFFIX):
+                if name.endswith((_LOADING_SUFFIX, _KEYS_SUFFIX)):
                     clickhouse.command(f"DROP TABLE IF EXISTS {_ch_name(self.raw, name)} SYNC")
                     del clickhouse_raw[name]
         watermarks = {
@@ -476,7 +484,13 @@ class _ExtractRun:
         return sql.SQL("COPY {} ({}) TO STDOUT{}").format(table, columns, options)
 
     def _report(
-        self, plan: _LoadPlan, method: str, rows: int, size: int, started: float
+        self,
+        plan: _LoadPlan,
+        method: str,
+        rows: int,
+        size: int,
+        started: float,
+        deleted: int | None = None,
     ) -> LoadReport:
         has_cursor = plan.table.cursor_column is not None and bool(plan.table.primary_key)
         return LoadReport(
@@ -491,6 +505,7 @@ class _ExtractRun:
             watermark=self.snapshot.watermark if has_cursor else None,
             lower_bound=plan.lower_bound,
             cursor_column=plan.table.cursor_column,
+            deleted=deleted,
         )
 
     def _store_watermark(self, conn: psycopg.Connection, report: LoadReport) -> None:
@@ -558,9 +573,12 @@ class _ExtractRun:
             rows, size = self._pipe_copy(
                 shop, self._source_query(plan, binary=True), warehouse, copy_in
             )
+            deleted = None
             if plan.mode == "incremental":
                 rows = self._upsert_delta(warehouse, source, target, load_into, columns)
-            report = self._report(plan, "COPY binary -> COPY binary", rows, size, started)
+                if self.options.reconcile_deletes:
+                    deleted = self._delete_missing_in_postgres(shop, warehouse, source, target)
+            report = self._report(plan, "COPY binary -> COPY binary", rows, size, started, deleted)
             self._store_watermark(warehouse, report)
         return report
 
@@ -622,6 +640,44 @@ class _ExtractRun:
         )
         return cursor.rowcount
 
+    def _delete_missing_in_postgres(
+        self,
+        shop: psycopg.Connection,
+        warehouse: psycopg.Connection,
+        source: SourceTable,
+        target: sql.Identifier,
+    ) -> int:
+        """Delete raw rows whose key the snapshot no longer has (the shop hard-deleted them).
+
+        The snapshot's keys stream into a temporary table (binary COPY, key columns only);
+        an anti-join finds what is gone. Same transaction as the upsert and the watermark.
+        """
+        keys = sql.Identifier(f"_keys_{source.name}")
+        key_columns = sql.SQL(", ").join(map(sql.Identifier, source.primary_key))
+        warehouse.execute(
+            sql.SQL(
+                "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+            ).format(keys, key_columns, target)
+        )
+        self._pipe_copy(
+            shop,
+            sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)").format(
+                key_columns, sql.Identifier("public", source.name)
+            ),
+            warehouse,
+            sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(keys),
+        )
+        warehouse.execute(sql.SQL("ANALYZE {}").format(keys))  # plan a hash anti-join
+        matches = sql.SQL(" AND ").join(
+            sql.SQL("k.{0} = r.{0}").format(sql.Identifier(name)) for name in source.primary_key
+        )
+        cursor = warehouse.execute(
+            sql.SQL("DELETE FROM {} AS r WHERE NOT EXISTS (SELECT FROM {} AS k WHERE {})").format(
+                target, keys, matches
+            )
+        )
+        return cursor.rowcount
+
     # -- ClickHouse ---------------------------------------------------------------------
 
     def _load_clickhouse(self, plan: _LoadPlan, *, pull: bool) -> LoadReport:
@@ -640,26 +696,69 @@ class _ExtractRun:
                 insert_into = loading
             else:
                 insert_into = target
+            deleted = None
             if pull:
                 rows, size = self._pull_into_clickhouse(client, source, insert_into)
                 method = "ClickHouse pulls from the warehouse (postgresql())"
             else:
-                rows, size = self._stream_into_clickhouse(client, plan, insert_into)
+                rows, size = self._stream_into_clickhouse(
+                    client, self._source_query(plan, binary=False), source.column_names, insert_into
+                )
                 method = "COPY text -> INSERT TabSeparated"
             if plan.mode == "full":
                 client.command(f"EXCHANGE TABLES {loading} AND {target}")
                 client.command(f"DROP TABLE IF EXISTS {loading} SYNC")
+            elif self.options.reconcile_deletes:
+                deleted = self._delete_missing_in_clickhouse(client, source, target)
         finally:
             client.close()
-        report = self._report(plan, method, rows, size, started)
+        report = self._report(plan, method, rows, size, started, deleted)
         # The watermark is written after the data: a crash in between only reloads rows.
         with psycopg.connect(self.environment.warehouse_url, autocommit=True) as warehouse:
             self._store_watermark(warehouse, report)
         return report
 
+    def _delete_missing_in_clickhouse(
+        self, client: ClickHouseClient, source: SourceTable, target: str
+    ) -> int:
+        """Delete raw rows whose key the snapshot no longer has (hard deletes in the shop).
+
+        The snapshot's keys stream into a scratch table; a lightweight DELETE removes
+        every version of the keys that are gone. Idempotent: a rerun deletes nothing new.
+        """
+        keys_table = _ch_name(self.raw, source.name + _KEYS_SUFFIX)
+        key_list = ", ".join(_ch_name(name) for name in source.primary_key)
+        key_types = ", ".join(
+            f"{_ch_name(name)} {source.column(name).clickhouse_type}" for name in source.primary_key
+        )
+        client.command(f"DROP TABLE IF EXISTS {keys_table} SYNC")
+        client.command(f"CREATE TABLE {keys_table} ({key_types}) ENGINE = Memory")
+        try:
+            self._stream_into_clickhouse(
+                client,
+                sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(
+                    sql.SQL(", ").join(map(sql.Identifier, source.primary_key)),
+                    sql.Identifier("public", source.name),
+                ),
+                source.primary_key,
+                keys_table,
+            )
+            gone = f"({key_list}) NOT IN (SELECT {key_list} FROM {keys_table})"
+            deleted = int(str(client.command(f"SELECT count() FROM {target} WHERE {gone}")))
+            if deleted:  # a DELETE is a mutation: only when there is something to delete
+                client.command(f"DELETE FROM {target} WHERE {gone}")
+        finally:
+            client.command(f"DROP TABLE IF EXISTS {keys_table} SYNC")
+        return deleted
+
     def _stream_into_clickhouse(
-        self, client: ClickHouseClient, plan: _LoadPlan, insert_into: str
+        self,
+        client: ClickHouseClient,
+        copy_out: sql.Composed,
+        column_names: Sequence[str],
+        insert_into: str,
     ) -> tuple[int, int]:
+        """Pass the snapshot's text COPY through to ClickHouse as TabSeparated."""
         chunk_bytes = self.options.chunk_bytes
         counts = {"rows": 0, "bytes": 0}
 
@@ -680,11 +779,11 @@ class _ExtractRun:
 
         with (
             self._snapshot_reader() as shop,
-            shop.cursor().copy(self._source_query(plan, binary=False)) as copy,
+            shop.cursor().copy(copy_out) as copy,
         ):
             client.raw_insert(
                 insert_into,
-                column_names=list(plan.table.column_names),
+                column_names=list(column_names),
                 insert_block=chunks(copy),
                 fmt="TabSeparated",
                 settings={"date_time_input_format": "best_effort"},

@@ -198,33 +198,53 @@ def _raw_rows_of_order(environment: Environment, table: str, order_id: int) -> i
     return int(scalar(environment.warehouse_url, query, (order_id,)))
 
 
-def test_hard_delete_disappears_after_full(extract_environment: Environment) -> None:
-    extract(extract_environment, "full", options=OPTIONS)
-    order_id = int(
-        scalar(
-            extract_environment.shop_url,
-            "SELECT order_id FROM order_items GROUP BY order_id ORDER BY order_id LIMIT 1",
-        )
-    )
-    with psycopg.connect(extract_environment.shop_url) as shop:
-        shop.execute("DELETE FROM orders WHERE order_id = %s", (order_id,))  # items cascade
-    extract(extract_environment, "incremental", options=OPTIONS)
-    assert _raw_rows_of_order(extract_environment, "order_items", order_id) > 0, (
-        "an incremental extract does not see hard deletes"
-    )
+def _delete_an_order(environment: Environment) -> int:
+    """Hard-delete the first order that has items (items and promotions cascade)."""
+    with psycopg.connect(environment.shop_url) as shop:
+        row = shop.execute(
+            "DELETE FROM orders WHERE order_id = (SELECT min(order_id) FROM order_items) "
+            "RETURNING order_id"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
-    extract(extract_environment, "full", options=OPTIONS)
+
+def _assert_order_gone_from_raw(environment: Environment, order_id: int) -> None:
     for table in ("orders", "order_items"):
-        assert _raw_rows_of_order(extract_environment, table, order_id) == 0, (
+        assert _raw_rows_of_order(environment, table, order_id) == 0, (
             f"deleted order still in the warehouse's raw.{table}"
         )
-    with _clickhouse(extract_environment) as client:
+    with _clickhouse(environment) as client:
         for table in ("orders", "order_items"):
             count = client.command(
                 f"SELECT count() FROM `{RAW}`.`{table}` FINAL WHERE order_id = {order_id}"
             )
             assert int(str(count)) == 0, f"deleted order still in ClickHouse's raw.{table}"
+
+
+def test_hard_delete_disappears(extract_environment: Environment) -> None:
+    """After the next full extract, and (keys reconciled) after the next incremental too."""
+    extract(extract_environment, "full", options=OPTIONS)
+    order_id = _delete_an_order(extract_environment)
+    extract(extract_environment, "full", options=OPTIONS)
+    _assert_order_gone_from_raw(extract_environment, order_id)
     assert_raw_equals_shop(extract_environment)
+
+    order_id = _delete_an_order(extract_environment)
+    loads = reports_by_key(extract(extract_environment, "incremental", options=OPTIONS))
+    _assert_order_gone_from_raw(extract_environment, order_id)
+    for engine in ("postgres", "clickhouse"):
+        assert loads["orders", engine].deleted == 1
+        assert (loads["order_items", engine].deleted or 0) >= 1
+    assert_raw_equals_shop(extract_environment)
+
+    order_id = _delete_an_order(extract_environment)
+    extract(extract_environment, "incremental", options=replace(OPTIONS, reconcile_deletes=False))
+    assert _raw_rows_of_order(extract_environment, "orders", order_id) == 1, (
+        "without key reconciliation an incremental extract keeps hard-deleted rows"
+    )
+    extract(extract_environment, "full", options=OPTIONS)
+    _assert_order_gone_from_raw(extract_environment, order_id)
 
 
 def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None:

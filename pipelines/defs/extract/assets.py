@@ -88,6 +88,8 @@ def load_metadata(report: LoadReport) -> dict[str, dg.MetadataValue]:
             else dg.MetadataValue.text("none: reloaded whole every run")
         ),
     }
+    if report.deleted is not None:
+        metadata["rows_deleted"] = dg.MetadataValue.int(report.deleted)
     if report.lower_bound is not None:
         metadata["lower_bound"] = dg.MetadataValue.timestamp(report.lower_bound)
     if report.mode == "full":
