@@ -30,6 +30,8 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 from clickhouse_connect.driver.summary import QuerySummary
 
+from pipelines.engines.clickhouse_server import NeedMore, analyse_statement, scan_insert_head
+
 REPO = Path(__file__).resolve().parents[1]
 OWNERSHIP_EXIT = 3
 PORT_IN_USE_EXIT = 4
@@ -193,7 +195,11 @@ def create_typed_table(client: Client, name: str) -> None:
     client.command(f"CREATE TABLE {name} ({columns}) ENGINE = MergeTree ORDER BY id")
 
 
-def test_types_round_trip_through_insert_query_and_dataframes(client: Client) -> None:
+@pytest.mark.parametrize("compress", ["lz4", "zstd", False])
+def test_types_round_trip_through_insert_query_and_dataframes(
+    endpoint: Endpoint, compress: str | bool
+) -> None:
+    client = endpoint.client(compress=compress)  # insert bodies: lz4 frames, zstd, plain
     create_typed_table(client, "typed")
     summary = client.insert("typed", TYPED_ROWS, column_names=list(TYPED_COLUMNS))
     assert summary.written_rows == 3
@@ -277,8 +283,13 @@ def test_session_state_stays_in_its_session(endpoint: Endpoint) -> None:
     with pytest.raises(DatabaseError):
         second.command("SELECT count() FROM scratch")
 
-    session = url(session_id="raw-session", session_check="1", query="SELECT 1")
-    status, _, headers = http_request(endpoint.port, "GET", session)
+    # An idle session expires after its session_timeout.
+    start = url(session_id="short", session_timeout="1", query="SET max_threads = 1")
+    assert http_request(endpoint.port, "POST", start)[0] == 200
+    check = url(session_id="short", session_check="1", session_timeout="1", query="SELECT 1")
+    assert http_request(endpoint.port, "GET", check)[0] == 200
+    time.sleep(2.5)
+    status, _, headers = http_request(endpoint.port, "GET", check)
     assert (status, headers["X-ClickHouse-Exception-Code"]) == (500, "372")  # SESSION_NOT_FOUND
 
 
@@ -338,6 +349,59 @@ def test_http_protocol_details(endpoint: Endpoint, client: Client) -> None:
     status, body, headers = http_request(port, "POST", "/", big.encode())
     assert (status, headers.get("Transfer-Encoding")) == (200, "chunked")
     assert body.count(b"\n") == 300000
+
+
+INSERT_HEADS = [
+    # (request start, statement for send_insert, input format, data that follows)
+    (
+        b"INSERT INTO t (a, b) FORMAT Native\n\x01\x02",
+        "INSERT INTO t (a, b)",
+        "Native",
+        b"\x01\x02",
+    ),
+    (b"insert into format format CSV 1,2\n", "insert into format", "CSV", b"1,2\n"),
+    (
+        b"/* dbt */ INSERT INTO db.`t 1` VALUES (1, 'x')",
+        "/* dbt */ INSERT INTO db.`t 1`",
+        "Values",
+        b" (1, 'x')",
+    ),
+    (
+        b"INSERT INTO t SETTINGS s = 'FORMAT x' FORMAT TSV\r\n1",
+        "INSERT INTO t SETTINGS s = 'FORMAT x'",
+        "TSV",
+        b"1",
+    ),
+    (
+        b"INSERT INTO FUNCTION file('a.csv', 'CSV', 'format String') FORMAT CSV\nz",
+        "INSERT INTO FUNCTION file('a.csv', 'CSV', 'format String')",
+        "CSV",
+        b"z",
+    ),
+]
+
+
+@pytest.mark.parametrize(("head", "statement", "input_format", "data"), INSERT_HEADS)
+def test_the_insert_head_is_found_before_its_data(
+    head: bytes, statement: str, input_format: str, data: bytes
+) -> None:
+    found = scan_insert_head(head, final=True)
+    assert found is not None
+    assert (found.statement, found.input_format) == (statement, input_format)
+    assert head[found.data_start :] == data
+
+
+def test_statements_without_inline_data_and_partial_heads() -> None:
+    assert scan_insert_head(b"INSERT INTO t SELECT * FROM s FORMAT Native", final=True) is None
+    assert scan_insert_head(b"SELECT 1 FORMAT Native", final=True) is None
+    with pytest.raises(NeedMore):  # the body may still hold the rest of the statement
+        scan_insert_head(b"INSERT INTO t FORMAT Nat", final=False)
+    with pytest.raises(NeedMore):
+        scan_insert_head(b"INSERT INTO t SETTINGS x = 'a", final=False)
+    select = analyse_statement(b"SELECT format, 'FORMAT JSON' FROM t FORMAT JSONEachRow;")
+    assert (select.keyword, select.output_format) == ("SELECT", "JSONEachRow")
+    assert analyse_statement(b"-- hi\n(SELECT 1)").keyword == "("
+    assert analyse_statement(b"SELECT format FROM t").output_format is None
 
 
 def test_an_error_while_streaming_reaches_the_client(client: Client) -> None:
