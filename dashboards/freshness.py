@@ -1,7 +1,9 @@
 """The freshness banner: when the marts were last published, and how the last refresh went.
 
-Reads the refresh log the publish step writes (``meta.refresh_log`` in both engines,
-one row per refresh). No log yet is not an error: the banner says so.
+Reads the refresh log (``meta.refresh_log`` in both engines, one row per refresh) that
+the gates and the publish step write: status ``published``, ``gate_failed`` (nothing
+published) or ``publish_failed`` (validated, but the swap did not happen). No log yet
+is not an error: the banner says so.
 """
 
 from __future__ import annotations
@@ -16,16 +18,25 @@ import streamlit as st
 from dashboards import data, queries
 from dashboards.data import ENGINE_LABELS, Engine, MartsNotPublished, QueryFailed
 
+PUBLISHED = "published"
+GATE_FAILED = "gate_failed"
+PUBLISH_FAILED = "publish_failed"
+SHOWN_FAILURES = 5
+
 
 @dataclass(frozen=True)
 class Refresh:
     """One refresh as the log recorded it."""
 
+    run_id: str
     refreshed_at: dt.datetime
     mode: str
+    status: str
     gates_passed: bool
-    published: tuple[str, ...]
-    failures: tuple[str, ...]
+    marts_published: tuple[str, ...]
+    gates_failed: tuple[str, ...]
+    failing_expectations: tuple[str, ...]
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -34,23 +45,26 @@ class Freshness:
 
     latest: Refresh | None
     last_published: Refresh | None
+    history: tuple[Refresh, ...] = ()
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+def _strings(value: Any) -> tuple[str, ...]:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ()
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
     return tuple(str(part) for part in value)
 
 
 def _refresh(row: pd.Series) -> Refresh:
     return Refresh(
+        run_id=str(row["run_id"]),
         refreshed_at=pd.Timestamp(row["refreshed_at"]).to_pydatetime(),
-        mode=str(row.get("mode", "") or ""),
-        gates_passed=bool(row.get("gates_passed", False)),
-        published=_as_tuple(row.get("marts_published")),
-        failures=_as_tuple(row.get("failing_expectations")),
+        mode=str(row["mode"]),
+        status=str(row["status"]),
+        gates_passed=bool(row["gates_passed"]),
+        marts_published=_strings(row["marts_published"]),
+        gates_failed=_strings(row["gates_failed"]),
+        failing_expectations=_strings(row["failing_expectations"]),
+        detail=str(row["detail"] or ""),
     )
 
 
@@ -60,14 +74,15 @@ def read(engine: Engine) -> Freshness:
         log = data.fetch(engine, queries.LATEST_REFRESHES)
     except MartsNotPublished:
         return Freshness(None, None)
-    refreshes = [_refresh(row) for _, row in log.iterrows()]
+    refreshes = tuple(_refresh(row) for _, row in log.iterrows())
     latest = refreshes[0] if refreshes else None
-    published = next((r for r in refreshes if r.gates_passed and r.published), None)
-    return Freshness(latest, published)
+    published = next((r for r in refreshes if r.status == PUBLISHED and r.marts_published), None)
+    return Freshness(latest, published, refreshes)
 
 
-def _when(moment: dt.datetime, now: dt.datetime) -> str:
-    seconds = max(0, (now - moment).total_seconds())
+def when(moment: dt.datetime, now: dt.datetime) -> str:
+    """``2025-03-01 02:04 UTC (3 h ago)``."""
+    seconds = max(0.0, (now - moment).total_seconds())
     if seconds < 90:
         ago = "just now"
     elif seconds < 90 * 60:
@@ -79,6 +94,44 @@ def _when(moment: dt.datetime, now: dt.datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC ({ago})"
 
 
+def _listed(items: tuple[str, ...], limit: int = SHOWN_FAILURES) -> str:
+    shown = "; ".join(items[:limit])
+    return shown + (f"; and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def message(freshness: Freshness, engine: Engine, now: dt.datetime) -> tuple[str, str]:
+    """The banner's kind (info, success, warning) and text."""
+    label = ENGINE_LABELS[engine]
+    latest, published = freshness.latest, freshness.last_published
+    if latest is None:
+        return "info", (
+            f"No refresh recorded yet on {label}: these marts were not published by a "
+            "gated refresh."
+        )
+    if latest.status == PUBLISHED:
+        return "success", (
+            f"Marts published {when(latest.refreshed_at, now)} by the {latest.mode} refresh, "
+            f"all gates passed: {', '.join(latest.marts_published) or 'no marts'}."
+        )
+    shown = (
+        f"The marts shown were published {when(published.refreshed_at, now)} by the "
+        f"{published.mode} refresh."
+        if published
+        else "No refresh has published marts yet."
+    )
+    if latest.status == GATE_FAILED:
+        failing = latest.failing_expectations or latest.gates_failed
+        return "warning", (
+            f"The last refresh ({latest.mode}, {when(latest.refreshed_at, now)}) failed its "
+            f"gates, so it published nothing. Failing: {_listed(failing) or 'see its run'}. "
+            + shown
+        )
+    return "warning", (
+        f"The last refresh ({latest.mode}, {when(latest.refreshed_at, now)}) passed its gates "
+        f"but could not publish{': ' + latest.detail if latest.detail else ''}. " + shown
+    )
+
+
 def banner(engine: Engine, now: dt.datetime | None = None) -> Freshness | None:
     """Draw the banner on top of the page and return what it showed (None: log unreadable)."""
     try:
@@ -88,33 +141,26 @@ def banner(engine: Engine, now: dt.datetime | None = None) -> Freshness | None:
         st.warning(f"Could not read the refresh log: {error}", icon=":material/history:")
         return None
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    label = ENGINE_LABELS[engine]
-    latest, published = freshness.latest, freshness.last_published
-    if latest is None:
-        st.info(
-            f"No refresh recorded yet on {label}: these marts were not published by a "
-            "gated refresh.",
-            icon=":material/history:",
-        )
-    elif latest.gates_passed:
-        marts = ", ".join(latest.published) if latest.published else "no marts"
-        st.success(
-            f"Marts published {_when(latest.refreshed_at, now)} by the {latest.mode} refresh; "
-            f"all gates passed. Published: {marts}.",
-            icon=":material/verified:",
-        )
-    else:
-        failing = "; ".join(latest.failures[:5]) or "see the Dagster run"
-        if len(latest.failures) > 5:
-            failing += f"; and {len(latest.failures) - 5} more"
-        shown = (
-            f"The marts shown were published {_when(published.refreshed_at, now)}."
-            if published
-            else "No refresh has published marts yet."
-        )
-        st.warning(
-            f"The last refresh ({latest.mode}, {_when(latest.refreshed_at, now)}) failed its "
-            f"gates, so it published nothing. Failing: {failing}. {shown}",
-            icon=":material/gpp_maybe:",
-        )
+    kind, text = message(freshness, engine, now)
+    icons = {"info": ":material/history:", "success": ":material/verified:"}
+    getattr(st, kind)(text, icon=icons.get(kind, ":material/gpp_maybe:"))
+    if freshness.history:
+        with st.sidebar.expander("Refresh history"):
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "refreshed_at": [r.refreshed_at for r in freshness.history[:10]],
+                        "mode": [r.mode for r in freshness.history[:10]],
+                        "status": [r.status.replace("_", " ") for r in freshness.history[:10]],
+                    }
+                ),
+                hide_index=True,
+                column_config={
+                    "refreshed_at": st.column_config.DatetimeColumn(
+                        "UTC", format="YYYY-MM-DD HH:mm"
+                    ),
+                    "mode": "Mode",
+                    "status": "Status",
+                },
+            )
     return freshness

@@ -263,14 +263,26 @@ STOCK_ALERTS = Query(
     """,
 )
 
-# --- freshness: the refresh log written by the publish step -----------------------------
+# --- freshness: the refresh log written by the gates and the publish step ---------------
 
+# One row per refresh (pipelines/defs/publish/refresh_log.py). ClickHouse keeps it in a
+# ReplacingMergeTree: FINAL collapses a run reported by several writers to one row.
+_REFRESH_LOG_COLUMNS = """
+    run_id, refreshed_at, mode, status, gates_passed, marts_published, gates_failed,
+    failing_expectations, detail
+"""
 LATEST_REFRESHES = Query(
     "latest_refreshes",
-    """
-    SELECT *
+    f"""
+    SELECT {_REFRESH_LOG_COLUMNS}
     FROM meta.refresh_log
-    ORDER BY refreshed_at DESC
+    ORDER BY refreshed_at DESC, run_id
+    LIMIT 50
+    """,
+    clickhouse_sql=f"""
+    SELECT {_REFRESH_LOG_COLUMNS}
+    FROM meta.refresh_log FINAL
+    ORDER BY refreshed_at DESC, run_id
     LIMIT 50
     """,
 )

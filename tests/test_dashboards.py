@@ -8,6 +8,7 @@ sums of the rows written here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -392,11 +393,123 @@ def drop_marts(environment: Environment) -> None:
         client.close()
 
 
+# The refresh log as pipelines/defs/publish/refresh_log.py keeps it (index left out).
+REFRESH_LOG_POSTGRES = """
+    CREATE TABLE meta.refresh_log (
+        run_id text PRIMARY KEY, refreshed_at timestamp NOT NULL, mode text NOT NULL,
+        status text NOT NULL, gates_passed boolean NOT NULL,
+        marts_published text[] NOT NULL DEFAULT '{}', gates_failed text[] NOT NULL DEFAULT '{}',
+        failing_expectations text[] NOT NULL DEFAULT '{}', publish_seconds double precision,
+        detail text NOT NULL DEFAULT '')
+"""
+REFRESH_LOG_CLICKHOUSE = """
+    CREATE TABLE meta.refresh_log (
+        run_id String, refreshed_at DateTime64(3), mode LowCardinality(String),
+        status LowCardinality(String), gates_passed Bool, marts_published Array(String),
+        gates_failed Array(String), failing_expectations Array(String),
+        publish_seconds Nullable(Float64), detail String, version UInt64
+    ) ENGINE = ReplacingMergeTree(version) ORDER BY run_id
+"""
+REFRESH_LOG_COLUMNS = (
+    "run_id",
+    "refreshed_at",
+    "mode",
+    "status",
+    "gates_passed",
+    "marts_published",
+    "gates_failed",
+    "failing_expectations",
+    "publish_seconds",
+    "detail",
+)
+
+
+def record_refreshes(environment: Environment, rows: list[tuple[Any, ...]]) -> None:
+    """Start the refresh log afresh in both engines with ``rows``."""
+    forget_refreshes(environment)
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
+        conn.execute(REFRESH_LOG_POSTGRES)
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO meta.refresh_log ({', '.join(REFRESH_LOG_COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(REFRESH_LOG_COLUMNS))})",
+                rows,
+            )
+    client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
+    try:
+        client.command("CREATE DATABASE IF NOT EXISTS meta")
+        client.command(REFRESH_LOG_CLICKHOUSE)
+        client.insert(
+            "meta.refresh_log",
+            [[*row, 1] for row in rows],
+            column_names=[*REFRESH_LOG_COLUMNS, "version"],
+        )
+    finally:
+        client.close()
+
+
+def forget_refreshes(environment: Environment) -> None:
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS meta.refresh_log")
+    client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
+    try:
+        client.command("DROP TABLE IF EXISTS meta.refresh_log")
+    finally:
+        client.close()
+
+
+SAVED = "saved_by_dashboards_tests"
+
+
+@contextlib.contextmanager
+def shop_of_our_own(environment: Environment) -> Iterator[Environment]:
+    """Set the session's published marts and refresh log aside, publish the hand-made shop,
+    and put everything back afterwards: other tests' state is left as it was."""
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS marts_{SAVED} CASCADE")
+        conn.execute(f"DROP TABLE IF EXISTS meta.refresh_log_{SAVED}")
+        conn.execute(
+            f"DO $$ BEGIN"
+            f" IF to_regnamespace('marts') IS NOT NULL THEN"
+            f"  ALTER SCHEMA marts RENAME TO marts_{SAVED}; END IF;"
+            f" IF to_regclass('meta.refresh_log') IS NOT NULL THEN"
+            f"  ALTER TABLE meta.refresh_log RENAME TO refresh_log_{SAVED}; END IF;"
+            f" END $$"
+        )
+    client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
+    try:
+        client.command(f"DROP DATABASE IF EXISTS marts_{SAVED}")
+        client.command(f"DROP TABLE IF EXISTS meta.refresh_log_{SAVED}")
+        if client.command("EXISTS DATABASE marts"):
+            client.command(f"RENAME DATABASE marts TO marts_{SAVED}")
+        if client.command("EXISTS TABLE meta.refresh_log"):
+            client.command(f"RENAME TABLE meta.refresh_log TO meta.refresh_log_{SAVED}")
+        publish_hand_made_shop(environment)
+        yield environment
+    finally:
+        drop_marts(environment)
+        forget_refreshes(environment)
+        with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+            conn.execute(
+                f"DO $$ BEGIN"
+                f" IF to_regnamespace('marts_{SAVED}') IS NOT NULL THEN"
+                f"  ALTER SCHEMA marts_{SAVED} RENAME TO marts; END IF;"
+                f" IF to_regclass('meta.refresh_log_{SAVED}') IS NOT NULL THEN"
+                f"  ALTER TABLE meta.refresh_log_{SAVED} RENAME TO refresh_log; END IF;"
+                f" END $$"
+            )
+        if client.command(f"EXISTS DATABASE marts_{SAVED}"):
+            client.command(f"RENAME DATABASE marts_{SAVED} TO marts")
+        if client.command(f"EXISTS TABLE meta.refresh_log_{SAVED}"):
+            client.command(f"RENAME TABLE meta.refresh_log_{SAVED} TO meta.refresh_log")
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def hand_made_shop(environment: Environment) -> Iterator[Environment]:
-    publish_hand_made_shop(environment)
-    yield environment
-    drop_marts(environment)
+    with shop_of_our_own(environment):
+        yield environment
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -460,7 +573,8 @@ def charts(app: AppTest) -> list[Any]:
 
 
 def frames(app: AppTest) -> list[pd.DataFrame]:
-    return [frame.value for frame in app.dataframe]
+    """The page's tables (the sidebar's refresh history left out)."""
+    return [frame.value for frame in app.main.dataframe]
 
 
 def same_rows(shown: pd.DataFrame, expected: pd.DataFrame, columns: list[str]) -> None:
@@ -829,3 +943,52 @@ def test_unpublished_marts_show_a_message(republish_afterwards: Environment, eng
     app = open_app(engine)
     assert not app.exception and not app.error
     assert "not published" in app.warning[0].value
+
+
+# --- the freshness banner ---------------------------------------------------------------
+
+ALL_MARTS = [
+    "category_performance", "customer_analytics", "customer_segments", "daily_sales",
+    "inventory_status", "monthly_revenue", "product_performance",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_freshness_banner_reads_the_refresh_log(hand_made_shop: Environment, engine: str) -> None:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    nightly = ("run-1", now - dt.timedelta(hours=26), "nightly", "published", True, ALL_MARTS,
+               [], [], 41.5, "")  # fmt: skip
+    hourly = ("run-2", now - dt.timedelta(hours=2), "hourly", "published", True,
+              ["daily_sales", "inventory_status"], [], [], 1.2, "")  # fmt: skip
+    failed = ("run-3", now - dt.timedelta(minutes=10), "hourly", "gate_failed", False, [],
+              ["marts_gate"], ["daily_sales: net_revenue >= 0 (3 rows)",
+                               "parity: monthly_revenue differs"], None, "")  # fmt: skip
+    stuck = ("run-4", now - dt.timedelta(minutes=3), "hourly", "publish_failed", True, [],
+             [], [], None, "the marts stayed in use")  # fmt: skip
+    try:
+        record_refreshes(hand_made_shop, [nightly, hourly])
+        app = open_app(engine)
+        assert_clean(app)
+        (banner,) = app.success
+        assert "Marts published" in banner.value and "by the hourly refresh" in banner.value
+        assert "(2 h ago)" in banner.value and "daily_sales, inventory_status" in banner.value
+        assert len(app.sidebar.dataframe) == 1  # the refresh history
+
+        record_refreshes(hand_made_shop, [nightly, hourly, failed])
+        data.clear_cache()
+        app = open_app(engine)
+        assert not app.exception and not app.error
+        (banner,) = app.warning
+        assert "failed its gates, so it published nothing" in banner.value
+        assert "daily_sales: net_revenue >= 0 (3 rows)" in banner.value
+        assert "parity: monthly_revenue differs" in banner.value
+        assert "published " in banner.value and "by the hourly refresh" in banner.value
+        assert app.metric, "the page still shows the marts"
+
+        record_refreshes(hand_made_shop, [nightly, hourly, failed, stuck])
+        data.clear_cache()
+        app = open_app(engine)
+        (banner,) = app.warning
+        assert "passed its gates but could not publish: the marts stayed in use" in banner.value
+    finally:
+        forget_refreshes(hand_made_shop)
