@@ -265,13 +265,17 @@ class _ExtractRun:
         shop.read_only = True
         row = shop.execute(
             """
-            SELECT pg_export_snapshot(), clock_timestamp(),
+            SELECT pg_export_snapshot(), now(),
                    (SELECT min(xact_start) FROM pg_stat_activity
                     WHERE datname = current_database() AND pid <> pg_backend_pid()
                       AND backend_type = 'client backend' AND xact_start IS NOT NULL)
             """
         ).fetchone()
         assert row is not None
+        # now() is this transaction's start, just before the snapshot: a writer that
+        # started earlier and was still open is either in pg_stat_activity (its rows
+        # carry its start time) or, if it committed in the instant between, within the
+        # safety margin. Without the right to see other users' sessions, the margin alone.
         snapshot_id, taken_at, oldest_open = row
         watermark = min(taken_at, oldest_open) if oldest_open else taken_at
         return ShopSnapshot(snapshot_id, taken_at, watermark)
