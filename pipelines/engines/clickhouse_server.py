@@ -36,6 +36,7 @@ import json
 import logging
 import lzma
 import os
+import queue
 import re
 import secrets
 import signal
@@ -67,6 +68,7 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # Sizes: pieces read from the socket, pieces handed to chDB, spool before disk.
 READ_PIECE = 4 << 20
 INSERT_PIECE = 1 << 20
+PREFETCH_PIECES = 4  # body pieces read ahead of chDB during an INSERT
 DECOMPRESS_LIMIT = 16 << 20
 SPOOL_IN_MEMORY = 32 << 20
 MAX_URL = 1 << 20  # ClickHouse's http_max_uri_size
@@ -468,6 +470,55 @@ class RequestBody:
     def drain(self) -> None:
         for _ in self:
             pass
+
+
+class Prefetch:
+    """Reads (and decompresses) an INSERT body in a thread while chDB, which releases
+    the GIL, parses the previous piece. At most ``depth`` pieces wait in between."""
+
+    _END = object()
+
+    def __init__(self, pieces: Iterator[bytes], body: RequestBody, depth: int) -> None:
+        self._pieces = pieces
+        self._body = body
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="insert-prefetch", daemon=True)
+        self._thread.start()
+
+    def _offer(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        try:
+            for piece in self._pieces:
+                if not self._offer(piece):
+                    self._body.drain()  # the INSERT failed: skip what is left of the body
+                    return
+            self._offer(self._END)
+        except BaseException as exc:  # handed to the request thread, raised there
+            self._offer(exc)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+
+    def close(self) -> None:
+        """Stop reading ahead; returns once the reader is done with the request body."""
+        self._stop.set()
+        self._thread.join()
 
 
 class _Decompressor(Protocol):
@@ -1086,7 +1137,7 @@ class EndpointHandler(BaseHTTPRequestHandler):
                 pieces = iter(())
             options.query_id = options.query_id or str(uuid.uuid4())
             stream = decompressed(pieces, self.headers.get("Content-Encoding", ""))
-            self._execute(engine, options, stream, started, mark_sent)
+            self._execute(engine, options, body, stream, started, mark_sent)
         except (StreamAborted, ConnectionError, TimeoutError):
             raise
         except Exception as exc:
@@ -1117,6 +1168,7 @@ class EndpointHandler(BaseHTTPRequestHandler):
         self,
         engine: Engine,
         options: RequestOptions,
+        body: RequestBody,
         stream: Iterator[bytes],
         started: float,
         mark_sent: Callable[[], None],
@@ -1144,7 +1196,7 @@ class EndpointHandler(BaseHTTPRequestHandler):
             data_prefix = bytes(buffer[head.data_start :])
             with engine.lease(options) as state:
                 state.prepare(options.settings, options.database, "INSERT")
-                summary = self._insert(state, head, data_prefix, stream)
+                summary = self._insert(state, head, data_prefix, stream, body)
             summary.elapsed = time.perf_counter() - started
             self._respond_empty(engine, options, summary)
             return
@@ -1194,15 +1246,21 @@ class EndpointHandler(BaseHTTPRequestHandler):
             raise ClickHouseError.from_engine(exc) from None
 
     def _insert(
-        self, state: ConnectionState, head: InsertHead, prefix: bytes, stream: Iterator[bytes]
+        self,
+        state: ConnectionState,
+        head: InsertHead,
+        prefix: bytes,
+        stream: Iterator[bytes],
+        body: RequestBody,
     ) -> Summary:
         try:
             inserter = state.connection.send_insert(head.statement, head.input_format)
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
         pending = bytearray(prefix)
+        prefetch = Prefetch(stream, body, PREFETCH_PIECES)
         try:
-            for piece in stream:
+            for piece in prefetch:
                 if not pending and len(piece) >= INSERT_PIECE:
                     inserter.append(piece)
                     continue
@@ -1221,6 +1279,8 @@ class EndpointHandler(BaseHTTPRequestHandler):
             if isinstance(exc, Exception):
                 raise ClickHouseError.from_engine(exc) from None
             raise
+        finally:
+            prefetch.close()
         return Summary(
             read_rows=result.rows_written,
             read_bytes=result.bytes_written,
