@@ -344,6 +344,19 @@ def test_http_protocol_details(endpoint: Endpoint, client: Client) -> None:
     status, body, _ = http_request(port, "POST", "/", b"SELECT 1; SELECT 2")
     assert status == 500 and b"Multi-statements are not allowed" in body
 
+    # A bad row deep inside a long upload: an error with the engine's code, after which
+    # the connection and the table are fine.
+    rows = [b"%d,row\n" % n for n in range(100, 200_000)]
+    pieces = [b"".join(rows[i : i + 5000]) for i in range(0, len(rows), 5000)]
+    pieces.insert(30, b"oops,not a number\n")
+    status, body, headers = http_request(port, "POST", insert_csv, pieces)
+    assert status == 500 and headers["X-ClickHouse-Exception-Code"] in ("6", "27", "72")
+    assert body.startswith(b"Code: ")
+    missing = url(query="INSERT INTO no_such_table FORMAT CSV")
+    status, _, headers = http_request(port, "POST", missing, pieces[:50])
+    assert (status, headers["X-ClickHouse-Exception-Code"]) == (500, "60")
+    assert client.command("SELECT count() FROM wire WHERE a < 100") == 6
+
     # Results stream out in chunks.
     big = "SELECT number FROM numbers(300000) FORMAT TSV"
     status, body, headers = http_request(port, "POST", "/", big.encode())
