@@ -125,7 +125,7 @@ def test_sigkilled_endpoint_comes_back_with_every_acknowledged_insert(home: Path
     assert result.returncode == 0, result.stderr
     assert stack_json(home)["clickhouse"]["pid"] != pid
     client = clickhouse_client(home)
-    assert client.command("SELECT count(), uniqExact(id) FROM acked") == [2000, 2000]
+    assert client.query("SELECT count(), uniqExact(id) FROM acked").result_rows == [(2000, 2000)]
     client.close()
 
 

@@ -154,6 +154,8 @@ class EmbeddedPostgres:
             self.ensure_databases()
             return
         user = _system_user()
+        if user:
+            _make_reachable(self.data_dir, user)
         options = " ".join(f"-c {key}={value}" for key, value in SERVER_SETTINGS.items())
         options += f" -p {self.port} -k {self.data_dir}"
         result = _run(

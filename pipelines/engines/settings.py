@@ -73,7 +73,7 @@ def validate_clickhouse_url(url: str, variable: str = CLICKHOUSE_URL_VAR) -> str
 def redact(url: str) -> str:
     """The URL with its password replaced, safe to print or log."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
