@@ -81,11 +81,21 @@ def connect(shop_url: str, **options: Any) -> psycopg.Connection:
     try:
         return psycopg.connect(shop_url, connect_timeout=5, **options)
     except psycopg.OperationalError as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no answer"
         raise ShopmartsError(
-            f"the shop database at {redact(shop_url)} is down or unreachable ({reason}); "
+            f"the shop database at {redact(shop_url)} is down or unreachable "
+            f"({connection_failure(error)}); "
             "start the embedded engines with `shopmarts up` or fix SHOP_DATABASE_URL"
         ) from error
+
+
+def connection_failure(error: psycopg.OperationalError) -> str:
+    """libpq's reason in a few words, e.g. "Connection refused" (never the password)."""
+    lines = str(error).strip().splitlines()
+    if not lines:
+        return "no answer"
+    reason = re.sub(r"^connection failed: |^connection to server .*? failed: ", "", lines[0])
+    reason = re.sub(r"^connection to server .*? failed: ", "", reason)
+    return reason.removeprefix("FATAL:").strip() or "no answer"
 
 
 def table_rows(conn: psycopg.Connection) -> dict[str, int | None]:
