@@ -2,7 +2,13 @@
 
 Exactly one process may own a chDB data folder, so this process owns it and every
 other process (clickhouse-connect, dbt-clickhouse, Dagster run workers) talks to it
-over HTTP exactly as to a real ClickHouse server.
+over HTTP exactly as to a real ClickHouse server::
+
+    python -m pipelines.engines.clickhouse_server --data-dir DIR --port PORT
+
+It prints ``ready`` once it answers, and stops cleanly on SIGTERM/SIGINT. Ownership is
+an exclusive ``flock`` on ``DIR/.owner.lock`` (holding the owner's pid): a second
+server exits with code 3, a taken port with code 4, each with one line on stderr.
 
 Design, briefly:
 
@@ -17,7 +23,8 @@ Design, briefly:
   reverted lazily: the next request changes only what differs, so a client that
   sends the same settings with every query (clickhouse-connect, dbt) pays nothing
   after its first query. ``SET`` and ``USE`` statements revert the overlay first, so
-  they change the session's own state, as on a real server.
+  they change the session's own state, as on a real server. (A ``readonly`` setting
+  cannot be reverted, so such a query runs on a fresh connection instead.)
 - ``INSERT ... FORMAT <fmt>`` streams the (decompressed) body into
   ``Connection.send_insert`` piece by piece; SELECTs in formats whose blocks
   concatenate (Native, TSV, CSV, RowBinary, JSONEachRow, ...) stream out with chunked
@@ -88,7 +95,6 @@ CANNOT_DECOMPRESS = 271
 SESSION_NOT_FOUND = 372
 SESSION_IS_LOCKED = 373
 INVALID_SESSION_TIMEOUT = 374
-UNKNOWN_DATABASE = 81
 STD_EXCEPTION = 1001
 ERROR_NAMES = {
     SYNTAX_ERROR: "SYNTAX_ERROR",
@@ -190,7 +196,7 @@ class ClickHouseError(Exception):
         self.message = message
 
     @classmethod
-    def raise_own(cls, code: int, text: str) -> ClickHouseError:
+    def local(cls, code: int, text: str) -> ClickHouseError:
         """An error of this layer, worded like the engine's."""
         return cls(
             code, f"Code: {code}. DB::Exception: {text}. ({ERROR_NAMES.get(code, 'UNKNOWN')})"
@@ -205,7 +211,7 @@ class ClickHouseError(Exception):
         start = text.find("Code: ")
         match = re.match(r"Code: (\d+)\.", text[start:]) if start >= 0 else None
         if match is None:
-            return cls.raise_own(STD_EXCEPTION, f"{type(exc).__name__}: {text}")
+            return cls.local(STD_EXCEPTION, f"{type(exc).__name__}: {text}")
         message = re.sub(r"\s*\(version [^)]*\)\s*$", "", text[start:].strip())
         return cls(int(match.group(1)), message)
 
@@ -271,7 +277,7 @@ def tokens(buffer: bytes, start: int = 0, final: bool = True) -> Iterator[Token]
             raise NeedMore
         if kind == "open":
             if final:
-                raise ClickHouseError.raise_own(SYNTAX_ERROR, "Unterminated quoted text or comment")
+                raise ClickHouseError.local(SYNTAX_ERROR, "Unterminated quoted text or comment")
             raise NeedMore
         if kind in ("ws", "comment"):
             continue
@@ -386,15 +392,18 @@ def analyse_statement(buffer: bytes) -> Statement:
     try:
         sql = buffer.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ClickHouseError.raise_own(SYNTAX_ERROR, f"Query is not valid UTF-8: {exc}") from None
+        raise ClickHouseError.local(SYNTAX_ERROR, f"Query is not valid UTF-8: {exc}") from None
     scan_all = b";" in buffer or re.search(rb"(?i)\bformat\b", buffer) is not None
     stream = tokens(buffer)
     all_tokens: list[Token] = []
     first = next(stream, None)
     if first is None:
-        raise ClickHouseError.raise_own(SYNTAX_ERROR, "Empty query")
+        raise ClickHouseError.local(SYNTAX_ERROR, "Empty query")
     if scan_all:
-        all_tokens = [first, *stream]
+        try:
+            all_tokens = [first, *stream]
+        except ClickHouseError:
+            all_tokens = []  # text this scanner does not know ($$ strings...): the engine judges
     keyword = "(" if first.text == b"(" else first.keyword
     output_format: str | None = None
     depth = 0
@@ -405,7 +414,7 @@ def analyse_statement(buffer: bytes) -> Statement:
             depth -= 1
         elif depth == 0 and token.text == b";":
             if index + 1 < len(all_tokens):
-                raise ClickHouseError.raise_own(SYNTAX_ERROR, "Multi-statements are not allowed")
+                raise ClickHouseError.local(SYNTAX_ERROR, "Multi-statements are not allowed")
         elif depth == 0 and token.keyword == "FORMAT" and index + 1 < len(all_tokens):
             name, rest = all_tokens[index + 1], all_tokens[index + 2 :]
             if name.kind in ("word", "quoted") and (
@@ -464,7 +473,7 @@ class RequestBody:
         for piece in self:
             data += piece
             if len(data) > limit:
-                raise ClickHouseError.raise_own(SYNTAX_ERROR, "Max query size exceeded")
+                raise ClickHouseError.local(SYNTAX_ERROR, "Max query size exceeded")
         return bytes(data)
 
     def drain(self) -> None:
@@ -559,7 +568,7 @@ def decompressed(pieces: Iterable[bytes], content_encoding: str) -> Iterator[byt
         return
     factory = _frame_decompressor(encoding)
     if factory is None:
-        raise ClickHouseError.raise_own(
+        raise ClickHouseError.local(
             NOT_IMPLEMENTED, f"Content-Encoding {content_encoding!r} is not supported"
         )
     decompressor: _Decompressor = factory()
@@ -580,11 +589,11 @@ def decompressed(pieces: Iterable[bytes], content_encoding: str) -> Iterator[byt
     except (OSError, RuntimeError, ValueError, EOFError) as exc:
         if isinstance(exc, ClickHouseError):
             raise
-        raise ClickHouseError.raise_own(
+        raise ClickHouseError.local(
             CANNOT_DECOMPRESS, f"Cannot decompress {encoding}: {exc}"
         ) from None
     if started:
-        raise ClickHouseError.raise_own(CANNOT_DECOMPRESS, f"Unexpected end of {encoding} stream")
+        raise ClickHouseError.local(CANNOT_DECOMPRESS, f"Unexpected end of {encoding} stream")
 
 
 def _zlib_decompressed(pieces: Iterable[bytes], wbits: int) -> Iterator[bytes]:
@@ -610,11 +619,11 @@ def _zlib_decompressed(pieces: Iterable[bytes], wbits: int) -> Iterator[bytes]:
             if tail:
                 yield tail
             if not decompressor.eof:
-                raise ClickHouseError.raise_own(
+                raise ClickHouseError.local(
                     CANNOT_DECOMPRESS, "Unexpected end of compressed stream"
                 )
     except zlib.error as exc:
-        raise ClickHouseError.raise_own(CANNOT_DECOMPRESS, f"Cannot decompress: {exc}") from None
+        raise ClickHouseError.local(CANNOT_DECOMPRESS, f"Cannot decompress: {exc}") from None
 
 
 # --------------------------------------------------------------------------- request options
@@ -654,11 +663,11 @@ class RequestOptions:
                 try:
                     self.session_timeout = int(value)
                 except ValueError:
-                    raise ClickHouseError.raise_own(
+                    raise ClickHouseError.local(
                         INVALID_SESSION_TIMEOUT, f"Invalid session timeout: '{value}'"
                     ) from None
                 if not 0 <= self.session_timeout <= MAX_SESSION_TIMEOUT:
-                    raise ClickHouseError.raise_own(
+                    raise ClickHouseError.local(
                         INVALID_SESSION_TIMEOUT,
                         f"Session timeout '{value}' is larger than max_session_timeout: "
                         f"{MAX_SESSION_TIMEOUT}. Maximum session timeout could be modified in "
@@ -671,14 +680,14 @@ class RequestOptions:
             elif name in ("wait_end_of_query", "http_wait_end_of_query"):
                 self.wait_end_of_query = value in ("1", "true")
             elif name in ("compress", "decompress") and value not in ("", "0", "false"):
-                raise ClickHouseError.raise_own(
+                raise ClickHouseError.local(
                     NOT_IMPLEMENTED, f"'{name}=1' (ClickHouse block compression) is not supported"
                 )
             elif name in PROTOCOL_PARAMETERS or name in HTTP_LAYER_SETTINGS:
                 continue
             else:
                 if not SETTING_NAME.match(name):
-                    raise ClickHouseError.raise_own(UNKNOWN_SETTING, f"Unknown setting '{name}'")
+                    raise ClickHouseError.local(UNKNOWN_SETTING, f"Unknown setting '{name}'")
                 self.settings[name] = value
 
 
@@ -692,9 +701,7 @@ def parse_multipart(body: bytes, content_type: str) -> list[tuple[str, str]]:
     for part in message.iter_parts():  # type: ignore[attr-defined]
         name = part.get_param("name", header="content-disposition")
         if part.get_param("filename", header="content-disposition") is not None:
-            raise ClickHouseError.raise_own(
-                NOT_IMPLEMENTED, "External data tables are not supported"
-            )
+            raise ClickHouseError.local(NOT_IMPLEMENTED, "External data tables are not supported")
         payload = part.get_payload(decode=True)
         text = payload.decode("utf-8") if isinstance(payload, bytes) else str(payload or "")
         fields.append((str(name), text))
@@ -908,7 +915,7 @@ class Engine:
                 session = self.sessions.get(session_id)
                 if session is None:
                     if options.session_check:
-                        raise ClickHouseError.raise_own(
+                        raise ClickHouseError.local(
                             SESSION_NOT_FOUND, f"Session {session_id} not found"
                         )
                     session = Session(
@@ -918,7 +925,7 @@ class Engine:
                     )
                     self.sessions[session_id] = session
             if not session.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise ClickHouseError.raise_own(
+                raise ClickHouseError.local(
                     SESSION_IS_LOCKED, f"Session {session_id} is locked by a concurrent client"
                 )
             if not session.closed:
@@ -1189,9 +1196,7 @@ class EndpointHandler(BaseHTTPRequestHandler):
                 else:
                     buffer += piece
                 if len(buffer) > MAX_INSERT_HEAD:
-                    raise ClickHouseError.raise_own(
-                        SYNTAX_ERROR, "Max query size exceeded"
-                    ) from None
+                    raise ClickHouseError.local(SYNTAX_ERROR, "Max query size exceeded") from None
         if head is not None:
             data_prefix = bytes(buffer[head.data_start :])
             with engine.lease(options) as state:
@@ -1203,7 +1208,7 @@ class EndpointHandler(BaseHTTPRequestHandler):
         for piece in stream:
             buffer += piece
             if len(buffer) > MAX_QUERY:
-                raise ClickHouseError.raise_own(SYNTAX_ERROR, "Max query size exceeded")
+                raise ClickHouseError.local(SYNTAX_ERROR, "Max query size exceeded")
         statement = analyse_statement(bytes(buffer))
         fmt = statement.output_format or options.default_format
         with engine.lease(options) as state:
