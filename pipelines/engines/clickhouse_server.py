@@ -63,8 +63,6 @@ from pathlib import Path
 from typing import Any, NoReturn, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-import chdb
-
 log = logging.getLogger("shopmarts.clickhouse_server")
 
 EXIT_OWNED = 3
@@ -854,6 +852,10 @@ class Engine:
         self.data_dir = data_dir
         self.path = str(data_dir)
         # Kept open for the lifetime of the server: the engine stops with its last connection.
+        # Imported here, not at module level: importing chdb boots an in-memory engine.
+        import chdb
+
+        self._connect: Callable[[str], Any] = chdb.connect
         self.primary = chdb.connect(self.path)
         version_tz = bytes(
             self.primary.query("SELECT version(), timezone()", "TabSeparated").bytes()
@@ -868,7 +870,7 @@ class Engine:
 
     def connect(self) -> Any:
         try:
-            return chdb.connect(self.path)
+            return self._connect(self.path)
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
 
