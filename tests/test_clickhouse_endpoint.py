@@ -448,7 +448,8 @@ def test_two_processes_insert_and_read_at_once(endpoint: Endpoint, client: Clien
     client.command("DROP TABLE IF EXISTS concurrent")
     client.command("CREATE TABLE concurrent (worker UInt8, n UInt64) ENGINE = MergeTree ORDER BY n")
     batches, rows = 20, 5000
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
+    # fork: the workers start at once, with nothing to import again (no chDB in this process).
+    with multiprocessing.get_context("fork").Pool(2) as pool:
         counts = pool.starmap(insert_and_count, [(endpoint.port, w, batches, rows) for w in (0, 1)])
     assert counts == [batches * rows, batches * rows]
     assert client.command("SELECT count(), uniqExact(n) FROM concurrent") == [
