@@ -55,30 +55,37 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def launch(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.engines.clickhouse_server",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+def launch(data_dir: Path, port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """The endpoint as stack.py starts it; output to ``log``, or to pipes when None."""
+    output = log.open("ab") if log is not None else subprocess.PIPE
+    try:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipelines.engines.clickhouse_server",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(port),
+            ],
+            cwd=REPO,
+            stdout=output,
+            stderr=subprocess.STDOUT if log is not None else subprocess.PIPE,
+        )
+    finally:
+        if log is not None and not isinstance(output, int):
+            output.close()
 
 
 def start_endpoint(data_dir: Path, port: int | None = None) -> Endpoint:
     port = port or free_port()
-    process = launch(data_dir, port)
+    log = data_dir.parent / f"endpoint-{port}.log"
+    process = launch(data_dir, port, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"endpoint exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+            raise AssertionError(f"endpoint exited: {log.read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 pass
@@ -98,9 +105,6 @@ def stop_endpoint(endpoint: Endpoint) -> int:
     finally:
         if endpoint.process.poll() is None:
             endpoint.process.kill()
-        for stream in (endpoint.process.stdout, endpoint.process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def http_request(
