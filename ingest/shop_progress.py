@@ -20,7 +20,7 @@ class Progress:
         self.interactive = enabled and self.stream.isatty()
         self.every = every
         self.started = time.monotonic()
-        self._last = 0.0
+        self._last = self.started if not self.interactive else 0.0
         self._drawn = False
 
     def elapsed(self) -> float:
