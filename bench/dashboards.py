@@ -50,15 +50,10 @@ class PageTiming:
 def page_queries(last_date: dt.date) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
     """Every query each page runs at its defaults, as the views in dashboards/views run them."""
     from dashboards import queries as q
-    from dashboards.selection import DEFAULT_DAYS
+    from dashboards.selection import DEFAULT_DAYS, Selection
 
     start = last_date - dt.timedelta(days=DEFAULT_DAYS - 1)
-    period = {
-        "start": start,
-        "end_next": last_date + dt.timedelta(days=1),
-        "previous_start": start - dt.timedelta(days=DEFAULT_DAYS),
-        "month_start": start.replace(day=1),
-    }
+    period = Selection("postgres", start, last_date, start, last_date).period_params()
     # The entry script runs these two on every page: date bounds and the freshness banner.
     every_page: list[tuple[Any, dict[str, Any]]] = [
         (q.SALES_DATE_RANGE, {}),
@@ -90,7 +85,7 @@ def page_queries(last_date: dt.date) -> dict[str, list[tuple[Any, dict[str, Any]
             *every_page,
             (q.STOCK_BY_WAREHOUSE, {}),
             (q.COVER_BANDS, {}),
-            (q.STOCK_ALERTS, {"warehouse": "", "limit": 5_000}),
+            (q.STOCK_ALERTS, {"warehouse": "", "limit": 1_000}),
         ],
     }
 

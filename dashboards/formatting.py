@@ -19,6 +19,18 @@ def money(value: float | None, decimals: int = 2) -> str:
     return f"{sign}{CURRENCY}{abs(value):,.{decimals}f}"
 
 
+def money_short(value: float | None) -> str:
+    """``$7.62M``, ``$76.2K``, ``$812``: big amounts that must fit a KPI tile."""
+    if _missing(value):
+        return "–"
+    size = abs(value)
+    if size >= 1_000_000:
+        return money(value / 1_000_000) + "M"
+    if size >= 10_000:
+        return money(value / 1_000, decimals=1) + "K"
+    return money(value, decimals=0)
+
+
 def count(value: float | int | None) -> str:
     """``12,345``; a dash for no value."""
     if _missing(value):

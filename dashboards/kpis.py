@@ -18,6 +18,8 @@ class Kpi:
     previous: float | None
     display: str
     help: str
+    # False when the marts cannot give the previous period's figure on the same footing.
+    comparable: bool = True
 
 
 def period_kpis(selection: Selection) -> list[Kpi]:
@@ -33,15 +35,12 @@ def period_kpis(selection: Selection) -> list[Kpi]:
     orders = (total("current", "orders"), total("previous", "orders"))
     new = (total("current", "new_customers"), total("previous", "new_customers"))
     average = (fmt.ratio(revenue[0], orders[0]), fmt.ratio(revenue[1], orders[1]))
-    customers = (
-        float(active["current_customers"].iloc[0]),
-        float(active["previous_customers"].iloc[0]),
-    )
+    customers = (float(active["customers"].iloc[0]), None)
     return [
         Kpi(
             "Revenue",
             *revenue,
-            fmt.money(revenue[0], decimals=0),
+            fmt.money_short(revenue[0]),
             "Net revenue: sum of total_amount of recognized orders (daily_sales.net_revenue).",
         ),
         Kpi("Orders", *orders, fmt.count(orders[0]), "Recognized orders (daily_sales)."),
@@ -58,7 +57,9 @@ def period_kpis(selection: Selection) -> list[Kpi]:
             "Customers whose recognized orders span the period (first order before its end, "
             "last order after its start; customer_analytics). Exact for a period that ends on "
             "the newest date; for older periods it also counts customers who ordered before "
-            "and after it.",
+            "and after it. No change is shown: the marts keep no customer-by-day figures, so "
+            "the previous period cannot be counted the same way.",
+            comparable=False,
         ),
         Kpi(
             "New customers",

@@ -59,18 +59,17 @@ PERIOD_TOTALS = Query(
 
 # The marts keep no customer x day grain, so "active" means the customer's span of
 # recognized orders (first to last) overlaps the period. For a period ending on the
-# newest date this is exactly "ordered in the period"; for older periods it also
-# counts customers who ordered before and after but not during it.
+# newest date this is exactly "ordered in the period"; for older periods it also counts
+# customers who ordered before and after but not during it, which is why the overview
+# shows no change against the previous period for this figure.
 ACTIVE_CUSTOMERS = Query(
     "active_customers",
     """
-    SELECT
-        count(CASE WHEN first_order_date < %(end_next)s
-                    AND last_order_date >= %(start)s THEN 1 END) AS current_customers,
-        count(CASE WHEN first_order_date < %(start)s
-                    AND last_order_date >= %(previous_start)s THEN 1 END) AS previous_customers
+    SELECT count(*) AS customers
     FROM marts.customer_analytics
     WHERE orders_count > 0
+      AND first_order_date < %(end_next)s
+      AND last_order_date >= %(start)s
     """,
 )
 
@@ -136,26 +135,40 @@ RFM_GRID = Query(
     """,
 )
 
-# params: segments (list of names), limit.
+# params: segments (list of names), limit. The top customers are picked from
+# customer_segments first, then joined: the join touches `limit` rows, not every customer.
+# ClickHouse hashes the right side of a join, so there the small side goes right.
+_TOP_SEGMENT_CUSTOMERS = """
+    SELECT customer_id, segment, rfm_score, recency_days, frequency, monetary
+    FROM marts.customer_segments
+    WHERE {segment_filter}
+    ORDER BY monetary DESC, customer_id
+    LIMIT %(limit)s
+"""
+_TOP_POSTGRES = _TOP_SEGMENT_CUSTOMERS.format(segment_filter="segment = ANY(%(segments)s)")
+_TOP_CLICKHOUSE = _TOP_SEGMENT_CUSTOMERS.format(segment_filter="has(%(segments)s, segment)")
+# Aliased: ClickHouse would otherwise name a column after its qualified spelling.
+_SEGMENT_CUSTOMER_COLUMNS = """
+    t.customer_id AS customer_id, t.segment AS segment, t.rfm_score AS rfm_score,
+    t.recency_days AS recency_days, t.frequency AS frequency, t.monetary AS monetary,
+    a.first_order_date AS first_order_date, a.last_order_date AS last_order_date,
+    a.avg_order_value AS avg_order_value, a.items_purchased AS items_purchased
+"""
 SEGMENT_CUSTOMERS = Query(
     "segment_customers",
-    """
-    SELECT s.customer_id, s.segment, s.rfm_score, s.recency_days, s.frequency, s.monetary,
-           a.first_order_date, a.last_order_date, a.avg_order_value, a.items_purchased
-    FROM marts.customer_segments AS s
-    JOIN marts.customer_analytics AS a ON a.customer_id = s.customer_id
-    WHERE s.segment = ANY(%(segments)s)
-    ORDER BY s.monetary DESC, s.customer_id
-    LIMIT %(limit)s
+    f"""
+    WITH top_customers AS ({_TOP_POSTGRES})
+    SELECT {_SEGMENT_CUSTOMER_COLUMNS}
+    FROM top_customers AS t
+    JOIN marts.customer_analytics AS a ON a.customer_id = t.customer_id
+    ORDER BY t.monetary DESC, t.customer_id
     """,
-    clickhouse_sql="""
-    SELECT s.customer_id, s.segment, s.rfm_score, s.recency_days, s.frequency, s.monetary,
-           a.first_order_date, a.last_order_date, a.avg_order_value, a.items_purchased
-    FROM marts.customer_segments AS s
-    JOIN marts.customer_analytics AS a ON a.customer_id = s.customer_id
-    WHERE has(%(segments)s, s.segment)
-    ORDER BY s.monetary DESC, s.customer_id
-    LIMIT %(limit)s
+    clickhouse_sql=f"""
+    WITH top_customers AS ({_TOP_CLICKHOUSE})
+    SELECT {_SEGMENT_CUSTOMER_COLUMNS}
+    FROM marts.customer_analytics AS a
+    JOIN top_customers AS t ON a.customer_id = t.customer_id
+    ORDER BY t.monetary DESC, t.customer_id
     """,
 )
 
@@ -244,22 +257,47 @@ COVER_BANDS = Query(
     """,
 )
 
-# params: warehouse ('' for all), limit. Product names come from product_performance,
-# the only mart that names products.
+# params: warehouse ('' for all), limit. Out of stock first, then the fewest days of
+# cover. The most urgent `limit` items are picked first, then named from
+# product_performance, the only mart that names products (ClickHouse: small side right).
+_URGENT_ITEMS = """
+    SELECT warehouse_code, product_id, stock_status, quantity_on_hand, quantity_reserved,
+           quantity_available, reorder_point, avg_daily_units_30d, days_of_cover,
+           CASE WHEN stock_status = 'out_of_stock' THEN 0 ELSE 1 END AS urgency
+    FROM marts.inventory_status
+    WHERE stock_status IN ('out_of_stock', 'low')
+      AND (%(warehouse)s = '' OR warehouse_code = %(warehouse)s)
+    ORDER BY urgency, days_of_cover ASC NULLS FIRST, avg_daily_units_30d DESC,
+             product_id, warehouse_code
+    LIMIT %(limit)s
+"""
+_STOCK_ALERT_COLUMNS = """
+    i.warehouse_code AS warehouse_code, i.product_id AS product_id,
+    p.product_name AS product_name, p.category_name AS category_name,
+    i.stock_status AS stock_status, i.quantity_on_hand AS quantity_on_hand,
+    i.quantity_reserved AS quantity_reserved, i.quantity_available AS quantity_available,
+    i.reorder_point AS reorder_point, i.avg_daily_units_30d AS avg_daily_units_30d,
+    i.days_of_cover AS days_of_cover
+"""
+_STOCK_ALERT_ORDER = """
+    i.urgency, i.days_of_cover ASC NULLS FIRST, i.avg_daily_units_30d DESC,
+    i.product_id, i.warehouse_code
+"""
 STOCK_ALERTS = Query(
     "stock_alerts",
-    """
-    SELECT i.warehouse_code, i.product_id, p.product_name, p.category_name, i.stock_status,
-           i.quantity_on_hand, i.quantity_reserved, i.quantity_available, i.reorder_point,
-           i.avg_daily_units_30d, i.days_of_cover
-    FROM marts.inventory_status AS i
+    f"""
+    WITH urgent AS ({_URGENT_ITEMS})
+    SELECT {_STOCK_ALERT_COLUMNS}
+    FROM urgent AS i
     LEFT JOIN marts.product_performance AS p ON p.product_id = i.product_id
-    WHERE i.stock_status IN ('out_of_stock', 'low')
-      AND (%(warehouse)s = '' OR i.warehouse_code = %(warehouse)s)
-    ORDER BY CASE WHEN i.stock_status = 'out_of_stock' THEN 0 ELSE 1 END,
-             i.days_of_cover ASC NULLS FIRST, i.avg_daily_units_30d DESC,
-             i.product_id, i.warehouse_code
-    LIMIT %(limit)s
+    ORDER BY {_STOCK_ALERT_ORDER}
+    """,
+    clickhouse_sql=f"""
+    WITH urgent AS ({_URGENT_ITEMS})
+    SELECT {_STOCK_ALERT_COLUMNS}
+    FROM marts.product_performance AS p
+    RIGHT JOIN urgent AS i ON p.product_id = i.product_id
+    ORDER BY {_STOCK_ALERT_ORDER}
     """,
 )
 

@@ -19,6 +19,8 @@ from dashboards.data import Engine
 _STATE_KEY = "dashboards_selection"
 # The date range a session starts with: the newest days the marts hold.
 DEFAULT_DAYS = 30
+# The monthly trend shows at least this many months up to the end of the range.
+TREND_MONTHS = 12
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,12 @@ class Selection:
 
     @property
     def month_start(self) -> dt.date:
-        return self.start.replace(day=1)
+        """First month the monthly figures show: the range's first month, or earlier so
+        that at least the ``TREND_MONTHS`` months up to the range's end show."""
+        last_month = self.end.replace(day=1)
+        months_back = last_month.year * 12 + last_month.month - 1 - (TREND_MONTHS - 1)
+        earliest = dt.date(months_back // 12, months_back % 12 + 1, 1)
+        return min(self.start.replace(day=1), earliest)
 
     def period_params(self) -> dict[str, Any]:
         """Query parameters for the date range (and the period before it)."""

@@ -8,7 +8,7 @@ from dashboards import charts, queries, selection
 from dashboards import formatting as fmt
 
 ALL_WAREHOUSES = "All warehouses"
-ALERT_ROWS = 5_000
+ALERT_ROWS = 1_000
 
 current = selection.current()
 st.title("Inventory alerts")
@@ -46,7 +46,14 @@ by_warehouse = (
     .rename_axis(index="Warehouse", columns=None)
     .reset_index()
 )
-st.dataframe(by_warehouse, hide_index=True)
+st.dataframe(
+    by_warehouse,
+    hide_index=True,
+    column_config={
+        label: st.column_config.NumberColumn(label, format="localized")
+        for label in charts.STOCK_LABELS.values()
+    },
+)
 
 st.subheader("Items to reorder")
 warehouses = sorted(stock["warehouse_code"].unique())
@@ -63,9 +70,13 @@ if alerts.empty:
 bands = current.fetch(queries.COVER_BANDS)
 st.altair_chart(charts.days_of_cover(bands), width="stretch")
 st.caption("Items out of stock or low, by how many days their available stock lasts.")
+in_scope = stock[stock["stock_status"].isin(["out_of_stock", "low"])]
+if warehouse != ALL_WAREHOUSES:
+    in_scope = in_scope[in_scope["warehouse_code"] == warehouse]
+total_alerts = int(in_scope["items"].sum())
 st.caption(
-    f"{fmt.count(len(alerts))} items out of stock or low"
-    + (f" (the first {fmt.count(ALERT_ROWS)})" if len(alerts) == ALERT_ROWS else "")
+    f"{fmt.count(total_alerts)} items out of stock or low"
+    + (f"; the {fmt.count(len(alerts))} most urgent" if len(alerts) < total_alerts else "")
     + ": out of stock first, then the fewest days of cover."
 )
 st.dataframe(

@@ -20,7 +20,9 @@ for column, kpi in zip(columns, figures, strict=True):
     column.metric(
         kpi.label,
         kpi.display,
-        delta=fmt.change(kpi.current, kpi.previous),
+        delta=fmt.change(kpi.current, kpi.previous) if kpi.comparable else "no comparison",
+        delta_color="normal" if kpi.comparable else "off",
+        delta_arrow="auto" if kpi.comparable else "off",
         help=kpi.help,
         border=True,
     )

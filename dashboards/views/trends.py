@@ -24,8 +24,8 @@ else:
 monthly = current.fetch(queries.MONTHLY_REVENUE, **current.period_params())
 st.subheader("Monthly")
 st.caption(
-    "Months that overlap the date range, whole months (monthly_revenue). Growth compares each "
-    "month with the month before it."
+    "Whole months (monthly_revenue): the 12 months up to the end of the date range, or every "
+    "month the range touches if it is longer. Growth compares each month with the one before."
 )
 if monthly.empty:
     st.info("No months in this period.")
