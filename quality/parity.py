@@ -47,15 +47,24 @@ class Difference:
         where = ""
         if self.key is not None:
             pairs = zip(grain, self.key, strict=False)
-            where = ", ".join(f"{name}={value!r}" for name, value in pairs)
+            where = ", ".join(f"{name}={show(value)}" for name, value in pairs)
         if self.kind == "value":
             return (
                 f"row ({where}) column {self.column}: "
-                f"warehouse={self.warehouse!r} clickhouse={self.clickhouse!r}"
+                f"warehouse={show(self.warehouse)} clickhouse={show(self.clickhouse)}"
             )
         if self.kind in ("only in warehouse", "only in clickhouse"):
             return f"row ({where}) is {self.kind}"
         return f"{self.kind}: warehouse={self.warehouse!r} clickhouse={self.clickhouse!r}"
+
+
+def show(value: Any) -> str:
+    """A value as SQL would print it: NULL, 'text', 2024-01-31, 12.50."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
 
 
 @dataclass

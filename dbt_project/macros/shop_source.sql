@@ -11,8 +11,9 @@
 
 {% macro clickhouse__shop_source(table_name) -%}
     {%- set relation = source('shop', table_name) -%}
-    {#- In a unit test the source is a CTE of fixture rows, which takes no FINAL. -#}
-    {%- if '__dbt__cte__' in (relation | string) -%}
+    {%- set rendered = relation | string | trim -%}
+    {#- A unit test's fixture CTE or an `--empty` build's subquery takes no FINAL. -#}
+    {%- if '__dbt__cte__' in rendered or rendered.startswith('(') -%}
         {{ relation }}
     {%- else -%}
         {{ relation }} final

@@ -9,8 +9,6 @@ asset check proving the two engines' marts identical.
 # annotations at definition time.
 import functools
 import json
-import shutil
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -18,18 +16,17 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
-from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, TARGETS, dbt_environment
+from pipelines.defs.dbt.connection import (
+    DBT_PROJECT_DIR,
+    TARGETS,
+    dbt_environment,
+    dbt_executable,
+)
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from quality.parity import MartParity, check_parity
 
 PARITY_CHECK_NAME = "cross_engine_parity"
-
-
-def dbt_executable() -> str:
-    """The `dbt` beside this interpreter (the project's venv), else the one on PATH."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 @functools.cache

@@ -2,15 +2,23 @@
 
 The embedded engines pick their ports at start-up, so the profile cannot hold them:
 every connection detail comes through ``env_var()``, and :func:`dbt_env` turns an
-:class:`~pipelines.engines.settings.Environment` into those variables.
+:class:`~pipelines.engines.settings.Environment` into those variables. :func:`run_dbt`
+runs the dbt CLI with them outside Dagster (tests, benchmarks).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from collections.abc import Iterator, Mapping
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pipelines.engines.settings import PROJECT_ROOT, Environment
@@ -57,7 +65,7 @@ def dbt_environment(environment: Environment) -> Iterator[Mapping[str, str]]:
 
     dagster-dbt builds the dbt subprocess's environment (and its own adapter handle)
     from ``os.environ`` when ``DbtCliResource.cli`` is called, so the variables must be
-    in place for that call; the subprocess keeps its copy after the block ends.
+    in place for that call and while its events stream.
     """
     variables = dbt_env(environment)
     previous = {name: os.environ.get(name) for name in variables}
@@ -70,3 +78,86 @@ def dbt_environment(environment: Environment) -> Iterator[Mapping[str, str]]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def dbt_executable() -> str:
+    """The `dbt` beside this interpreter (the project's venv), else the one on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """One finished dbt command against one target."""
+
+    target: str
+    args: tuple[str, ...]
+    returncode: int
+    output: str
+    target_path: Path
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def artifact(self, name: str = "run_results.json") -> dict[str, Any]:
+        """A JSON artifact of the run (run_results.json, manifest.json, catalog.json)."""
+        return json.loads((self.target_path / name).read_text())
+
+    def node_seconds(self, prefix: str = "model.") -> dict[str, float]:
+        """Execution seconds of each node whose unique_id starts with ``prefix``, by name."""
+        return {
+            result["unique_id"].split(".")[-1]: float(result["execution_time"])
+            for result in self.artifact()["results"]
+            if result["unique_id"].startswith(prefix)
+        }
+
+
+def run_dbt(
+    environment: Environment,
+    args: Sequence[str],
+    *,
+    targets: Sequence[str] = TARGETS,
+    artifacts_dir: Path | None = None,
+) -> dict[str, DbtRun]:
+    """Run ``dbt <args>`` against each of ``targets`` at the same time; wait for all.
+
+    Each target writes its artifacts and logs to ``artifacts_dir/<target>`` (default:
+    `dbt_project/target/<target>`), so the two manifests never overwrite each other.
+    """
+    root = artifacts_dir or DBT_PROJECT_DIR / "target"
+    env = {**os.environ, **dbt_env(environment), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    started: dict[str, tuple[subprocess.Popen[str], Path, float]] = {}
+    for target in targets:
+        target_path = (root / target).resolve()
+        command = [
+            dbt_executable(),
+            *args,
+            "--project-dir", str(DBT_PROJECT_DIR),
+            "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target", target,
+            "--target-path", str(target_path),
+            "--log-path", str(target_path),
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started[target] = (process, target_path, time.perf_counter())
+    runs = {}
+    for target, (process, target_path, began) in started.items():
+        output, _ = process.communicate()
+        runs[target] = DbtRun(
+            target=target,
+            args=tuple(args),
+            returncode=process.returncode,
+            output=output,
+            target_path=target_path,
+            seconds=time.perf_counter() - began,
+        )
+    return runs

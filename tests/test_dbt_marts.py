@@ -1,0 +1,252 @@
+"""dbt builds staging and the seven marts in both engines, identically, and keeps them.
+
+A small generated shop (scale 0.05) is extracted in full and built on both targets;
+then the shop lives two more hours, the incremental extract runs and both engines
+build again. The marts must have exactly DESIGN.md's columns, equal rows in both
+engines (the parity check), must survive rebuilding staging (the view trap), and the
+docs must generate for both targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import clickhouse_connect
+import psycopg
+import pytest
+
+from ingest.extract import extract
+from ingest.generate import generate_shop
+from ingest.simulate import simulate_shop
+from pipelines.defs.dbt.connection import TARGETS, DbtRun, run_dbt
+from pipelines.engines.settings import Environment
+from quality.parity import check_parity
+
+# DESIGN.md, "Marts": names and columns, in order.
+DESIGNED_MARTS: dict[str, list[str]] = {
+    "customer_analytics": [
+        "customer_id", "first_order_date", "last_order_date", "orders_count",
+        "lifetime_revenue", "avg_order_value", "items_purchased", "days_since_last_order",
+    ],
+    "customer_segments": [
+        "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
+        "m_score", "rfm_score", "segment",
+    ],
+    "product_performance": [
+        "product_id", "product_name", "category_name", "units_sold", "revenue",
+        "orders_count", "review_count", "avg_rating", "revenue_rank",
+    ],
+    "daily_sales": [
+        "sales_date", "orders_count", "items_sold", "gross_revenue", "discount_total",
+        "net_revenue", "avg_order_value", "unique_customers", "new_customers",
+    ],
+    "monthly_revenue": [
+        "month_start", "revenue", "orders_count", "customers_count", "avg_order_value",
+        "mom_growth_pct",
+    ],
+    "category_performance": [
+        "category_id", "category_name", "parent_category_name", "products_count",
+        "units_sold", "revenue", "revenue_share",
+    ],
+    "inventory_status": [
+        "product_id", "warehouse_code", "quantity_on_hand", "quantity_reserved",
+        "quantity_available", "reorder_point", "avg_daily_units_30d", "days_of_cover",
+        "stock_status",
+    ],
+}  # fmt: skip
+
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
+
+
+def assert_ok(runs: dict[str, DbtRun]) -> None:
+    for run in runs.values():
+        tail = "\n".join(run.output.splitlines()[-40:])
+        assert run.ok, f"dbt {' '.join(run.args)} failed on {run.target}:\n{tail}"
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dbt artifacts and logs of this module, away from dbt_project/target."""
+    return tmp_path_factory.mktemp("dbt-marts")
+
+
+@pytest.fixture(scope="module")
+def built(environment: Environment, artifacts: Path) -> dict[str, DbtRun]:
+    """A small shop, extracted in full and built on both targets."""
+    generate_shop(environment.shop_url, scale=0.05, seed=1, replace=True, progress=False)
+    extract(environment, mode="full")
+    runs = run_dbt(environment, BUILD, artifacts_dir=artifacts)
+    assert_ok(runs)
+    return runs
+
+
+@pytest.fixture
+def warehouse(environment: Environment) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def clickhouse(environment: Environment) -> Iterator[clickhouse_connect.driver.client.Client]:
+    client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
+    yield client
+    client.close()
+
+
+def published_materialized_views(conn: psycopg.Connection) -> dict[str, int]:
+    """The marts in the warehouse's `marts` schema, name -> oid (the same oid: never dropped)."""
+    rows = conn.execute(
+        "select c.relname, c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'marts' and c.relkind = 'm'"
+    ).fetchall()
+    return {name: int(oid) for name, oid in rows}
+
+
+def test_build_passes_on_both_engines(built: dict[str, DbtRun]) -> None:
+    for target, run in built.items():
+        results = run.artifact()["results"]
+        models = {
+            r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")
+        }
+        assert set(DESIGNED_MARTS) <= models, target
+        assert sum(r["unique_id"].startswith("test.") for r in results) > 100, target
+        assert all(r["status"] in ("success", "pass") for r in results), target
+
+
+def test_marts_have_exactly_the_designed_columns(
+    built: dict[str, DbtRun], warehouse: psycopg.Connection, clickhouse
+) -> None:
+    for mart, columns in DESIGNED_MARTS.items():
+        warehouse_columns = [
+            row[0]
+            for row in warehouse.execute(
+                "select a.attname from pg_attribute a where a.attrelid = %s::regclass "
+                "and a.attnum > 0 and not a.attisdropped order by a.attnum",
+                (f"marts.{mart}",),
+            )
+        ]
+        clickhouse_columns = [
+            row[0]
+            for row in clickhouse.query(
+                "SELECT name FROM system.columns WHERE database = 'marts' AND table = {t:String} "
+                "ORDER BY position",
+                parameters={"t": mart},
+            ).result_rows
+        ]
+        assert warehouse_columns == columns, mart
+        assert clickhouse_columns == columns, mart
+
+
+def test_marts_are_materialized_views_with_a_unique_grain_index_and_mergetree_tables(
+    built: dict[str, DbtRun], warehouse: psycopg.Connection, clickhouse
+) -> None:
+    assert set(published_materialized_views(warehouse)) == set(DESIGNED_MARTS)
+    unique_indexes = {
+        (table, definition.split("USING btree ")[1])
+        for table, definition in warehouse.execute(
+            "select tablename, indexdef from pg_indexes where schemaname = 'marts' "
+            "and indexdef like 'CREATE UNIQUE INDEX%'"
+        )
+    }
+    assert ("inventory_status", "(product_id, warehouse_code)") in unique_indexes
+    assert ("customer_segments", "(customer_id)") in unique_indexes
+    assert len(unique_indexes) == len(DESIGNED_MARTS)
+    engines = dict(
+        clickhouse.query(
+            "SELECT name, engine FROM system.tables WHERE database = 'marts'"
+        ).result_rows
+    )
+    assert {engines[mart] for mart in DESIGNED_MARTS} == {"MergeTree"}
+
+
+def test_parity_holds_for_every_mart(built: dict[str, DbtRun], environment: Environment) -> None:
+    report = check_parity(environment)
+    assert report.passed, report.summary()
+    assert {mart.mart for mart in report.marts} == set(DESIGNED_MARTS)
+    assert all(mart.warehouse_rows for mart in report.marts), report.summary()
+
+
+def test_parity_names_the_broken_mart_and_its_first_differing_rows(
+    built: dict[str, DbtRun], environment: Environment, clickhouse
+) -> None:
+    day = clickhouse.command("SELECT min(sales_date) FROM marts.daily_sales WHERE orders_count > 0")
+    change = (
+        "ALTER TABLE marts.daily_sales UPDATE net_revenue = net_revenue + {delta} "
+        "WHERE sales_date = {day:Date}"
+    )
+    clickhouse.command(
+        change.replace("{delta}", "1"), parameters={"day": day}, settings={"mutations_sync": 2}
+    )
+    try:
+        report = check_parity(environment, marts=["daily_sales", "monthly_revenue"])
+        assert not report.passed
+        [failure] = report.failures
+        assert failure.mart == "daily_sales"
+        assert failure.differing_rows == 1
+        [difference] = failure.differences
+        assert difference.column == "net_revenue"
+        assert str(difference.key[0]) == str(day)
+        assert difference.clickhouse - difference.warehouse == Decimal("1.00")
+        summary = report.summary()
+        assert "daily_sales: 1 differing rows" in summary
+        assert f"row (sales_date={day}) column net_revenue: warehouse=" in summary
+    finally:
+        clickhouse.command(
+            change.replace("{delta}", "-1"), parameters={"day": day}, settings={"mutations_sync": 2}
+        )
+    assert check_parity(environment, marts=["daily_sales"]).passed
+
+
+def test_rebuilding_staging_keeps_the_published_marts(
+    built: dict[str, DbtRun], environment: Environment, warehouse: psycopg.Connection, artifacts
+) -> None:
+    before = published_materialized_views(warehouse)
+    rows_before = warehouse.execute("select count(*) from marts.customer_analytics").fetchone()
+    # Staging rebuilt (even with --full-refresh), a full extract, the marts refreshed:
+    # dbt must never drop (CASCADE) a published materialized view.
+    staging = ["run", "--select", "staging", "--full-refresh"]
+    assert_ok(run_dbt(environment, staging, targets=["postgres"], artifacts_dir=artifacts))
+    assert published_materialized_views(warehouse) == before
+    extract(environment, mode="full")
+    marts = ["run", "--select", "marts"]
+    assert_ok(run_dbt(environment, marts, targets=["postgres"], artifacts_dir=artifacts))
+    assert published_materialized_views(warehouse) == before
+    rows_after = warehouse.execute("select count(*) from marts.customer_analytics").fetchone()
+    assert rows_after == rows_before
+
+
+def test_build_again_after_the_shop_lived_two_hours(
+    built: dict[str, DbtRun], environment: Environment, warehouse: psycopg.Connection, artifacts
+) -> None:
+    orders_before = warehouse.execute("select count(*) from raw.orders").fetchone()[0]
+    simulate_shop(environment.shop_url, hours=2, seed=7, progress=False)
+    extract(environment, mode="incremental")
+    assert warehouse.execute("select count(*) from raw.orders").fetchone()[0] > orders_before
+    assert_ok(run_dbt(environment, BUILD, artifacts_dir=artifacts))
+    report = check_parity(environment)
+    assert report.passed, report.summary()
+    raw_revenue = warehouse.execute(
+        "select sum(total_amount) from staging.stg_shop__orders where is_recognized"
+    ).fetchone()[0]
+    mart_revenue = warehouse.execute("select sum(net_revenue) from marts.daily_sales").fetchone()[0]
+    assert mart_revenue == raw_revenue
+
+
+def test_docs_generate_for_both_targets(
+    built: dict[str, DbtRun], environment: Environment, artifacts: Path
+) -> None:
+    runs = run_dbt(environment, ["docs", "generate"], artifacts_dir=artifacts)
+    assert_ok(runs)
+    for target in TARGETS:
+        catalog = runs[target].artifact("catalog.json")
+        manifest = runs[target].artifact("manifest.json")
+        for mart, columns in DESIGNED_MARTS.items():
+            node = manifest["nodes"][f"model.shopmarts.{mart}"]
+            assert len(node["description"]) > 80, (target, mart)
+            described = {name: column["description"] for name, column in node["columns"].items()}
+            assert set(described) == set(columns), (target, mart)
+            assert all(len(text) > 10 for text in described.values()), (target, mart)
+            in_catalog = catalog["nodes"][f"model.shopmarts.{mart}"]["columns"]
+            assert {name.lower() for name in in_catalog} == set(columns), (target, mart)
