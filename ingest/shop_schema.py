@@ -6,11 +6,12 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
-from pipelines.engines.settings import redact
+from pipelines.engines.settings import get_environment, redact
 from pipelines.errors import ShopmartsError
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
@@ -74,6 +75,16 @@ def split_statements(text: str) -> list[str]:
     if any(line.strip() and not line.lstrip().startswith("--") for line in current):
         raise ValueError("schema.sql: unterminated statement at the end of a section")
     return statements
+
+
+def configured_shop_url() -> str:
+    """The shop's URL (SHOP_DATABASE_URL or the embedded cluster); ClickHouse not needed."""
+    url = get_environment(require_running=False).shop_url
+    if urlsplit(url).port == 0:  # no SHOP_DATABASE_URL and the embedded stack never started
+        raise ShopmartsError(
+            "the embedded PostgreSQL is not set up: run `shopmarts up` (or set SHOP_DATABASE_URL)"
+        )
+    return url
 
 
 def connect(shop_url: str, **options: Any) -> psycopg.Connection:

@@ -107,12 +107,12 @@ def status() -> None:
 def generate(scale: float, seed: int, replace: bool, end_date: Any) -> None:
     """Create the shop's schema and fill it with realistic data (COPY, deterministic)."""
     from ingest.generate import generate_shop
-    from pipelines.engines.settings import get_environment
+    from ingest.shop_schema import configured_shop_url
 
     if scale <= 0:
         raise ShopmartsError(f"--scale must be positive, got {scale}")
     report = generate_shop(
-        get_environment().shop_url,
+        configured_shop_url(),
         scale=scale,
         seed=seed,
         replace=replace,
@@ -135,13 +135,17 @@ def generate(scale: float, seed: int, replace: bool, end_date: Any) -> None:
 @clear_errors
 def simulate(hours: float, seed: int | None, intensity: float) -> None:
     """Advance the shop through plain DML: orders, status changes, stock moves, deletes."""
+    from ingest.shop_schema import configured_shop_url
     from ingest.simulate import simulate_shop
-    from pipelines.engines.settings import get_environment
 
     if hours <= 0:
         raise ShopmartsError(f"--hours must be positive, got {hours}")
     report = simulate_shop(
-        get_environment().shop_url, hours=hours, seed=seed, progress=True, intensity=intensity
+        configured_shop_url(),
+        hours=hours,
+        seed=seed,
+        progress=True,
+        intensity=intensity,
     )
     click.echo("\n".join(report.lines()))
 
