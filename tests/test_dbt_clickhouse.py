@@ -18,6 +18,7 @@ from pathlib import Path
 import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.client import Client
+from dbt.artifacts.schemas.run import RunExecutionResult
 from dbt.cli.main import dbtRunner
 from dbt_common.events.base_types import EventMsg
 
@@ -72,8 +73,8 @@ def client(endpoint_port: int) -> Iterator[Client]:
 
 def dbt_build(
     port: int, work: Path, batch: int, monkeypatch: pytest.MonkeyPatch
-) -> tuple[bool, list[str]]:
-    """`dbt build` in-process; returns success and every SQL statement dbt sent."""
+) -> tuple[dict[str, str], list[str]]:
+    """`dbt build` in-process; returns each node's status and every SQL statement sent."""
     statements: list[str] = []
 
     def collect(event: EventMsg) -> None:
@@ -99,7 +100,10 @@ def dbt_build(
             "--quiet",
         ]
     )
-    return result.success, statements
+    assert result.exception is None, result.exception
+    assert isinstance(result.result, RunExecutionResult)
+    statuses = {item.node.unique_id: str(item.status) for item in result.result.results}
+    return statuses, statements
 
 
 def rows(client: Client, sql: str) -> list[tuple]:
@@ -121,8 +125,11 @@ def test_dbt_build_twice(
         column_names=["event_id", "amount", "changed_at"],
     )
 
-    success, _ = dbt_build(endpoint_port, work, 1, monkeypatch)
-    assert success
+    statuses, _ = dbt_build(endpoint_port, work, 1, monkeypatch)
+    assert set(statuses.values()) == {"success", "pass"}, statuses
+    # 4 models, 6 column tests, the singular test: all ran.
+    assert sum(node.startswith("model.") for node in statuses) == 4
+    assert sum(node.startswith("test.") for node in statuses) == 7
     assert client.command("SELECT engine FROM system.tables WHERE database = 'dbt_smoke' "
                           "AND name = 'stg_events'") == "View"  # fmt: skip
     assert rows(client, "SELECT * FROM dbt_smoke.event_totals") == [(3, Decimal("60.00"), 1)]
@@ -140,8 +147,8 @@ def test_dbt_build_twice(
         ],
         column_names=["event_id", "amount", "changed_at"],
     )
-    success, statements = dbt_build(endpoint_port, work, 2, monkeypatch)
-    assert success
+    statuses, statements = dbt_build(endpoint_port, work, 2, monkeypatch)
+    assert set(statuses.values()) == {"success", "pass"}, statuses
 
     # The table was rebuilt beside the old one and swapped in atomically.
     assert any("EXCHANGE TABLES" in sql and "event_totals" in sql for sql in statements)
