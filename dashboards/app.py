@@ -8,12 +8,14 @@ into a message instead of a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import streamlit as st
 
 from dashboards import data, freshness, queries, selection
 from dashboards.data import ENGINE_LABELS, EngineUnavailable, MartsNotPublished, QueryFailed
+from pipelines.errors import ShopmartsError
 
 
 def main() -> None:
@@ -81,6 +83,15 @@ def engine_switch() -> data.Engine:
 
 def date_range(engine: data.Engine) -> selection.Selection | None:
     """The date filter, bounded by the dates ``daily_sales`` holds; None when it is empty."""
+    # Every page needs the date bounds and the refresh log: ask for both at once. A
+    # failure here is raised again, with its message, by the query that needs the answer.
+    with contextlib.suppress(ShopmartsError):
+        data.side_by_side(
+            [
+                lambda: data.fetch(engine, queries.SALES_DATE_RANGE),
+                lambda: data.fetch_optional(engine, queries.LATEST_REFRESHES),
+            ]
+        )
     bounds = data.fetch(engine, queries.SALES_DATE_RANGE)
     days = int(bounds["days"].iloc[0]) if not bounds.empty else 0
     if days == 0:

@@ -9,20 +9,24 @@ as a message, never as a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from dashboards.queries import Query
 from pipelines.engines.settings import get_environment, redact
 from pipelines.errors import ShopmartsError
 
 Engine = Literal["postgres", "clickhouse"]
+T = TypeVar("T")
 ENGINE_LABELS: dict[Engine, str] = {"postgres": "PostgreSQL", "clickhouse": "ClickHouse"}
 CONNECT_TIMEOUT_SECONDS = 3
 # Long enough that switching pages or filters back and forth is instant, short enough
@@ -205,6 +209,22 @@ def _run_clickhouse(url: str, sql: str, params: dict[str, Any]) -> tuple[list[st
     return list(result.column_names), result.result_rows
 
 
+def table_exists(engine: Engine, url: str, schema: str, table: str) -> bool:
+    """Whether ``schema.table`` exists (ClickHouse: database.table)."""
+    if engine == "postgres":
+        _, rows = _run_postgres(
+            url, "SELECT to_regclass(%(name)s) IS NOT NULL", {"name": f"{schema}.{table}"}
+        )
+    else:
+        _, rows = _run_clickhouse(
+            url,
+            "SELECT count() > 0 FROM system.tables "
+            "WHERE database = %(schema)s AND name = %(table)s",
+            {"schema": schema, "table": table},
+        )
+    return bool(rows[0][0])
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -219,12 +239,68 @@ def fetch(engine: Engine, query: Query, **params: Any) -> pd.DataFrame:
     The URL is part of the key so a restarted engine on another port, or another
     deployment, never serves a stale answer. Errors are not cached.
     """
-    return _cached_query(engine, engine_url(engine), query, params)
+    return _cached_query(engine, engine_url(engine), query, _key(params))
+
+
+Request = tuple[Query, Mapping[str, Any]]
+# A page runs at most this many queries at once (PostgreSQL connections, HTTP requests).
+MAX_PARALLEL_QUERIES = 6
+
+
+def run_many(engine: Engine, url: str, requests: Sequence[Request]) -> list[pd.DataFrame]:
+    """Rows of every request, run side by side, uncached; the first error is raised.
+
+    A page's queries are independent, so its wait is the slowest query, not the sum:
+    most of a small query's time is the round trip, not the engine's work.
+    """
+    return side_by_side(
+        [functools.partial(run_query, engine, url, query, params) for query, params in requests]
+    )
+
+
+def fetch_many(engine: Engine, requests: Sequence[Request]) -> list[pd.DataFrame]:
+    """:func:`fetch` for every request, side by side; cached answers return at once."""
+    url = engine_url(engine)
+    return side_by_side(
+        [
+            functools.partial(_cached_query, engine, url, query, _key(params))
+            for query, params in requests
+        ]
+    )
+
+
+def fetch_optional(engine: Engine, query: Query, **params: Any) -> pd.DataFrame | None:
+    """:func:`fetch`, but None (cached too) when the relation does not exist."""
+    return _cached_optional(engine, engine_url(engine), query, _key(params))
+
+
+def side_by_side(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Every task's result, the tasks run in threads at once; the first error is raised."""
+    if len(tasks) <= 1:
+        return [task() for task in tasks]
+    # Streamlit's cache wants the script run's context in the threads that use it.
+    context = get_script_run_ctx(suppress_warning=True)
+
+    def run(task: Callable[[], T]) -> T:
+        if context is not None:
+            add_script_run_ctx(threading.current_thread(), context)
+        return task()
+
+    workers = min(len(tasks), MAX_PARALLEL_QUERIES)
+    with ThreadPoolExecutor(workers, thread_name_prefix="dashboards-query") as pool:
+        futures = [pool.submit(run, task) for task in tasks]
+        return [future.result() for future in futures]
 
 
 def clear_cache() -> None:
     """Forget every cached answer (the sidebar's "Reload" button)."""
     _cached_query.clear()
+    _cached_optional.clear()
+
+
+def _key(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters in one order, so the same request always finds its cached answer."""
+    return dict(sorted(params.items()))
 
 
 def _query_key(query: Query) -> str:
@@ -239,3 +315,18 @@ def _query_key(query: Query) -> str:
 )
 def _cached_query(engine: Engine, url: str, query: Query, params: dict[str, Any]) -> pd.DataFrame:
     return run_query(engine, url, query, params)
+
+
+@st.cache_data(
+    ttl=CACHE_TTL_SECONDS,
+    show_spinner=False,
+    max_entries=64,
+    hash_funcs={Query: _query_key},
+)
+def _cached_optional(
+    engine: Engine, url: str, query: Query, params: dict[str, Any]
+) -> pd.DataFrame | None:
+    try:
+        return run_query(engine, url, query, params)
+    except MartsNotPublished:
+        return None

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import data, queries
-from dashboards.data import ENGINE_LABELS, Engine, MartsNotPublished, QueryFailed
+from dashboards.data import ENGINE_LABELS, Engine, QueryFailed
 
 PUBLISHED = "published"
 GATE_FAILED = "gate_failed"
@@ -70,9 +70,8 @@ def _refresh(row: pd.Series) -> Refresh:
 
 def read(engine: Engine) -> Freshness:
     """The engine's refresh log, summarised; empty when nothing was recorded yet."""
-    try:
-        log = data.fetch(engine, queries.LATEST_REFRESHES)
-    except MartsNotPublished:
+    log = data.fetch_optional(engine, queries.LATEST_REFRESHES)
+    if log is None:
         return Freshness(None, None)
     refreshes = tuple(_refresh(row) for _, row in log.iterrows())
     latest = refreshes[0] if refreshes else None

@@ -135,8 +135,8 @@ RFM_GRID = Query(
     """,
 )
 
-# params: segments (list of names), limit. The top customers are picked from
-# customer_segments first, then joined: the join touches `limit` rows, not every customer.
+# params: segments (list of names; empty for every segment), limit. The top customers are
+# picked from customer_segments first, then joined: the join touches `limit` rows only.
 # ClickHouse hashes the right side of a join, so there the small side goes right.
 _TOP_SEGMENT_CUSTOMERS = """
     SELECT customer_id, segment, rfm_score, recency_days, frequency, monetary
@@ -145,8 +145,12 @@ _TOP_SEGMENT_CUSTOMERS = """
     ORDER BY monetary DESC, customer_id
     LIMIT %(limit)s
 """
-_TOP_POSTGRES = _TOP_SEGMENT_CUSTOMERS.format(segment_filter="segment = ANY(%(segments)s)")
-_TOP_CLICKHOUSE = _TOP_SEGMENT_CUSTOMERS.format(segment_filter="has(%(segments)s, segment)")
+_TOP_POSTGRES = _TOP_SEGMENT_CUSTOMERS.format(
+    segment_filter="cardinality(%(segments)s::text[]) = 0 OR segment = ANY(%(segments)s::text[])"
+)
+_TOP_CLICKHOUSE = _TOP_SEGMENT_CUSTOMERS.format(
+    segment_filter="empty(%(segments)s) OR has(%(segments)s, segment)"
+)
 # Aliased: ClickHouse would otherwise name a column after its qualified spelling.
 _SEGMENT_CUSTOMER_COLUMNS = """
     t.customer_id AS customer_id, t.segment AS segment, t.rfm_score AS rfm_score,

@@ -73,6 +73,10 @@ class Selection:
         """Run ``query`` on the selected engine, cached per engine, URL and parameters."""
         return data.fetch(self.engine, query, **params)
 
+    def fetch_many(self, *requests: tuple[Any, dict[str, Any]]) -> list[pd.DataFrame]:
+        """Run every ``(query, params)`` on the selected engine side by side, cached."""
+        return data.fetch_many(self.engine, requests)
+
     def describe(self) -> str:
         return f"{self.start:%d %b %Y} – {self.end:%d %b %Y} ({self.days} days)"
 

@@ -18,7 +18,23 @@ st.caption(
     "The date range does not apply here."
 )
 
-stock = current.fetch(queries.STOCK_BY_WAREHOUSE)
+
+def warehouse_param(warehouse: str) -> str:
+    return "" if warehouse == ALL_WAREHOUSES else warehouse
+
+
+# Every figure's query side by side, the table with the warehouse of the last run.
+stock, bands, _ = current.fetch_many(
+    (queries.STOCK_BY_WAREHOUSE, {}),
+    (queries.COVER_BANDS, {}),
+    (
+        queries.STOCK_ALERTS,
+        {
+            "warehouse": warehouse_param(st.session_state.get("warehouse", ALL_WAREHOUSES)),
+            "limit": ALERT_ROWS,
+        },
+    ),
+)
 if stock.empty:
     st.info("No inventory recorded.")
     st.stop()
@@ -58,16 +74,11 @@ st.dataframe(
 st.subheader("Items to reorder")
 warehouses = sorted(stock["warehouse_code"].unique())
 warehouse = st.selectbox("Warehouse", [ALL_WAREHOUSES, *warehouses], key="warehouse")
-alerts = current.fetch(
-    queries.STOCK_ALERTS,
-    warehouse="" if warehouse == ALL_WAREHOUSES else warehouse,
-    limit=ALERT_ROWS,
-)
+alerts = current.fetch(queries.STOCK_ALERTS, warehouse=warehouse_param(warehouse), limit=ALERT_ROWS)
 if alerts.empty:
     st.success("Nothing is out of stock or low.")
     st.stop()
 
-bands = current.fetch(queries.COVER_BANDS)
 st.altair_chart(charts.days_of_cover(bands), width="stretch")
 st.caption("Items out of stock or low, by how many days their available stock lasts.")
 in_scope = stock[stock["stock_status"].isin(["out_of_stock", "low"])]

@@ -18,8 +18,33 @@ st.caption(
     "refresh (product_performance, category_performance). The date range does not apply here."
 )
 
+
+def category_param(category: str) -> str:
+    return "" if category == ALL_CATEGORIES else category
+
+
+def parent_param(level: str) -> str:
+    return "" if level == TOP_LEVEL else level
+
+
+# Every figure's query side by side, with the filters of the last run.
+filed_under, _, parents, _ = current.fetch_many(
+    (queries.PRODUCT_CATEGORIES, {}),
+    (
+        queries.TOP_PRODUCTS,
+        {
+            "category": category_param(st.session_state.get("product_category", ALL_CATEGORIES)),
+            "limit": st.session_state.get("product_top", TOP_SIZES[0]),
+        },
+    ),
+    (queries.PARENT_CATEGORIES, {}),
+    (
+        queries.CATEGORY_PERFORMANCE,
+        {"parent": parent_param(st.session_state.get("category_level", TOP_LEVEL))},
+    ),
+)
+
 st.subheader("Top products")
-filed_under = current.fetch(queries.PRODUCT_CATEGORIES)
 pick, size = st.columns([3, 1])
 category = pick.selectbox(
     "Category",
@@ -28,9 +53,7 @@ category = pick.selectbox(
     help="The category a product is filed under.",
 )
 top = size.selectbox("Show", TOP_SIZES, format_func=lambda n: f"Top {n}", key="product_top")
-products = current.fetch(
-    queries.TOP_PRODUCTS, category="" if category == ALL_CATEGORIES else category, limit=top
-)
+products = current.fetch(queries.TOP_PRODUCTS, category=category_param(category), limit=top)
 if products.empty:
     st.info("No products.")
 else:
@@ -53,7 +76,6 @@ else:
     )
 
 st.subheader("Categories")
-parents = current.fetch(queries.PARENT_CATEGORIES)
 level = st.selectbox(
     "Level",
     [TOP_LEVEL, *parents["parent_category_name"]],
@@ -62,7 +84,7 @@ level = st.selectbox(
     help="A category's figures include its subcategories, so only one level at a time "
     "adds up: the top level, or the subcategories of one category.",
 )
-categories = current.fetch(queries.CATEGORY_PERFORMANCE, parent="" if level == TOP_LEVEL else level)
+categories = current.fetch(queries.CATEGORY_PERFORMANCE, parent=parent_param(level))
 if categories.empty:
     st.info("No categories.")
 else:

@@ -17,7 +17,28 @@ st.caption(
     "apply here."
 )
 
-summary = current.fetch(queries.SEGMENT_SUMMARY)
+
+def segments_param(chosen: list[str] | None, every: list[str] | None) -> list[str]:
+    """The segments filter as the query takes it: empty for every segment."""
+    if not chosen or (every is not None and set(chosen) >= set(every)):
+        return []
+    return sorted(chosen)
+
+
+# Every figure's query side by side, the customer table with the filters of the last run.
+summary, grid, _ = current.fetch_many(
+    (queries.SEGMENT_SUMMARY, {}),
+    (queries.RFM_GRID, {}),
+    (
+        queries.SEGMENT_CUSTOMERS,
+        {
+            "segments": segments_param(
+                st.session_state.get("rfm_segments"), st.session_state.get("rfm_every_segment")
+            ),
+            "limit": st.session_state.get("rfm_rows", ROW_LIMITS[1]),
+        },
+    ),
+)
 if summary.empty:
     st.info("No segmented customers yet.")
     st.stop()
@@ -66,7 +87,6 @@ st.dataframe(
 )  # fmt: skip
 
 st.subheader("Recency × frequency")
-grid = current.fetch(queries.RFM_GRID)
 st.altair_chart(charts.rfm_heatmap(grid), width="stretch")
 st.caption("Customers per recency and frequency score; top right are the best customers.")
 
@@ -78,7 +98,10 @@ limit = size.selectbox(
     "Rows", ROW_LIMITS, index=1, format_func=fmt.count, key="rfm_rows",
     help="Customers with the highest revenue first.",
 )  # fmt: skip
-customers = current.fetch(queries.SEGMENT_CUSTOMERS, segments=chosen or segments, limit=limit)
+st.session_state["rfm_every_segment"] = segments
+customers = current.fetch(
+    queries.SEGMENT_CUSTOMERS, segments=segments_param(chosen, segments), limit=limit
+)
 in_segments = int(summary.loc[summary["segment"].isin(chosen or segments), "customers"].sum())
 st.caption(
     f"{fmt.count(len(customers))} of {fmt.count(in_segments)} customers in the chosen "

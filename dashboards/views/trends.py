@@ -11,7 +11,10 @@ current = selection.current()
 st.title("Revenue trends")
 st.caption(f"Recognized orders, {current.describe()}.")
 
-daily = current.fetch(queries.DAILY_SALES, **current.period_params())
+period = current.period_params()
+daily, monthly = current.fetch_many(
+    (queries.DAILY_SALES, period), (queries.MONTHLY_REVENUE, period)
+)
 st.subheader("Daily")
 if daily.empty:
     st.info("No recognized orders in this period.")
@@ -21,7 +24,6 @@ else:
     st.altair_chart(charts.daily_orders(daily), width="stretch")
     st.caption("Bars: orders per day. Line: new customers per day.")
 
-monthly = current.fetch(queries.MONTHLY_REVENUE, **current.period_params())
 st.subheader("Monthly")
 st.caption(
     "Whole months (monthly_revenue): the 12 months up to the end of the date range, or every "
