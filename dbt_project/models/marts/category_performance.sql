@@ -56,33 +56,23 @@ category_ancestors as (
 
 ),
 
-recognized_items as (
-
-    select
-        order_items.product_id as product_id,
-        order_items.quantity as quantity,
-        order_items.line_total as line_total
-    from order_items
-    inner join recognized_orders
-        on order_items.order_id = recognized_orders.order_id
-
-),
-
 product_sales as (
 
     select
-        product_id,
-        sum(quantity) as quantity_sum,
-        sum(line_total) as line_total_sum
-    from recognized_items
-    group by product_id
+        order_items.product_id as product_id,
+        sum(order_items.quantity) as quantity_sum,
+        sum(order_items.line_total) as line_total_sum
+    from order_items
+    inner join recognized_orders
+        on order_items.order_id = recognized_orders.order_id
+    group by order_items.product_id
 
 ),
 
 shop_total as (
 
     -- Revenue of all recognized order items, the denominator of revenue_share.
-    select sum(line_total) as line_total_sum from recognized_items
+    select sum(line_total_sum) as line_total_sum from product_sales
 
 ),
 

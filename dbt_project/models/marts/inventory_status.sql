@@ -45,17 +45,25 @@ as_of as (
 
 ),
 
+recent_orders as (
+
+    -- Recognized orders of the 30 days before the as-of date.
+    select recognized_orders.order_id as order_id
+    from recognized_orders
+    cross join as_of
+    where recognized_orders.order_date >= {{ add_days('as_of.as_of_date', -30) }}
+        and recognized_orders.order_date < as_of.as_of_date
+
+),
+
 recent_sales as (
 
     select
         order_items.product_id as product_id,
         sum(order_items.quantity) as quantity_sum
     from order_items
-    inner join recognized_orders
-        on order_items.order_id = recognized_orders.order_id
-    cross join as_of
-    where recognized_orders.order_date >= {{ add_days('as_of.as_of_date', -30) }}
-        and recognized_orders.order_date < as_of.as_of_date
+    inner join recent_orders
+        on order_items.order_id = recent_orders.order_id
     group by order_items.product_id
 
 ),
