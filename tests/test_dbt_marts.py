@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import clickhouse_connect
 import psycopg
@@ -93,6 +94,12 @@ def clickhouse(environment: Environment) -> Iterator[clickhouse_connect.driver.c
     client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
     yield client
     client.close()
+
+
+def scalar(conn: psycopg.Connection, query: str) -> Any:
+    row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+    assert row is not None
+    return row[0]
 
 
 def published_materialized_views(conn: psycopg.Connection) -> dict[str, int]:
@@ -187,7 +194,7 @@ def test_parity_names_the_broken_mart_and_its_first_differing_rows(
         assert failure.differing_rows == 1
         [difference] = failure.differences
         assert difference.column == "net_revenue"
-        assert str(difference.key[0]) == str(day)
+        assert difference.key is not None and str(difference.key[0]) == str(day)
         assert difference.clickhouse - difference.warehouse == Decimal("1.00")
         summary = report.summary()
         assert "daily_sales: 1 differing rows" in summary
@@ -203,7 +210,7 @@ def test_rebuilding_staging_keeps_the_published_marts(
     built: dict[str, DbtRun], environment: Environment, warehouse: psycopg.Connection, artifacts
 ) -> None:
     before = published_materialized_views(warehouse)
-    rows_before = warehouse.execute("select count(*) from marts.customer_analytics").fetchone()
+    rows_before = scalar(warehouse, "select count(*) from marts.customer_analytics")
     # Staging rebuilt (even with --full-refresh), a full extract, the marts refreshed:
     # dbt must never drop (CASCADE) a published materialized view.
     staging = ["run", "--select", "staging", "--full-refresh"]
@@ -213,24 +220,24 @@ def test_rebuilding_staging_keeps_the_published_marts(
     marts = ["run", "--select", "marts"]
     assert_ok(run_dbt(environment, marts, targets=["postgres"], artifacts_dir=artifacts))
     assert published_materialized_views(warehouse) == before
-    rows_after = warehouse.execute("select count(*) from marts.customer_analytics").fetchone()
+    rows_after = scalar(warehouse, "select count(*) from marts.customer_analytics")
     assert rows_after == rows_before
 
 
 def test_build_again_after_the_shop_lived_two_hours(
     built: dict[str, DbtRun], environment: Environment, warehouse: psycopg.Connection, artifacts
 ) -> None:
-    orders_before = warehouse.execute("select count(*) from raw.orders").fetchone()[0]
+    orders_before = scalar(warehouse, "select count(*) from raw.orders")
     simulate_shop(environment.shop_url, hours=2, seed=7, progress=False)
     extract(environment, mode="incremental")
-    assert warehouse.execute("select count(*) from raw.orders").fetchone()[0] > orders_before
+    assert scalar(warehouse, "select count(*) from raw.orders") > orders_before
     assert_ok(run_dbt(environment, BUILD, artifacts_dir=artifacts))
     report = check_parity(environment)
     assert report.passed, report.summary()
-    raw_revenue = warehouse.execute(
-        "select sum(total_amount) from staging.stg_shop__orders where is_recognized"
-    ).fetchone()[0]
-    mart_revenue = warehouse.execute("select sum(net_revenue) from marts.daily_sales").fetchone()[0]
+    raw_revenue = scalar(
+        warehouse, "select sum(total_amount) from staging.stg_shop__orders where is_recognized"
+    )
+    mart_revenue = scalar(warehouse, "select sum(net_revenue) from marts.daily_sales")
     assert mart_revenue == raw_revenue
 
 

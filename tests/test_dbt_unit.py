@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from ingest.extract import extract
 from ingest.generate import generate_shop
@@ -26,7 +26,8 @@ def sandbox(environment: Environment, tmp_path_factory: pytest.TempPathFactory) 
     """Raw tables in both engines (a tiny shop if there are none yet) and empty staging
     relations in the sandbox schemas."""
     with psycopg.connect(environment.warehouse_url) as conn:
-        has_raw = conn.execute("select to_regclass('raw.orders') is not null").fetchone()[0]
+        row = conn.execute("select to_regclass('raw.orders') is not null").fetchone()
+        has_raw = bool(row and row[0])
     if not has_raw:
         generate_shop(environment.shop_url, scale=0.01, seed=3, replace=True, progress=False)
         extract(environment, mode="full")

@@ -26,7 +26,7 @@ defs = dg.Definitions(
     asset_checks=[marts_cross_engine_parity],
     resources={
         **dbt_resources(),
-        "shopmarts_environment": extract_defs.resources["shopmarts_environment"],
+        "shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"],
     },
 )
 
