@@ -167,8 +167,14 @@ def generate_shop(
                 report.analyze_seconds = time.perf_counter() - analyze_started
                 finish_started = time.perf_counter()
                 reset_identities(conn)
-                for section in ("keys", "indexes", "triggers"):
-                    _run_section(conn, section, shown, report)
+                _run_section(conn, "keys", shown, report)
+                _run_section(conn, "indexes", shown, report)
+                # Every referencing column is indexed and COPY FREEZE left the heap all-visible:
+                # merging two index-only scans validates a key 3-5x cheaper than a hash join.
+                conn.execute("SET LOCAL enable_hashjoin = off")
+                _run_section(conn, "foreign_keys", shown, report)
+                conn.execute("SET LOCAL enable_hashjoin TO DEFAULT")
+                _run_section(conn, "triggers", shown, report)
             report.finish_seconds = time.perf_counter() - finish_started
         except psycopg.errors.LockNotAvailable as error:
             raise ShopmartsError(

@@ -5,7 +5,8 @@
 -- `shopmarts generate` applies this file section by section, in one transaction:
 -- `drop` and `tables`, then the bulk load (COPY into tables created in the same transaction
 -- skips WAL with wal_level=minimal, and fills them without index maintenance), then `keys`,
--- `indexes` and `triggers`. Run top to bottom, the file builds the same empty shop.
+-- `indexes`, `foreign_keys` and `triggers`. Run top to bottom, the file builds the same
+-- empty shop.
 -- Money is numeric(10,2) per unit and line, numeric(12,2) per order.
 
 -- section: drop
@@ -240,34 +241,6 @@ ALTER TABLE reviews ADD CONSTRAINT reviews_pkey PRIMARY KEY (review_id),
     ADD CONSTRAINT reviews_order_id_product_id_key UNIQUE (order_id, product_id);
 ALTER TABLE audit_log ADD CONSTRAINT audit_log_pkey PRIMARY KEY (audit_id);
 
-ALTER TABLE addresses ADD CONSTRAINT addresses_customer_id_fkey
-    FOREIGN KEY (customer_id) REFERENCES customers (customer_id) ON DELETE CASCADE;
-ALTER TABLE product_categories ADD CONSTRAINT product_categories_parent_category_id_fkey
-    FOREIGN KEY (parent_category_id) REFERENCES product_categories (category_id);
-ALTER TABLE products ADD CONSTRAINT products_category_id_fkey
-    FOREIGN KEY (category_id) REFERENCES product_categories (category_id);
-ALTER TABLE inventory ADD CONSTRAINT inventory_product_id_fkey
-    FOREIGN KEY (product_id) REFERENCES products (product_id) ON DELETE CASCADE;
-ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey
-    FOREIGN KEY (customer_id) REFERENCES customers (customer_id),
-    ADD CONSTRAINT orders_shipping_address_id_fkey
-    FOREIGN KEY (shipping_address_id) REFERENCES addresses (address_id);
--- Items and applied promotions are parts of their order and go with it.
-ALTER TABLE order_items ADD CONSTRAINT order_items_order_id_fkey
-    FOREIGN KEY (order_id) REFERENCES orders (order_id) ON DELETE CASCADE,
-    ADD CONSTRAINT order_items_product_id_fkey
-    FOREIGN KEY (product_id) REFERENCES products (product_id);
-ALTER TABLE order_promotions ADD CONSTRAINT order_promotions_order_id_fkey
-    FOREIGN KEY (order_id) REFERENCES orders (order_id) ON DELETE CASCADE,
-    ADD CONSTRAINT order_promotions_promotion_id_fkey
-    FOREIGN KEY (promotion_id) REFERENCES promotions (promotion_id);
-ALTER TABLE reviews ADD CONSTRAINT reviews_customer_id_fkey
-    FOREIGN KEY (customer_id) REFERENCES customers (customer_id),
-    ADD CONSTRAINT reviews_product_id_fkey
-    FOREIGN KEY (product_id) REFERENCES products (product_id),
-    ADD CONSTRAINT reviews_order_id_fkey
-    FOREIGN KEY (order_id) REFERENCES orders (order_id) ON DELETE SET NULL;
-
 -- section: indexes
 -- Foreign keys (joins, cascades) ...
 CREATE INDEX addresses_customer_id_idx ON addresses (customer_id);
@@ -297,6 +270,37 @@ CREATE INDEX order_items_updated_at_idx ON order_items (updated_at);
 CREATE INDEX promotions_updated_at_idx ON promotions (updated_at);
 CREATE INDEX order_promotions_updated_at_idx ON order_promotions (updated_at);
 CREATE INDEX reviews_updated_at_idx ON reviews (updated_at);
+
+-- section: foreign_keys
+-- After the indexes: every referencing column is indexed, so validating a key can merge
+-- two index-only scans.
+ALTER TABLE addresses ADD CONSTRAINT addresses_customer_id_fkey
+    FOREIGN KEY (customer_id) REFERENCES customers (customer_id) ON DELETE CASCADE;
+ALTER TABLE product_categories ADD CONSTRAINT product_categories_parent_category_id_fkey
+    FOREIGN KEY (parent_category_id) REFERENCES product_categories (category_id);
+ALTER TABLE products ADD CONSTRAINT products_category_id_fkey
+    FOREIGN KEY (category_id) REFERENCES product_categories (category_id);
+ALTER TABLE inventory ADD CONSTRAINT inventory_product_id_fkey
+    FOREIGN KEY (product_id) REFERENCES products (product_id) ON DELETE CASCADE;
+ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey
+    FOREIGN KEY (customer_id) REFERENCES customers (customer_id),
+    ADD CONSTRAINT orders_shipping_address_id_fkey
+    FOREIGN KEY (shipping_address_id) REFERENCES addresses (address_id);
+-- Items and applied promotions are parts of their order and go with it.
+ALTER TABLE order_items ADD CONSTRAINT order_items_order_id_fkey
+    FOREIGN KEY (order_id) REFERENCES orders (order_id) ON DELETE CASCADE,
+    ADD CONSTRAINT order_items_product_id_fkey
+    FOREIGN KEY (product_id) REFERENCES products (product_id);
+ALTER TABLE order_promotions ADD CONSTRAINT order_promotions_order_id_fkey
+    FOREIGN KEY (order_id) REFERENCES orders (order_id) ON DELETE CASCADE,
+    ADD CONSTRAINT order_promotions_promotion_id_fkey
+    FOREIGN KEY (promotion_id) REFERENCES promotions (promotion_id);
+ALTER TABLE reviews ADD CONSTRAINT reviews_customer_id_fkey
+    FOREIGN KEY (customer_id) REFERENCES customers (customer_id),
+    ADD CONSTRAINT reviews_product_id_fkey
+    FOREIGN KEY (product_id) REFERENCES products (product_id),
+    ADD CONSTRAINT reviews_order_id_fkey
+    FOREIGN KEY (order_id) REFERENCES orders (order_id) ON DELETE SET NULL;
 
 -- section: triggers
 -- updated_at is the time of the change as the database sees it (now(): the transaction's
