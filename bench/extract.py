@@ -233,8 +233,20 @@ def child_main(method: str, engine: str) -> None:
     started = time.perf_counter()
     rows, note = CHILD_RUNNERS[method](engine)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"rows": rows, "seconds": seconds, "self_peak_rss": peak, "note": note}))
+    print(
+        json.dumps(
+            {"rows": rows, "seconds": seconds, "self_peak_rss": _own_peak_rss(), "note": note}
+        )
+    )
+
+
+def _own_peak_rss() -> int:
+    """This process's peak RSS since exec (VmHWM). Not ru_maxrss: Linux carries that
+    across exec, so a child would report its parent's peak from before the fork."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 # -- the parent side: set up, run each child, watch its memory, report ----------------------
