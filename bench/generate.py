@@ -95,6 +95,13 @@ def _client_cpu_seconds() -> float:
 
 
 def _peak_rss_bytes() -> int:
+    """This process's peak RSS: VmHWM (ru_maxrss would include the parent's, kept over exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
