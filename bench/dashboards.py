@@ -25,8 +25,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -177,21 +175,12 @@ def report(timings: list[PageTiming]) -> str:
 # --- building a shop for --scale ---------------------------------------------------------
 
 
-def _dbt_build(target: str, environment: Any) -> None:
-    from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, dbt_env
+def _dbt_run(environment: Any, artifacts: Path) -> None:
+    from pipelines.defs.dbt.connection import run_dbt
 
-    command = [
-        str(Path(sys.executable).with_name("dbt")), "run",
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target", target, "--target-path", f"target/bench-{target}",
-        "--vars", json.dumps({"marts_schema": "marts"}),
-        "--quiet",
-    ]  # fmt: skip
-    result = subprocess.run(
-        command, env={**os.environ, **dbt_env(environment)}, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"dbt run ({target}) failed:\n{result.stdout[-3000:]}{result.stderr}")
+    for run in run_dbt(environment, ["run"], artifacts_dir=artifacts).values():
+        if not run.ok:
+            raise SystemExit(f"dbt run failed on {run.target}:\n{run.output[-3000:]}")
 
 
 @contextlib.contextmanager
@@ -218,8 +207,9 @@ def scratch_shop(scale: float, seed: int) -> Iterator[None]:
                 )
             )
             steps.append(("extract", lambda: extract(environment, "full")))
-            steps.append(("dbt postgres", lambda: _dbt_build("postgres", environment)))
-            steps.append(("dbt clickhouse", lambda: _dbt_build("clickhouse", environment)))
+            steps.append(
+                ("dbt run, both engines", lambda: _dbt_run(environment, Path(home) / "dbt"))
+            )
             for name, step in steps:
                 started = time.perf_counter()
                 print(f"{name} (scale {scale:g}) ...", end=" ", flush=True)

@@ -116,9 +116,8 @@ SEGMENT_SUMMARY = Query(
     SELECT segment,
            count(*) AS customers,
            sum(monetary) AS revenue,
-           avg(recency_days) AS avg_recency_days,
-           avg(frequency) AS avg_frequency,
-           avg(monetary) AS avg_monetary
+           sum(recency_days) AS recency_days_sum,
+           sum(frequency) AS frequency_sum
     FROM marts.customer_segments
     GROUP BY segment
     ORDER BY revenue DESC, segment

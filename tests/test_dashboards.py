@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +25,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import data
 from dashboards import formatting as fmt
+from ingest.extract import extract
+from ingest.generate import generate_shop
+from pipelines.defs.dbt.connection import run_dbt
 from pipelines.engines.settings import Environment
 
 # --- the hand-made shop -----------------------------------------------------------------
@@ -459,33 +462,33 @@ def forget_refreshes(environment: Environment) -> None:
         client.close()
 
 
-SAVED = "saved_by_dashboards_tests"
-
-
 @contextlib.contextmanager
-def shop_of_our_own(environment: Environment) -> Iterator[Environment]:
-    """Set the session's published marts and refresh log aside, publish the hand-made shop,
-    and put everything back afterwards: other tests' state is left as it was."""
+def shop_of_our_own(
+    environment: Environment, publish: Callable[[], Any], tag: str = "hand_made"
+) -> Iterator[Environment]:
+    """Set the published marts and refresh log aside, ``publish`` marts of our own, and put
+    everything back afterwards: other tests' state is left as it was."""
+    saved = f"saved_by_dashboards_{tag}"
     with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS marts_{SAVED} CASCADE")
-        conn.execute(f"DROP TABLE IF EXISTS meta.refresh_log_{SAVED}")
+        conn.execute(f"DROP SCHEMA IF EXISTS marts_{saved} CASCADE")
+        conn.execute(f"DROP TABLE IF EXISTS meta.refresh_log_{saved}")
         conn.execute(
             f"DO $$ BEGIN"
             f" IF to_regnamespace('marts') IS NOT NULL THEN"
-            f"  ALTER SCHEMA marts RENAME TO marts_{SAVED}; END IF;"
+            f"  ALTER SCHEMA marts RENAME TO marts_{saved}; END IF;"
             f" IF to_regclass('meta.refresh_log') IS NOT NULL THEN"
-            f"  ALTER TABLE meta.refresh_log RENAME TO refresh_log_{SAVED}; END IF;"
+            f"  ALTER TABLE meta.refresh_log RENAME TO refresh_log_{saved}; END IF;"
             f" END $$"
         )
     client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
     try:
-        client.command(f"DROP DATABASE IF EXISTS marts_{SAVED}")
-        client.command(f"DROP TABLE IF EXISTS meta.refresh_log_{SAVED}")
+        client.command(f"DROP DATABASE IF EXISTS marts_{saved}")
+        client.command(f"DROP TABLE IF EXISTS meta.refresh_log_{saved}")
         if client.command("EXISTS DATABASE marts"):
-            client.command(f"RENAME DATABASE marts TO marts_{SAVED}")
+            client.command(f"RENAME DATABASE marts TO marts_{saved}")
         if client.command("EXISTS TABLE meta.refresh_log"):
-            client.command(f"RENAME TABLE meta.refresh_log TO meta.refresh_log_{SAVED}")
-        publish_hand_made_shop(environment)
+            client.command(f"RENAME TABLE meta.refresh_log TO meta.refresh_log_{saved}")
+        publish()
         yield environment
     finally:
         drop_marts(environment)
@@ -493,22 +496,22 @@ def shop_of_our_own(environment: Environment) -> Iterator[Environment]:
         with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
             conn.execute(
                 f"DO $$ BEGIN"
-                f" IF to_regnamespace('marts_{SAVED}') IS NOT NULL THEN"
-                f"  ALTER SCHEMA marts_{SAVED} RENAME TO marts; END IF;"
-                f" IF to_regclass('meta.refresh_log_{SAVED}') IS NOT NULL THEN"
-                f"  ALTER TABLE meta.refresh_log_{SAVED} RENAME TO refresh_log; END IF;"
+                f" IF to_regnamespace('marts_{saved}') IS NOT NULL THEN"
+                f"  ALTER SCHEMA marts_{saved} RENAME TO marts; END IF;"
+                f" IF to_regclass('meta.refresh_log_{saved}') IS NOT NULL THEN"
+                f"  ALTER TABLE meta.refresh_log_{saved} RENAME TO refresh_log; END IF;"
                 f" END $$"
             )
-        if client.command(f"EXISTS DATABASE marts_{SAVED}"):
-            client.command(f"RENAME DATABASE marts_{SAVED} TO marts")
-        if client.command(f"EXISTS TABLE meta.refresh_log_{SAVED}"):
-            client.command(f"RENAME TABLE meta.refresh_log_{SAVED} TO meta.refresh_log")
+        if client.command(f"EXISTS DATABASE marts_{saved}"):
+            client.command(f"RENAME DATABASE marts_{saved} TO marts")
+        if client.command(f"EXISTS TABLE meta.refresh_log_{saved}"):
+            client.command(f"RENAME TABLE meta.refresh_log_{saved} TO meta.refresh_log")
         client.close()
 
 
 @pytest.fixture(scope="module")
 def hand_made_shop(environment: Environment) -> Iterator[Environment]:
-    with shop_of_our_own(environment):
+    with shop_of_our_own(environment, lambda: publish_hand_made_shop(environment)):
         yield environment
 
 
@@ -986,3 +989,42 @@ def test_freshness_banner_reads_the_refresh_log(hand_made_shop: Environment, eng
         assert "passed its gates but could not publish: the marts stayed in use" in banner.value
     finally:
         forget_refreshes(hand_made_shop)
+
+
+# --- the real pipeline: a generated shop, extracted, its marts built by dbt --------------
+
+
+def build_real_marts(environment: Environment, artifacts: Path) -> None:
+    """A small generated shop, extracted in full, its marts built by dbt in `marts`."""
+    generate_shop(environment.shop_url, scale=0.03, seed=1, replace=True, progress=False)
+    extract(environment, mode="full")
+    runs = run_dbt(environment, ["run"], artifacts_dir=artifacts)
+    for run in runs.values():
+        assert run.ok, f"dbt run failed on {run.target}:\n{run.output[-3000:]}"
+
+
+def test_real_marts_render_and_agree_across_engines(
+    hand_made_shop: Environment, tmp_path: Path
+) -> None:
+    """The same checks on marts the real dbt project built (its types, its NULLs)."""
+    with shop_of_our_own(
+        hand_made_shop, lambda: build_real_marts(hand_made_shop, tmp_path), "real"
+    ):
+        data.clear_cache()
+        last = scalar(hand_made_shop, "postgres", "SELECT max(sales_date) FROM marts.daily_sales")
+        start = last - dt.timedelta(days=29)
+        revenue = float(
+            scalar(hand_made_shop, "clickhouse", "SELECT sum(net_revenue) FROM marts.daily_sales "
+                                                 f"WHERE sales_date >= '{start}'")
+        )  # fmt: skip
+        for page, (title, chart_count) in PAGES.items():
+            app = open_app("postgres", page)
+            assert_clean(app)
+            assert [t.value for t in app.title] == [title]
+            assert len(charts(app)) == chart_count
+            on_postgres = _figures(app)
+            app.radio(key="engine").set_value("clickhouse").run()
+            assert_clean(app)
+            assert _figures(app) == on_postgres, page
+            if page == "views/overview.py":
+                assert metrics(app)["Revenue"][0] == fmt.money_short(revenue)

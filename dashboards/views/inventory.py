@@ -38,6 +38,9 @@ stock, bands, _ = current.fetch_many(
 if stock.empty:
     st.info("No inventory recorded.")
     st.stop()
+# Text order in pandas, not SQL: engines (and PostgreSQL collations) order text differently.
+stock = stock.sort_values(["warehouse_code", "stock_status"], ignore_index=True)
+bands = bands.sort_values(["warehouse_code", "cover_band"], ignore_index=True)
 
 totals = stock.groupby("stock_status")["items"].sum()
 tiles = st.columns(4)

@@ -48,7 +48,7 @@ st.subheader("Top products")
 pick, size = st.columns([3, 1])
 category = pick.selectbox(
     "Category",
-    [ALL_CATEGORIES, *filed_under["category_name"]],
+    [ALL_CATEGORIES, *sorted(filed_under["category_name"])],
     key="product_category",
     help="The category a product is filed under.",
 )
@@ -78,7 +78,7 @@ else:
 st.subheader("Categories")
 level = st.selectbox(
     "Level",
-    [TOP_LEVEL, *parents["parent_category_name"]],
+    [TOP_LEVEL, *sorted(parents["parent_category_name"])],
     format_func=lambda name: name if name == TOP_LEVEL else f"Inside {name}",
     key="category_level",
     help="A category's figures include its subcategories, so only one level at a time "

@@ -43,7 +43,13 @@ if summary.empty:
     st.info("No segmented customers yet.")
     st.stop()
 
+# Ties in revenue ordered by name in pandas: engines (and collations) order text differently.
+summary = summary.sort_values(["revenue", "segment"], ascending=[False, True], ignore_index=True)
 customers_total = summary["customers"].sum()
+# Averages from exact sums here: the engines' avg() round differently.
+summary["avg_recency_days"] = summary["recency_days_sum"] / summary["customers"]
+summary["avg_frequency"] = summary["frequency_sum"] / summary["customers"]
+summary["avg_monetary"] = summary["revenue"] / summary["customers"]
 revenue_total = summary["revenue"].sum()
 summary["customer_share_pct"] = summary["customers"] / customers_total * 100
 summary["revenue_share_pct"] = summary["revenue"] / revenue_total * 100 if revenue_total else 0.0
