@@ -1512,6 +1512,11 @@ def serve(data_dir: Path, port: int, host: str = "127.0.0.1") -> None:
     port is taken, 2 for a host that is not loopback."""
     if host not in LOOPBACK_HOSTS and not host.startswith("127."):
         _fail(f"the ClickHouse endpoint listens on loopback only, not on {host}", 2)
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # First thing: a SIGTERM while chDB starts up still ends in a clean stop.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
     data_dir = data_dir.resolve()
     try:
         lock_fd = claim_data_dir(data_dir)
@@ -1530,25 +1535,23 @@ def serve(data_dir: Path, port: int, host: str = "127.0.0.1") -> None:
             server.server_close()
             _fail(f"cannot open chDB in {data_dir}: {ClickHouseError.from_engine(exc).message}", 1)
         server.engine = engine
-        _serve_until_signalled(server, engine)
+        _serve_until(server, engine, stop)
     finally:
         release_data_dir(lock_fd)
 
 
-def _serve_until_signalled(server: EndpointServer, engine: Engine) -> None:
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+def _serve_until(server: EndpointServer, engine: Engine, stop: threading.Event) -> None:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     thread.daemon = True
     thread.start()
-    log.info(
-        "chDB %s serving %s on http://%s:%d/",
-        engine.version,
-        engine.path,
-        *server.server_address[:2],
-    )
-    print("ready", flush=True)
+    if not stop.is_set():
+        log.info(
+            "chDB %s serving %s on http://%s:%d/",
+            engine.version,
+            engine.path,
+            *server.server_address[:2],
+        )
+        print("ready", flush=True)
     while not stop.wait(1.0):
         engine.expire_sessions()
     log.info("stopping")
