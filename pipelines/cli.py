@@ -36,7 +36,31 @@ def clear_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineErrorsGroup(click.Group):
+    """Usage errors (unknown option, bad value) as one line naming what is wrong, exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.Abort:
+            click.echo("shopmarts: aborted", err=True)
+            sys.exit(1)
+        except click.UsageError as error:
+            if type(error).__name__ == "NoArgsIsHelpError" and error.ctx is not None:
+                click.echo(error.ctx.get_help())
+                sys.exit(0)
+            where = error.ctx.command_path if error.ctx else "shopmarts"
+            click.echo(f"{where}: {error.format_message()} (see --help)", err=True)
+            sys.exit(2)
+        except click.ClickException as error:
+            click.echo(f"shopmarts: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=OneLineErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """shopmarts: e-commerce analytics marts on PostgreSQL and ClickHouse.
 

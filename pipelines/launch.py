@@ -7,14 +7,17 @@ submitted while another runs waits in the queue.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipelines.engines.dagster_daemon import DEFINITIONS_MODULE, dagster_environment
-from pipelines.engines.settings import PROJECT_ROOT
+from pipelines.engines.settings import PROJECT_ROOT, state_dir
 from pipelines.errors import ShopmartsError
 
 JOB_FOR_MODE = {"nightly": "nightly_refresh", "hourly": "hourly_refresh"}
@@ -44,20 +47,45 @@ class RefreshResult:
         return self.status == "SUCCESS"
 
 
+@contextlib.contextmanager
+def _output_to(log_file: Path) -> Iterator[None]:
+    """Send this process's stdout/stderr (and its children's: Dagster's code server logs
+    to them) to ``log_file`` for the duration, keeping the terminal for our own progress."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_file, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def submit_refresh(mode: str, tags: dict[str, str] | None = None) -> str:
     """Submit the refresh job for ``mode`` to the run queue; returns the run id."""
     from dagster import DagsterInstance
     from dagster._cli.job import execute_launch_command
     from dagster_shared.cli import WorkspaceOpts
 
+    from pipelines.defs.refresh.jobs import refresh_run_config
+
     os.environ.update({k: v for k, v in dagster_environment().items() if k.endswith("_HOME")})
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.get() as instance, _output_to(state_dir() / "dagster-submit.log"):
         run = execute_launch_command(
             instance=instance,
             workspace_opts=WorkspaceOpts(
                 module_name=(DEFINITIONS_MODULE,), working_directory=str(PROJECT_ROOT)
             ),
             job_name=JOB_FOR_MODE[mode],
+            # Explicit, so the run records what it ran with (publish verifies the shadow).
+            config_json=json.dumps(refresh_run_config(mode)),
             tags=json.dumps({"shopmarts/launched_by": "cli", **(tags or {})}),
         )
         return run.run_id

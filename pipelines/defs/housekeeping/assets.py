@@ -1,0 +1,89 @@
+"""Nightly housekeeping after publish: planner statistics, and the analysts' docs."""
+
+# No `from __future__ import annotations`: Dagster reads the resource annotations.
+import time
+
+import dagster as dg
+import psycopg
+
+from pipelines.defs.dbt.connection import TARGETS, run_dbt
+from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY
+from pipelines.engines.settings import state_dir
+from pipelines.errors import ShopmartsError
+
+ANALYZED_SCHEMAS = ("raw", "marts")
+
+
+def docs_dir(target: str) -> str:
+    """Where the static dbt docs site of ``target`` is written (under the state folder)."""
+    return str(state_dir() / "docs" / target)
+
+
+@dg.asset(
+    key=dg.AssetKey(["postgres", "analyzed"]),
+    deps=[PUBLISHED_MARTS_KEY],
+    group_name="housekeeping",
+    kinds={"postgres"},
+    description="ANALYZE of the warehouse's raw tables and published marts, so the planner "
+    "knows tonight's row counts when analysts query.",
+)
+def analyzed_warehouse(
+    context: dg.AssetExecutionContext, shopmarts_environment: ShopmartsEnvironment
+) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    with psycopg.connect(
+        shopmarts_environment.environment().warehouse_url, autocommit=True
+    ) as conn:
+        relations = conn.execute(
+            """
+            SELECT format('%I.%I', n.nspname, c.relname)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'm')
+            ORDER BY 1
+            """,
+            (list(ANALYZED_SCHEMAS),),
+        ).fetchall()
+        for (relation,) in relations:
+            conn.execute(f"ANALYZE {relation}")
+    seconds = time.perf_counter() - started
+    context.log.info(f"analyzed {len(relations)} relations in {seconds:.2f}s")
+    return dg.MaterializeResult(
+        metadata={
+            "relations": dg.MetadataValue.int(len(relations)),
+            "duration_seconds": dg.MetadataValue.float(round(seconds, 3)),
+        }
+    )
+
+
+@dg.asset(
+    key=dg.AssetKey(["dbt_docs"]),
+    deps=[PUBLISHED_MARTS_KEY],
+    group_name="housekeeping",
+    kinds={"dbt"},
+    description="The dbt docs site of each engine (every mart and column described for "
+    "analysts), generated from the published marts as a single static page.",
+)
+def dbt_docs(
+    context: dg.AssetExecutionContext, shopmarts_environment: ShopmartsEnvironment
+) -> dg.MaterializeResult:
+    from pathlib import Path
+
+    runs = run_dbt(
+        shopmarts_environment.environment(),
+        ["docs", "generate", "--static"],
+        artifacts_dir=Path(docs_dir("postgres")).parent,
+    )
+    failed = [target for target, run in runs.items() if not run.ok]
+    if failed:
+        tail = "\n".join(runs[failed[0]].output.strip().splitlines()[-5:])
+        raise ShopmartsError(f"dbt docs generate failed for {', '.join(failed)}:\n{tail}")
+    metadata: dict[str, dg.MetadataValue] = {}
+    for target in TARGETS:
+        page = Path(docs_dir(target)) / "static_index.html"
+        metadata[f"{target}_docs"] = dg.MetadataValue.path(str(page))
+        metadata[f"{target}_seconds"] = dg.MetadataValue.float(round(runs[target].seconds, 2))
+    context.log.info(
+        "dbt docs: " + ", ".join(str(v.value) for k, v in metadata.items() if k.endswith("_docs"))
+    )
+    return dg.MaterializeResult(metadata=metadata)

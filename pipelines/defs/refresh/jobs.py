@@ -1,0 +1,82 @@
+"""The two refresh jobs: what each selects and how it configures the steps.
+
+Both build the marts into the shadow (`marts_next`), gate them there and publish only
+what passed. They carry the `shopmarts/refresh` tag, which the instance's queued run
+coordinator limits to one run at a time: a refresh never overlaps another.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from quality.tables import MARTS, SHADOW_SCHEMA
+
+REFRESH_TAG = "shopmarts/refresh"
+HOURLY_MARTS: tuple[str, ...] = ("daily_sales", "inventory_status")
+ENGINES = ("postgres", "clickhouse")
+
+# Ops that take the schema the marts are built into and validated in.
+_SHADOW_OPS = (
+    "dbt_postgres",
+    "dbt_clickhouse",
+    "postgres_mart_gate",
+    "clickhouse_mart_gate",
+    "marts_cross_engine_parity",
+)
+
+
+def refresh_run_config(mode: str) -> dict[str, Any]:
+    """Run config of a refresh: extract mode, and the shadow schema for dbt and the gates."""
+    ops: dict[str, Any] = {
+        "extract_raw": {"config": {"mode": "full" if mode == "nightly" else "incremental"}}
+    }
+    for op in _SHADOW_OPS:
+        ops[op] = {"config": {"marts_schema": SHADOW_SCHEMA}}
+    return {"ops": ops}
+
+
+def mart_keys(marts: tuple[str, ...]) -> list[dg.AssetKey]:
+    return [dg.AssetKey([engine, "marts", mart]) for engine in ENGINES for mart in marts]
+
+
+RAW = dg.AssetSelection.key_prefixes(*[[engine, "raw"] for engine in ENGINES])
+PUBLISH = dg.AssetSelection.keys("published_marts")
+
+nightly_refresh = dg.define_asset_job(
+    name="nightly_refresh",
+    description=(
+        "Full refresh: every shop table extracted whole from one snapshot (hard deletes "
+        "reconciled), raw gates, every mart rebuilt in both engines into the shadow, mart "
+        "gates and parity, atomic publish, ANALYZE, dbt docs."
+    ),
+    selection=(
+        RAW
+        | dg.AssetSelection.key_prefixes(
+            *[
+                [engine, layer]
+                for engine in ENGINES
+                for layer in ("staging", "intermediate", "marts")
+            ]
+        )
+        | PUBLISH
+        | dg.AssetSelection.keys(dg.AssetKey(["postgres", "analyzed"]), dg.AssetKey("dbt_docs"))
+    ),
+    config=refresh_run_config("nightly"),
+    tags={REFRESH_TAG: "nightly"},
+    executor_def=dg.in_process_executor,
+)
+
+hourly_refresh = dg.define_asset_job(
+    name="hourly_refresh",
+    description=(
+        "Incremental refresh: rows changed since the stored watermark, raw gates, "
+        f"{' and '.join(HOURLY_MARTS)} rebuilt in both engines into the shadow, gates and "
+        "parity, publish of just those marts (the others stay as they were)."
+    ),
+    selection=RAW | dg.AssetSelection.assets(*mart_keys(HOURLY_MARTS)) | PUBLISH,
+    config=refresh_run_config("hourly"),
+    tags={REFRESH_TAG: "hourly"},
+    executor_def=dg.in_process_executor,
+)
+
+assert set(HOURLY_MARTS) <= set(MARTS)
