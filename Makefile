@@ -30,10 +30,11 @@ test: setup ## Run the whole test suite against the embedded engines
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ui: setup ## Start the Dagster webserver and daemon (http://127.0.0.1:3000)
-	@echo "make ui: the Dagster definitions are not assembled yet (issue 7)"; exit 2
+	$(SHOPMARTS) ui
 
 dashboards: setup ## Start the analysts' dashboards (http://127.0.0.1:8501)
-	@echo "make dashboards: the dashboards are not built yet (issue 8)"; exit 2
+	$(BIN)/streamlit run dashboards/app.py --server.address 127.0.0.1 --server.port 8501 \
+		--server.headless true --browser.gatherUsageStats false
 
 bench: setup ## Run the benchmarks (scale 20, side by side with peers)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -231,10 +232,114 @@ def query(target: str, sql: str) -> None:
 
 
 @main.command()
+@click.option(
+    "--scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Size of the shop generated when the shop is empty.",
+)
 @clear_errors
-def demo() -> None:
-    """The first experience: up, generate, nightly refresh, summary."""
-    raise ShopmartsError("the demo needs the refresh jobs, which are not built yet (issue 7)")
+def demo(scale: float) -> None:
+    """The first experience: engines up, a shop generated, the nightly refresh, a summary."""
+    from ingest.generate import generate_shop
+    from ingest.shop_schema import connect, table_rows
+    from pipelines.engines import stack
+    from pipelines.engines.settings import get_environment, redact
+
+    started = time.perf_counter()
+    click.echo("1/3 starting the embedded engines and the Dagster daemon")
+    stack.up()
+    environment = get_environment()
+    with connect(environment.shop_url) as conn:
+        empty = not any(table_rows(conn).values())
+    if empty:
+        click.echo(f"2/3 generating the shop at scale {scale:g}")
+        generate_shop(environment.shop_url, scale=scale, seed=42, replace=False, progress=True)
+    else:
+        click.echo(
+            "2/3 the shop already holds data: using it (`shopmarts generate --replace`"
+            " starts afresh)"
+        )
+    click.echo("3/3 the nightly refresh, through Dagster")
+    result = _run_refresh("nightly")
+    click.echo("")
+    click.echo(_demo_summary(environment, result, time.perf_counter() - started))
+    click.echo("")
+    click.echo("Where to look next:")
+    click.echo("  make ui           Dagster UI, lineage and run history: http://127.0.0.1:3000")
+    click.echo("  make dashboards   the analysts' dashboards: http://127.0.0.1:8501")
+    click.echo(
+        "  .venv/bin/shopmarts query --target clickhouse "
+        '"SELECT segment, count() FROM marts.customer_segments GROUP BY segment"'
+    )
+    click.echo(
+        "  .venv/bin/shopmarts simulate --hours 2 && .venv/bin/shopmarts refresh --mode hourly"
+    )
+    click.echo(
+        f"  warehouse: {redact(environment.warehouse_url)}   "
+        f"ClickHouse: {redact(environment.clickhouse_url)}"
+    )
+    if not result.ok:
+        sys.exit(1)
+
+
+def _demo_summary(environment: Any, result: Any, seconds: float) -> str:
+    """Row counts of the published marts in both engines, gate results and step timings."""
+    from pipelines.engines.query import run_query
+    from quality.tables import MARTS
+
+    lines = [f"{'mart':<22}{'warehouse':>12}{'clickhouse':>12}"]
+    for mart in MARTS:
+        counts = []
+        for target in ("warehouse", "clickhouse"):
+            try:
+                counts.append(
+                    f"{run_query(target, f'SELECT count(*) FROM marts.{mart}')[1][0][0]:,}"
+                )
+            except ShopmartsError:
+                counts.append("-")
+        lines.append(f"{mart:<22}{counts[0]:>12}{counts[1]:>12}")
+    gates = f"{result.passed_checks} checks passed"
+    if result.failed_checks:
+        gates += f", {len(result.failed_checks)} FAILED: " + "; ".join(result.failed_checks)
+    lines.append(f"gates: {gates}")
+    steps = ", ".join(
+        f"{step.key} {step.seconds:.1f}s" for step in result.steps.values() if step.seconds
+    )
+    lines.append(f"steps: {steps}")
+    lines.append(
+        f"demo took {seconds:.0f} s; nightly_refresh {result.status.lower()} "
+        f"in {result.seconds:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--port", type=int, default=3000, show_default=True)
+@clear_errors
+def ui(port: int) -> None:
+    """Start the Dagster UI (lineage, checks, runs) on 127.0.0.1; the daemon runs via `up`."""
+    import os
+    import subprocess
+
+    from pipelines.engines import stack
+    from pipelines.engines.dagster_daemon import DEFINITIONS_MODULE, dagster_environment
+    from pipelines.engines.settings import PROJECT_ROOT
+
+    if not stack.port_is_free(port):
+        raise ShopmartsError(f"port {port} on 127.0.0.1 is already in use (Dagster UI)")
+    stack.up()
+    click.echo(
+        f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops it; the daemon keeps "
+        "running until `shopmarts down`)"
+    )
+    webserver = os.path.join(os.path.dirname(sys.executable), "dagster-webserver")
+    command = [webserver, "-h", "127.0.0.1", "-p", str(port), "-m", DEFINITIONS_MODULE]
+    try:
+        sys.exit(subprocess.call(command, cwd=PROJECT_ROOT, env=dagster_environment()))
+    except KeyboardInterrupt:
+        sys.exit(0)
 
 
 if __name__ == "__main__":
