@@ -229,7 +229,8 @@ _TOKEN = re.compile(
     | (?P<comment>--[^\n]*(?:\n|\Z)|\#[ !][^\n]*(?:\n|\Z)|/\*.*?\*/)
     | (?P<string>'(?:[^'\\]|\\.|'')*')
     | (?P<quoted>`(?:[^`\\]|\\.|``)*`|"(?:[^"\\]|\\.|"")*")
-    | (?P<open>/\*|['`"])
+    | (?P<heredoc>\$(?P<tag>[A-Za-z0-9_]*)\$.*?\$(?P=tag)\$)
+    | (?P<open>/\*|['`"]|\$[A-Za-z0-9_]*\$)
     | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
     | (?P<number>[0-9][A-Za-z0-9_.]*)
     | (?P<punct>.)
@@ -239,7 +240,7 @@ _TOKEN = re.compile(
 
 
 # Tokens that may continue in the next piece of the body when they end the buffer.
-_OPEN_ENDED = frozenset({"word", "number", "comment", "ws", "string", "quoted"})
+_OPEN_ENDED = frozenset({"word", "number", "comment", "ws", "string", "quoted", "heredoc"})
 
 
 @dataclass(frozen=True)
