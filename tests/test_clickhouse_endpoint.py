@@ -232,6 +232,10 @@ def test_command_results_and_summaries(client: Client) -> None:
     assert isinstance(created, QuerySummary) and created.written_rows == 0
     inserted = client.command("INSERT INTO cmd SELECT number FROM numbers(5)")
     assert isinstance(inserted, QuerySummary) and inserted.written_rows == 5
+    # dbt-clickhouse writes comments $dollar-quoted$: a `;` or `'` inside is just text.
+    client.command("ALTER TABLE cmd MODIFY COMMENT $doc$it's; done$doc$")
+    comment = client.query("SELECT comment FROM system.tables WHERE name = 'cmd'").result_rows
+    assert comment == [("it's; done",)]
     assert (client.server_version or "").startswith("26.")
 
 
@@ -419,6 +423,8 @@ def test_statements_without_inline_data_and_partial_heads() -> None:
     assert (select.keyword, select.output_format) == ("SELECT", "JSONEachRow")
     assert analyse_statement(b"-- hi\n(SELECT 1)").keyword == "("
     assert analyse_statement(b"SELECT format FROM t").output_format is None
+    quoted = analyse_statement(b"ALTER TABLE t MODIFY COMMENT $c$a; b's FORMAT JSON$c$")
+    assert (quoted.keyword, quoted.output_format) == ("ALTER", None)
 
 
 def test_an_error_while_streaming_reaches_the_client(client: Client) -> None:
