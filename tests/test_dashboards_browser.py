@@ -192,6 +192,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Chromium's own temporary files go where pytest cleans up, not in /tmp.
+        env={**os.environ, "TMPDIR": str(profile)},
     )  # fmt: skip
     try:
         port_file = profile / "DevToolsActivePort"
