@@ -30,11 +30,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dashboards.data import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 200.0
-ENGINES = ("postgres", "clickhouse")
+ENGINES: tuple[Engine, ...] = ("postgres", "clickhouse")
 
 
 @dataclass
@@ -100,12 +103,12 @@ def measure(repeat: int) -> list[PageTiming]:
 
     timings = []
     for engine in ENGINES:
-        url = engine_url(engine)  # type: ignore[arg-type]
-        bounds = run_query(engine, url, q.SALES_DATE_RANGE)  # type: ignore[arg-type]
+        url = engine_url(engine)
+        bounds = run_query(engine, url, q.SALES_DATE_RANGE)
         if bounds.empty or not int(bounds["days"].iloc[0]):
             raise SystemExit(f"{engine}: marts.daily_sales is empty; refresh a shop first")
         every_page, pages = page_queries(bounds["last_date"].iloc[0].date())
-        if not table_exists(engine, url, "meta", "refresh_log"):  # type: ignore[arg-type]
+        if not table_exists(engine, url, "meta", "refresh_log"):
             print(f"{engine}: no refresh log yet; its query is left out")
             every_page = [
                 (query, params) for query, params in every_page if query.name != "latest_refreshes"

@@ -93,8 +93,7 @@ def date_range(engine: data.Engine) -> selection.Selection | None:
             ]
         )
     bounds = data.fetch(engine, queries.SALES_DATE_RANGE)
-    days = int(bounds["days"].iloc[0]) if not bounds.empty else 0
-    if days == 0:
+    if bounds.empty or not int(bounds["days"].iloc[0]):
         st.info(
             f"**The marts on {ENGINE_LABELS[engine]} are empty.** They are published but hold "
             "no recognized orders yet: generate a shop (`shopmarts generate`) and run a "
@@ -118,7 +117,9 @@ def date_range(engine: data.Engine) -> selection.Selection | None:
         help="Filters the overview and the revenue trends. Segments, products and "
         "inventory are snapshots as of the last refresh.",
     )
-    start, end = (picked[0], picked[-1]) if picked else default
+    # A range shows as a tuple; while the analyst is picking it holds the start only.
+    ends = list(picked) if isinstance(picked, tuple) else [picked] if picked else []
+    start, end = (ends[0], ends[-1]) if ends else default
     st.sidebar.caption(f"The marts hold {first:%d %b %Y} – {last:%d %b %Y}.")
     return selection.Selection(engine, start, end, first, last)
 
