@@ -55,6 +55,9 @@ def main() -> None:
             f"{ENGINE_LABELS[engine]} said: {error}",
             icon=":material/hourglass_empty:",
         )
+        # What the last refresh did may explain it (a failed gate publishes nothing).
+        with contextlib.suppress(ShopmartsError):
+            freshness.banner(engine)
     except QueryFailed as error:
         st.error(
             f"**A query on {ENGINE_LABELS[engine]} failed.** {error}\n\n"

@@ -1,9 +1,10 @@
-"""Engine access for the dashboards: one function runs one named query on one engine.
+"""Engine access for the dashboards: run a named query on one engine, or several side by side.
 
 Both engines return the same pandas shapes: numbers as floats or ints, dates as
-``datetime64``, so a page never needs to know which engine it is drawing. Failures
-become :class:`EngineUnavailable` or :class:`MartsNotPublished`, which the app shows
-as a message, never as a traceback.
+``datetime64``, so a page never needs to know which engine it is drawing. Answers are
+cached for a minute per engine, URL, query and parameters. Failures become
+:class:`EngineUnavailable`, :class:`MartsNotPublished` or :class:`QueryFailed`, which
+the app shows as a message, never as a traceback.
 """
 
 from __future__ import annotations
