@@ -40,7 +40,7 @@ def mart_keys(marts: tuple[str, ...]) -> list[dg.AssetKey]:
 
 
 RAW = dg.AssetSelection.key_prefixes(*[[engine, "raw"] for engine in ENGINES])
-PUBLISH = dg.AssetSelection.keys("published_marts")
+PUBLISH = dg.AssetSelection.assets("published_marts")
 
 nightly_refresh = dg.define_asset_job(
     name="nightly_refresh",
@@ -59,7 +59,7 @@ nightly_refresh = dg.define_asset_job(
             ]
         )
         | PUBLISH
-        | dg.AssetSelection.keys(dg.AssetKey(["postgres", "analyzed"]), dg.AssetKey("dbt_docs"))
+        | dg.AssetSelection.assets(dg.AssetKey(["postgres", "analyzed"]), dg.AssetKey("dbt_docs"))
     ),
     config=refresh_run_config("nightly"),
     tags={REFRESH_TAG: "nightly"},
