@@ -56,8 +56,9 @@ category_ancestors as (
 
 ),
 
-product_sales as (
+product_sales as materialized (
 
+    -- Read by several CTEs below: computed once (ClickHouse would inline it each time).
     select
         order_items.product_id as product_id,
         sum(order_items.quantity) as quantity_sum,

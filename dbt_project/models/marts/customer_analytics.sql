@@ -11,8 +11,9 @@ customers as (
 
 ),
 
-recognized_orders as (
+recognized_orders as materialized (
 
+    -- Read by several CTEs below: computed once (ClickHouse would inline it each time).
     select order_id, customer_id, order_date, total_amount
     from {{ ref('stg_shop__orders') }}
     where is_recognized

@@ -5,8 +5,9 @@
 
 with
 
-recognized_orders as (
+recognized_orders as materialized (
 
+    -- Read by several CTEs below: computed once (ClickHouse would inline it each time).
     select order_id, customer_id, order_date, subtotal, discount_amount, total_amount
     from {{ ref('stg_shop__orders') }}
     where is_recognized

@@ -5,8 +5,9 @@
 
 with
 
-recognized_orders as (
+recognized_orders as materialized (
 
+    -- Read by several CTEs below: computed once (ClickHouse would inline it each time).
     select customer_id, order_date, total_amount
     from {{ ref('stg_shop__orders') }}
     where is_recognized
