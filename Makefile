@@ -37,6 +37,7 @@ dashboards: setup ## Start the analysts' dashboards (http://127.0.0.1:8501)
 		--server.headless true --browser.gatherUsageStats false
 
 bench: setup ## Run the benchmarks (scale 20, side by side with peers)
+	$(UV) sync --frozen --group bench
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: setup ## ruff and mypy
