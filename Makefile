@@ -34,7 +34,7 @@ ui: setup ## Start the Dagster webserver and daemon (http://127.0.0.1:3000)
 
 dashboards: setup ## Start the analysts' dashboards (http://127.0.0.1:8501)
 	$(BIN)/streamlit run dashboards/app.py --server.address 127.0.0.1 --server.port 8501 \
-		--server.headless true --browser.gatherUsageStats false
+		--server.headless true --browser.gatherUsageStats false --client.toolbarMode minimal
 
 bench: setup ## Run the benchmarks (scale 20, side by side with peers)
 	$(UV) sync --frozen --group bench

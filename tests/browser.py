@@ -12,7 +12,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
@@ -67,9 +67,15 @@ class Browser:
         return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
 
 
+B = TypeVar("B", bound="Browser")
+
+
 @contextlib.contextmanager
-def launch_chromium(profile: Path, window: tuple[int, int]) -> Iterator[Browser]:
-    """Start headless Chromium with its profile and temporary files in ``profile``."""
+def launch_chromium(
+    profile: Path, window: tuple[int, int], browser_class: type[B] | None = None
+) -> Iterator[B]:
+    """Start headless Chromium with its profile and temporary files in ``profile``; yield
+    its tab as ``browser_class`` (a :class:`Browser` subclass knowing its pages)."""
     process = subprocess.Popen(
         [
             chromium(), "--headless", "--no-sandbox", "--disable-gpu",
@@ -91,7 +97,7 @@ def launch_chromium(profile: Path, window: tuple[int, int]) -> Iterator[Browser]
             targets = json.load(answer)
         page = next(target for target in targets if target["type"] == "page")
         with connect(page["webSocketDebuggerUrl"], max_size=None) as connection:
-            browser = Browser(connection)
+            browser = (browser_class or Browser)(connection)
             browser.call("Page.enable")
             browser.call(
                 "Emulation.setDeviceMetricsOverride",
@@ -100,7 +106,7 @@ def launch_chromium(profile: Path, window: tuple[int, int]) -> Iterator[Browser]
                 deviceScaleFactor=1,
                 mobile=False,
             )
-            yield browser
+            yield browser  # type: ignore[misc]
     finally:
         process.terminate()
         try:

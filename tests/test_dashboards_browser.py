@@ -10,24 +10,21 @@ Set ``SHOPMARTS_SCREENSHOT_DIR`` to keep the screenshots (the README's comes fro
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import Browser, launch_chromium, wait_for
 from PIL import Image
 from test_dashboards import drop_marts, publish_hand_made_shop
-from websockets.sync.client import ClientConnection, connect
 
 from pipelines.engines.settings import Environment
 
@@ -59,29 +56,10 @@ PAGE_STATE = """(() => ({
 }))()"""
 
 
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: apt-get install -y chromium")
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    return path
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -137,30 +115,15 @@ def dashboards_url(
         log.close()
 
 
-class Browser:
-    """One headless Chromium tab, driven over the DevTools protocol."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self._connection = connection
-        self._next_id = 0
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self._next_id += 1
-        self._connection.send(json.dumps({"id": self._next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self._connection.recv(timeout=30))
-            if message.get("id") == self._next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message["result"]
+class DashboardBrowser(Browser):
+    """The shared DevTools tab, knowing when a Streamlit page has drawn its charts."""
 
     def state(self) -> dict[str, Any]:
-        result = self.call("Runtime.evaluate", expression=PAGE_STATE, returnByValue=True)
-        return result["result"]["value"]
+        return self.evaluate(PAGE_STATE)
 
     def open(self, url: str, charts: int, timeout: float = 45) -> dict[str, Any]:
         """Load ``url`` and wait until ``charts`` charts have drawn and nothing runs."""
-        self.call("Page.navigate", url=url)
+        self.navigate(url)
         seen: list[dict[str, Any]] = []
 
         def settled() -> dict[str, Any] | None:
@@ -174,53 +137,12 @@ class Browser:
 
         return wait_for(settled, timeout, f"{url} to draw {charts} charts")
 
-    def screenshot(self) -> bytes:
-        return base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
-
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardBrowser]:
     profile = tmp_path_factory.mktemp("chromium-profile")
-    process = subprocess.Popen(
-        [
-            chromium(), "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", f"--user-data-dir={profile}",
-            f"--window-size={WINDOW[0]},{WINDOW[1]}", "--hide-scrollbars",
-            "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Chromium's own temporary files go where pytest cleans up, not in /tmp.
-        env={**os.environ, "TMPDIR": str(profile)},
-    )  # fmt: skip
-    try:
-        port_file = profile / "DevToolsActivePort"
-        wait_for(lambda: port_file.exists() and port_file.read_text().strip(), 30, "Chromium")
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as answer:
-            targets = json.load(answer)
-        page = next(target for target in targets if target["type"] == "page")
-        with connect(page["webSocketDebuggerUrl"], max_size=None) as connection:
-            browser = Browser(connection)
-            browser.call("Page.enable")
-            # The viewport exactly, whatever room the headless window keeps for itself.
-            browser.call(
-                "Emulation.setDeviceMetricsOverride",
-                width=WINDOW[0],
-                height=WINDOW[1],
-                deviceScaleFactor=1,
-                mobile=False,
-            )
-            yield browser
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    with launch_chromium(profile, WINDOW, DashboardBrowser) as tab:
+        yield tab
 
 
 def assert_drawn(png: bytes, boxes: list[list[int]]) -> None:
@@ -256,7 +178,7 @@ def keep(name: str, png: bytes, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("engine", ["postgres", "clickhouse"])
 @pytest.mark.parametrize("page", list(PAGES))
 def test_pages_draw_their_charts_in_chromium(
-    dashboards_url: str, browser: Browser, tmp_path: Path, page: str, engine: str
+    dashboards_url: str, browser: DashboardBrowser, tmp_path: Path, page: str, engine: str
 ) -> None:
     title, charts = PAGES[page]
     state = browser.open(f"{dashboards_url}/{page}?engine={engine}", charts)
