@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {sum(seconds[target].values()):.2f}s (dbt wall {run.seconds:.1f}s)")
 
         text, met = report(seconds, args.scale)
-        print("\n" + text)
+        # Two shared cores: the load says how much the timings were disturbed.
+        load = os.getloadavg()[0]
+        print("\n" + text + f"\n(load average {load:.1f} on {os.cpu_count()} cores)")
         parity = check_parity(environment, schema=BENCH_SCHEMA)
         rows = {mart.mart: mart.warehouse_rows for mart in parity.marts}
         print(
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                         "seconds": seconds,
                         "rows": rows,
                         "targets_met": met,
+                        "load_average": load,
                         "parity": parity.passed,
                     },
                     indent=2,
