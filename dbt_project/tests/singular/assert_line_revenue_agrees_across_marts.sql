@@ -1,3 +1,5 @@
+{{ config(tags=['cross_mart']) }}
+
 -- Order-line revenue and units agree between products and categories: the top-level
 -- categories cover every product that has a category.
 with

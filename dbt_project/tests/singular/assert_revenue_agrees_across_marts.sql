@@ -1,3 +1,5 @@
+{{ config(tags=['cross_mart']) }}
+
 -- Revenue is the same number whichever mart it is read from: daily, monthly, per
 -- customer and per RFM customer. Returns the marts that disagree with daily_sales.
 with

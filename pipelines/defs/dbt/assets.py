@@ -27,6 +27,8 @@ from pipelines.defs.extract.resources import ShopmartsEnvironment
 from quality.parity import MartParity, check_parity
 
 PARITY_CHECK_NAME = "cross_engine_parity"
+# dbt tests comparing several marts (e.g. revenue agrees across marts) carry this tag.
+CROSS_MART_TAG = "cross_mart"
 
 
 @functools.cache
@@ -77,13 +79,26 @@ class DbtBuildConfig(dg.Config):
     )
 
 
-def dbt_build_args(config: DbtBuildConfig) -> list[str]:
+def dbt_build_args(config: DbtBuildConfig, all_marts: bool = True) -> list[str]:
     """`dbt build` with the run's vars. Unit tests are left to the test suite (CI): a
-    refresh runs the models and their data tests only."""
+    refresh runs the models and their data tests only. A run that rebuilds only some
+    marts skips the cross-mart tests: they would compare the marts it built with others
+    of the shadow it did not build."""
     variables = {"marts_schema": config.marts_schema}
     if config.as_of_date:
         variables["as_of_date"] = config.as_of_date
-    return ["build", "--vars", json.dumps(variables), "--exclude-resource-type", "unit_test"]
+    args = ["build", "--vars", json.dumps(variables), "--exclude-resource-type", "unit_test"]
+    if not all_marts:
+        args += ["--exclude", f"tag:{CROSS_MART_TAG}"]
+    return args
+
+
+def builds_every_mart(context: dg.AssetExecutionContext) -> bool:
+    """Whether this run materializes every mart of the dbt assets definition."""
+    # node_keys_by_output_name: every asset of the definition, not just this run's subset.
+    every_key = context.assets_def.node_keys_by_output_name.values()
+    marts = {key for key in every_key if key.path[1] == "marts"}
+    return marts <= set(context.selected_asset_keys)
 
 
 def _build(
@@ -95,7 +110,8 @@ def _build(
     # dagster-dbt hands os.environ to dbt (and to its own adapter handle), so the
     # connection variables stay set while the invocation streams its events.
     with dbt_environment(environment.environment()):
-        invocation = dbt.cli(dbt_build_args(config), context=context)
+        args = dbt_build_args(config, all_marts=builds_every_mart(context))
+        invocation = dbt.cli(args, context=context)
         yield from invocation.stream().fetch_row_counts()
 
 
