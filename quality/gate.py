@@ -1,0 +1,481 @@
+"""Run the suites: the gates between extract and dbt (raw) and between dbt and publish (marts).
+
+PostgreSQL: a GX checkpoint over a SQL datasource; every expectation is pushed down as SQL.
+ClickHouse: the same suites evaluated by pushdown in :mod:`quality.clickhouse_validation`
+(one aggregate query per relation, one per SQL rule), turned into GX results.
+
+Both build GX Data Docs under ``state_dir()/gx/data_docs/<gate>_<engine>/`` from an
+ephemeral context (nothing shared on disk but the HTML, so gates may run in parallel).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import great_expectations as gx
+import psycopg
+from clickhouse_connect.driver.client import Client as ClickHouseClient
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+)
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
+
+from pipelines.engines.settings import Environment, state_dir
+from quality import clickhouse_validation, records
+from quality.identity import clickhouse_uuids, postgres_relations
+from quality.results import (
+    SAMPLE_SIZE,
+    FailedExpectation,
+    GateResult,
+    SuiteOutcome,
+    failures_from_gx,
+    format_value,
+)
+from quality.suites import Engine, RawSuiteOptions, Relation, TableSuite, mart_suites, raw_suites
+from quality.suites.suite import rule_of
+from quality.tables import SHADOW_SCHEMA
+
+log = logging.getLogger(__name__)
+
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+DOCS_RETENTION = dt.timedelta(days=7)
+
+
+def docs_dir(gate: str, engine: Engine) -> Path:
+    """Where the Data Docs site of one gate on one engine is built."""
+    return state_dir() / "gx" / "data_docs" / f"{gate}_{engine}"
+
+
+def run_raw_gate(
+    environment: Environment,
+    engine: Engine,
+    tables: Collection[str] | None = None,
+    *,
+    run_id: str | None = None,
+    future_tolerance: dt.timedelta | None = None,
+    max_row_count_drop: float | None = None,
+    remember_counts: bool = True,
+) -> GateResult:
+    """Validate ``raw`` in ``engine`` (all tables or those named).
+
+    When every suite passes, the row counts become the baseline of the next load's
+    "no sharp drop" rule (unless ``remember_counts`` is off).
+    """
+    defaults = RawSuiteOptions()
+    options = RawSuiteOptions(
+        future_tolerance=future_tolerance or defaults.future_tolerance,
+        max_row_count_drop=(
+            defaults.max_row_count_drop if max_row_count_drop is None else max_row_count_drop
+        ),
+        last_good_counts=records.last_good_counts(environment.warehouse_url, engine),
+    )
+    suites = raw_suites(engine, tables=tables, options=options)
+    result = run_suites(environment, "raw", engine, suites, run_id=run_id)
+    if result.success and remember_counts:
+        counts = {o.table: o.row_count for o in result.outcomes if o.row_count is not None}
+        records.remember_good_counts(environment.warehouse_url, engine, counts, run_id)
+    return result
+
+
+def run_mart_gate(
+    environment: Environment,
+    engine: Engine,
+    marts: Collection[str] | None = None,
+    *,
+    schema: str = SHADOW_SCHEMA,
+    rebuilt_together: Collection[str] | None = None,
+    run_id: str | None = None,
+) -> GateResult:
+    """Validate ``marts`` (default all) in ``engine``'s ``schema`` (default the shadow)."""
+    suites = mart_suites(engine, schema=schema, marts=marts, rebuilt_together=rebuilt_together)
+    full = mart_suites(engine, schema=schema, marts=marts, rebuilt_together=None)
+    included = {rule for suite in suites for rule in suite.rules}
+    skipped = tuple(rule for suite in full for rule in suite.rules if rule not in included)
+    result = run_suites(environment, "marts", engine, suites, run_id=run_id)
+    return GateResult(
+        result.gate, result.engine, result.outcomes, result.seconds, result.docs_url, skipped
+    )
+
+
+def run_suites(
+    environment: Environment,
+    gate: str,
+    engine: Engine,
+    suites: Sequence[TableSuite],
+    *,
+    run_id: str | None = None,
+) -> GateResult:
+    """Run ``suites`` on ``engine`` and build their Data Docs."""
+    started = time.perf_counter()
+    run_name = run_id or f"adhoc-{uuid.uuid4().hex[:8]}"
+    site = docs_dir(gate, engine)
+    _prune_docs(site)
+    context = _context(site)
+    if engine == "postgres":
+        outcomes = _run_on_postgres(context, environment.warehouse_url, suites, run_name)
+    else:
+        outcomes = _run_on_clickhouse(context, environment.clickhouse_url, suites, run_name)
+    index = site / "index.html"
+    result = GateResult(
+        gate=gate,
+        engine=engine,
+        outcomes=tuple(outcomes),
+        seconds=time.perf_counter() - started,
+        docs_url=index.as_uri() if index.exists() else None,
+    )
+    log.info(result.describe())
+    return result
+
+
+# --- Great Expectations context -------------------------------------------------------
+
+
+def _context(site: Path) -> Any:
+    """An in-memory GX context whose only file output is the Data Docs site at ``site``."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+        data_docs_sites={
+            "local_site": {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(site),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _build_docs(context: Any, keys: list[ValidationResultIdentifier]) -> None:
+    if not keys:
+        return
+    try:
+        context.build_data_docs(resource_identifiers=keys)
+    except Exception as error:  # noqa: BLE001 - docs are a view; the gate's verdict stands
+        log.warning("Data Docs could not be built: %s", error)
+
+
+def _page_url(context: Any, key: ValidationResultIdentifier) -> str | None:
+    with contextlib.suppress(Exception):
+        sites = context.get_docs_sites_urls(resource_identifier=key)
+        if sites:
+            return str(sites[0]["site_url"])
+    return None
+
+
+def _prune_docs(site: Path) -> None:
+    """Drop validation pages older than the retention: each run adds its own."""
+    validations = site / "validations"
+    if not validations.is_dir():
+        return
+    cutoff = time.time() - DOCS_RETENTION.total_seconds()
+    for path in sorted(validations.rglob("*"), reverse=True):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+
+
+def _missing(suite: TableSuite) -> SuiteOutcome:
+    relation = suite.relation
+    failure = FailedExpectation(
+        rule=f"{relation.name}.exists",
+        expectation_type="relation_exists",
+        column=None,
+        unexpected_count=None,
+        observed="missing",
+        samples=(),
+        description=f"{relation.schema}.{relation.name} exists",
+    )
+    return SuiteOutcome(
+        suite=suite.name,
+        engine=relation.engine,
+        relation=f"{relation.schema}.{relation.name}",
+        relation_identity=None,
+        evaluated=1,
+        failures=(failure,),
+    )
+
+
+def _changed(outcome: SuiteOutcome, identity: str | None) -> SuiteOutcome:
+    """The relation was replaced while it was being validated: what passed is gone."""
+    failure = FailedExpectation(
+        rule=f"{outcome.table}.unchanged_during_validation",
+        expectation_type="relation_identity",
+        column=None,
+        unexpected_count=None,
+        observed=f"{outcome.relation_identity} became {identity}",
+        samples=(),
+        description=f"{outcome.relation} is the same relation before and after validation",
+    )
+    return SuiteOutcome(
+        outcome.suite,
+        outcome.engine,
+        outcome.relation,
+        outcome.relation_identity,
+        outcome.evaluated + 1,
+        (*outcome.failures, failure),
+        outcome.row_count,
+        outcome.docs_url,
+    )
+
+
+def _row_count(result: ExpectationSuiteValidationResult) -> int | None:
+    counts: list[int] = []
+    for item in result.results:
+        body = item.result or {}
+        config = item.expectation_config
+        is_row_count = config is not None and config.type == "expect_table_row_count_to_be_between"
+        if is_row_count and isinstance(body.get("observed_value"), int):
+            return int(body["observed_value"])
+        if isinstance(body.get("element_count"), int):
+            counts.append(int(body["element_count"]))
+    return max(counts) if counts else None
+
+
+# --- PostgreSQL: a GX checkpoint ------------------------------------------------------
+
+
+def sqlalchemy_url(postgres_url: str) -> str:
+    """The libpq URL in SQLAlchemy's spelling, with the psycopg2 driver GX supports best."""
+    scheme, rest = postgres_url.split("://", 1)
+    return f"postgresql+psycopg2://{rest}" if scheme in ("postgresql", "postgres") else postgres_url
+
+
+def postgres_identities(
+    conn: psycopg.Connection, relations: Collection[Relation]
+) -> dict[Relation, str | None]:
+    """The identity of each relation (see :mod:`quality.identity`), None if missing."""
+    found: dict[Relation, str | None] = {}
+    for schema in {r.schema for r in relations}:
+        names = [r.name for r in relations if r.schema == schema]
+        existing = postgres_relations(conn, schema, names)
+        for r in relations:
+            if r.schema == schema:
+                found[r] = existing[r.name].identity if r.name in existing else None
+    return found
+
+
+def _run_on_postgres(
+    context: Any, warehouse_url: str, suites: Sequence[TableSuite], run_name: str
+) -> list[SuiteOutcome]:
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        before = postgres_identities(conn, [s.relation for s in suites])
+        present = [s for s in suites if before[s.relation] is not None]
+        validations = []
+        if present:
+            datasource = context.data_sources.add_postgres(
+                "warehouse",
+                connection_string=sqlalchemy_url(warehouse_url),
+                create_temp_table=False,
+            )
+            for suite in present:
+                asset = datasource.add_query_asset(
+                    suite.name, query=f"SELECT * FROM {suite.relation.qualified}"
+                )
+                batch = asset.add_batch_definition_whole_table("whole table")
+                validations.append(
+                    context.validation_definitions.add(
+                        gx.ValidationDefinition(
+                            name=suite.name, data=batch, suite=context.suites.add(suite.gx_suite())
+                        )
+                    )
+                )
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"{suites[0].layer}_postgres",
+                    validation_definitions=validations,
+                    result_format=RESULT_FORMAT,
+                )
+            )
+            try:
+                run = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
+            finally:
+                with contextlib.suppress(Exception):
+                    datasource.get_engine().dispose()
+            by_suite = {result.suite_name: (key, result) for key, result in run.run_results.items()}
+            # One build for the whole gate (GX's UpdateDataDocsAction rebuilds per suite).
+            _build_docs(context, list(run.run_results))
+        else:
+            by_suite = {}
+        after = postgres_identities(conn, [s.relation for s in present])
+        outcomes = []
+        for suite in suites:
+            if suite.name not in by_suite:
+                outcomes.append(_missing(suite))
+                continue
+            key, result = by_suite[suite.name]
+            samples = _postgres_samples(conn, suite, result)
+            outcome = SuiteOutcome(
+                suite=suite.name,
+                engine="postgres",
+                relation=f"{suite.relation.schema}.{suite.relation.name}",
+                relation_identity=before[suite.relation],
+                evaluated=len(result.results),
+                failures=failures_from_gx(result.results, samples),
+                row_count=_row_count(result),
+                docs_url=_page_url(context, key),
+            )
+            if after[suite.relation] != before[suite.relation]:
+                outcome = _changed(outcome, after[suite.relation])
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _postgres_samples(
+    conn: psycopg.Connection, suite: TableSuite, result: ExpectationSuiteValidationResult
+) -> dict[str, list[str]]:
+    """A few offending rows of each failed SQL rule (GX's SUMMARY keeps none)."""
+    samples: dict[str, list[str]] = {}
+    for item in result.results:
+        config = item.expectation_config
+        if item.success or config is None or config.type != "unexpected_rows_expectation":
+            continue
+        query = str(config.kwargs["unexpected_rows_query"]).replace(
+            "{batch}", suite.relation.qualified
+        )
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(f"SELECT * FROM ({query}) AS unexpected LIMIT {SAMPLE_SIZE}")
+                names = [column.name for column in cursor.description or []]
+                rows = cursor.fetchall()
+        except psycopg.Error:
+            continue
+        samples[rule_of(config)] = [
+            format_value(dict(zip(names, row, strict=True))) for row in rows
+        ]
+    return samples
+
+
+# --- ClickHouse: pushdown, results handed to GX for Data Docs --------------------------
+
+
+@contextlib.contextmanager
+def clickhouse_client(url: str) -> Iterator[ClickHouseClient]:
+    # No session: queries of a session are serialized by the server.
+    client = clickhouse_connect.get_client(
+        dsn=url, autogenerate_session_id=False, send_receive_timeout=600
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def clickhouse_identities(
+    client: ClickHouseClient, relations: Collection[Relation]
+) -> dict[Relation, str | None]:
+    """The identity of each table (see :mod:`quality.identity`), None if missing."""
+    found: dict[Relation, str | None] = {}
+    for database in {r.schema for r in relations}:
+        existing = clickhouse_uuids(
+            client, database, [r.name for r in relations if r.schema == database]
+        )
+        for r in relations:
+            if r.schema == database:
+                found[r] = existing.get(r.name)
+    return found
+
+
+def _run_on_clickhouse(
+    context: Any, clickhouse_url: str, suites: Sequence[TableSuite], run_name: str
+) -> list[SuiteOutcome]:
+    run_time = dt.datetime.now(dt.UTC)
+    outcomes = []
+    keys: list[ValidationResultIdentifier] = []
+    with clickhouse_client(clickhouse_url) as client:
+        before = clickhouse_identities(client, [s.relation for s in suites])
+        validated: list[tuple[TableSuite, ValidationResultIdentifier, Any, int]] = []
+        for suite in suites:
+            if before[suite.relation] is None:
+                continue
+            results, row_count = clickhouse_validation.validate_suite(client, suite)
+            statistics: dict[str, float] = {
+                "evaluated_expectations": len(results),
+                "successful_expectations": sum(1 for r in results if r.success),
+                "unsuccessful_expectations": sum(1 for r in results if not r.success),
+            }
+            statistics["success_percent"] = (
+                100.0 * statistics["successful_expectations"] / len(results) if results else 100.0
+            )
+            suite_result = ExpectationSuiteValidationResult(
+                success=all(r.success for r in results),
+                results=results,
+                suite_name=suite.name,
+                statistics=statistics,
+                meta={
+                    "great_expectations_version": gx.__version__,
+                    "active_batch_definition": {
+                        "datasource_name": "clickhouse",
+                        "data_connector_name": "pushdown",
+                        "data_asset_name": suite.name,
+                        "batch_identifiers": {},
+                    },
+                    "batch_spec": {"query": f"SELECT * FROM {suite.relation.from_clause()}"},
+                    "batch_markers": {},
+                    "run_id": {"run_name": run_name, "run_time": run_time.isoformat()},
+                    "validation_time": run_time.isoformat(),
+                },
+            )
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+                run_id=RunIdentifier(run_name=run_name, run_time=run_time),
+                batch_identifier=f"clickhouse-{suite.name}",
+            )
+            with contextlib.suppress(Exception):
+                context.validation_results_store.set(key, suite_result)
+                keys.append(key)
+            validated.append((suite, key, suite_result, row_count))
+        after = clickhouse_identities(client, [s.relation for s, *_ in validated])
+    _build_docs(context, keys)
+    by_suite = {suite.name: (key, result, rows) for suite, key, result, rows in validated}
+    for suite in suites:
+        if suite.name not in by_suite:
+            outcomes.append(_missing(suite))
+            continue
+        key, result, rows = by_suite[suite.name]
+        outcome = SuiteOutcome(
+            suite=suite.name,
+            engine="clickhouse",
+            relation=f"{suite.relation.schema}.{suite.relation.name}",
+            relation_identity=before[suite.relation],
+            evaluated=len(result.results),
+            failures=failures_from_gx(result.results),
+            row_count=rows,
+            docs_url=_page_url(context, key) if key in keys else None,
+        )
+        if after[suite.relation] != before[suite.relation]:
+            outcome = _changed(outcome, after[suite.relation])
+        outcomes.append(outcome)
+    return outcomes
+
+
+def clear_docs() -> None:
+    """Remove every Data Docs site (tests, or to reclaim space)."""
+    shutil.rmtree(state_dir() / "gx" / "data_docs", ignore_errors=True)

@@ -1,0 +1,281 @@
+"""Mart suites: what the shadow marts must satisfy before they change places with the
+published ones.
+
+Per mart: its grain present and unique, revenues and counts not negative, scores 1..5,
+segments from the known set, stock status consistent with the quantities. Across marts,
+when the run rebuilt both: `daily_sales` summed by month equals `monthly_revenue`, and
+every customer of `customer_segments` is in `customer_analytics`. A cross-mart rule is
+left out when the run did not rebuild the other mart: a fresh mart legitimately differs
+from a published one built from older data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+import great_expectations.expectations as gxe
+
+from pipelines.engines.settings import PROJECT_ROOT
+from quality.suites.suite import (
+    Engine,
+    Relation,
+    TableSuite,
+    add_in_set,
+    add_key,
+    add_non_negative,
+    add_unexpected_rows,
+)
+from quality.tables import MARTS, SHADOW_SCHEMA
+
+STOCK_STATUSES = ("out_of_stock", "low", "ok", "overstock")
+
+# The one table of RFM segment rules lives in the dbt project; the gate reads the
+# segment names from it rather than keeping a second copy that could drift.
+RFM_RULES_FILE = PROJECT_ROOT / "dbt_project" / "macros" / "rfm_segments.sql"
+
+
+def known_segments() -> tuple[str, ...]:
+    """Segment names of the dbt macro ``rfm_segment_rules``, in its order."""
+    segments = re.findall(r"'segment':\s*'([^']+)'", RFM_RULES_FILE.read_text())
+    if not segments:
+        raise ValueError(f"no segment found in {RFM_RULES_FILE}")
+    return tuple(segments)
+
+
+def mart_suites(
+    engine: Engine,
+    *,
+    schema: str = SHADOW_SCHEMA,
+    marts: Collection[str] | None = None,
+    rebuilt_together: Collection[str] | None = None,
+) -> list[TableSuite]:
+    """The suites of ``marts`` (default all) in ``engine``'s ``schema``.
+
+    ``rebuilt_together``: the marts built in the same run, in the same schema (default:
+    ``marts``); cross-mart rules are included only when both sides are among them.
+    """
+    wanted = list(MARTS if marts is None else marts)
+    unknown = set(wanted) - set(MARTS)
+    if unknown:
+        raise ValueError(f"no mart suite for: {', '.join(sorted(unknown))}")
+    together = set(wanted if rebuilt_together is None else rebuilt_together)
+
+    def relation(name: str) -> Relation:
+        return Relation(engine, schema, name)
+
+    suites: dict[str, TableSuite] = {name: TableSuite("marts", relation(name)) for name in MARTS}
+
+    customer_analytics = suites["customer_analytics"]
+    add_key(customer_analytics, ["customer_id"], what="grain: one row per customer")
+    for column in ("orders_count", "lifetime_revenue", "items_purchased"):
+        customer_analytics.add(
+            f"{column}.not_null",
+            gxe.ExpectColumnValuesToNotBeNull,
+            f"{column} is never empty (0 for a customer who never bought)",
+            column=column,
+        )
+    add_non_negative(
+        customer_analytics,
+        "orders_count",
+        "lifetime_revenue",
+        "avg_order_value",
+        "items_purchased",
+        "days_since_last_order",
+    )
+    customer_analytics.add(
+        "last_order_date.not_before_first",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        "last_order_date >= first_order_date",
+        column_A="last_order_date",
+        column_B="first_order_date",
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
+
+    segments = suites["customer_segments"]
+    add_key(segments, ["customer_id"], what="grain: one row per customer who bought")
+    add_non_negative(segments, "recency_days", "monetary")
+    segments.add(
+        "frequency.at_least_1",
+        gxe.ExpectColumnValuesToBeBetween,
+        "frequency >= 1 (only customers with a recognized order)",
+        column="frequency",
+        min_value=1,
+    )
+    for score in ("r_score", "f_score", "m_score"):
+        segments.add(
+            f"{score}.between_1_and_5",
+            gxe.ExpectColumnValuesToBeBetween,
+            f"{score} is 1 to 5",
+            column=score,
+            min_value=1,
+            max_value=5,
+        )
+        segments.add(
+            f"{score}.not_null",
+            gxe.ExpectColumnValuesToNotBeNull,
+            f"every customer has an {score}",
+            column=score,
+        )
+    concatenated = (
+        "concat(toString(r_score), toString(f_score), toString(m_score))"
+        if engine == "clickhouse"
+        else "r_score::text || f_score::text || m_score::text"
+    )
+    add_unexpected_rows(
+        segments,
+        "rfm_score.consistent",
+        "rfm_score is r_score, f_score and m_score written together",
+        f"SELECT * FROM {{batch}} WHERE rfm_score IS NULL OR rfm_score <> {concatenated}",
+    )
+    segments.add(
+        "segment.not_null",
+        gxe.ExpectColumnValuesToNotBeNull,
+        "every customer has a segment",
+        column="segment",
+    )
+    add_in_set(segments, "segment", known_segments(), what="RFM segments of dbt's rule table")
+    if "customer_analytics" in together:
+        analytics = relation("customer_analytics")
+        if engine == "clickhouse":
+            query = (
+                "SELECT * FROM {batch} WHERE customer_id NOT IN "
+                f"(SELECT customer_id FROM {analytics.qualified})"
+            )
+        else:
+            query = (
+                f"SELECT segments.* FROM {{batch}} AS segments "
+                f"LEFT JOIN {analytics.qualified} AS analytics "
+                "ON analytics.customer_id = segments.customer_id "
+                "WHERE analytics.customer_id IS NULL"
+            )
+        add_unexpected_rows(
+            segments,
+            "customer_id.subset_of_customer_analytics",
+            "every segmented customer is a customer of customer_analytics",
+            query,
+        )
+
+    products = suites["product_performance"]
+    add_key(products, ["product_id"], what="grain: one row per product")
+    add_non_negative(products, "units_sold", "revenue", "orders_count", "review_count")
+    products.add(
+        "avg_rating.between_1_and_5",
+        gxe.ExpectColumnValuesToBeBetween,
+        "avg_rating is 1 to 5 (empty without reviews)",
+        column="avg_rating",
+        min_value=1,
+        max_value=5,
+    )
+    products.add(
+        "revenue_rank.at_least_1",
+        gxe.ExpectColumnValuesToBeBetween,
+        "revenue_rank >= 1",
+        column="revenue_rank",
+        min_value=1,
+    )
+
+    daily = suites["daily_sales"]
+    add_key(daily, ["sales_date"], what="grain: one row per day")
+    add_non_negative(
+        daily,
+        "orders_count",
+        "items_sold",
+        "gross_revenue",
+        "discount_total",
+        "net_revenue",
+        "avg_order_value",
+        "unique_customers",
+        "new_customers",
+    )
+    daily.add(
+        "new_customers.within_unique_customers",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        "unique_customers >= new_customers",
+        column_A="unique_customers",
+        column_B="new_customers",
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
+
+    monthly = suites["monthly_revenue"]
+    add_key(monthly, ["month_start"], what="grain: one row per month")
+    add_non_negative(monthly, "revenue", "orders_count", "customers_count", "avg_order_value")
+    if "daily_sales" in together:
+        daily_sales = relation("daily_sales")
+        if engine == "clickhouse":
+            query = (
+                "SELECT * FROM (SELECT month_start, revenue, orders_count FROM {batch}) AS m "
+                "FULL OUTER JOIN (SELECT toStartOfMonth(sales_date) AS month_start, "
+                "sum(net_revenue) AS daily_revenue, sum(orders_count) AS daily_orders_count "
+                f"FROM {daily_sales.qualified} GROUP BY month_start) AS d USING (month_start) "
+                "WHERE revenue != daily_revenue OR orders_count != daily_orders_count"
+            )
+        else:
+            query = (
+                "SELECT m.month_start, m.revenue, m.orders_count, d.month_start AS daily_month, "
+                "d.revenue AS daily_revenue, d.orders_count AS daily_orders_count "
+                "FROM {batch} AS m FULL JOIN ("
+                "SELECT date_trunc('month', sales_date)::date AS month_start, "
+                "sum(net_revenue) AS revenue, sum(orders_count) AS orders_count "
+                f"FROM {daily_sales.qualified} GROUP BY 1) AS d "
+                "ON d.month_start = m.month_start "
+                "WHERE m.month_start IS NULL OR d.month_start IS NULL "
+                "OR m.revenue <> d.revenue OR m.orders_count <> d.orders_count"
+            )
+        add_unexpected_rows(
+            monthly,
+            "revenue.matches_daily_sales",
+            "each month's revenue and orders_count equal daily_sales summed over the month",
+            query,
+        )
+
+    categories = suites["category_performance"]
+    add_key(categories, ["category_id"], what="grain: one row per category")
+    add_non_negative(categories, "products_count", "units_sold", "revenue")
+    categories.add(
+        "revenue_share.between_0_and_1",
+        gxe.ExpectColumnValuesToBeBetween,
+        "revenue_share is a share: 0 to 1",
+        column="revenue_share",
+        min_value=0,
+        max_value=1,
+    )
+
+    inventory = suites["inventory_status"]
+    add_key(inventory, ["product_id", "warehouse_code"], what="grain: product x warehouse")
+    add_non_negative(
+        inventory,
+        "quantity_on_hand",
+        "quantity_reserved",
+        "reorder_point",
+        "avg_daily_units_30d",
+        "days_of_cover",
+    )
+    inventory.add(
+        "stock_status.not_null",
+        gxe.ExpectColumnValuesToNotBeNull,
+        "every row has a stock_status",
+        column="stock_status",
+    )
+    add_in_set(inventory, "stock_status", STOCK_STATUSES, what="stock statuses")
+    add_unexpected_rows(
+        inventory,
+        "quantity_available.identity",
+        "quantity_available = quantity_on_hand - quantity_reserved",
+        "SELECT * FROM {batch} WHERE quantity_available <> quantity_on_hand - quantity_reserved",
+    )
+    add_unexpected_rows(
+        inventory,
+        "stock_status.consistent_with_quantities",
+        "out_of_stock exactly when nothing is available, low when available <= "
+        "reorder_point, else ok or overstock",
+        "SELECT * FROM {batch} WHERE "
+        "(quantity_available <= 0 AND stock_status <> 'out_of_stock') "
+        "OR (quantity_available > 0 AND quantity_available <= reorder_point "
+        "AND stock_status <> 'low') "
+        "OR (quantity_available > reorder_point AND stock_status NOT IN ('ok', 'overstock'))",
+    )
+
+    return [suites[name] for name in wanted]
