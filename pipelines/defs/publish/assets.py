@@ -1,0 +1,190 @@
+"""The publish step as a Dagster asset: `published_marts`.
+
+It depends on every mart of both engines, so it runs after dbt and only if every blocking
+check on those marts passed (the mart gates and cross-engine parity). Before moving
+anything it checks, again, what it is about to publish:
+
+- the marts this run rebuilt, in both engines (a mart rebuilt in one engine only would
+  leave the engines different: refused);
+- for each, a passing mart gate in each engine for this run, whose recorded identity is
+  still the shadow relation's (nothing rebuilt since), and a passing parity check of
+  this run on the shadow;
+
+then swaps exactly those marts in (see :mod:`pipelines.defs.publish.marts`) and writes the
+refresh log. Marts the run did not rebuild stay published as they were.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the resource annotations.
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+
+from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.publish.marts import PublishError, publish_marts
+from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh, refresh_mode
+from pipelines.defs.quality.checks import ENGINES, mart_key
+from quality.tables import MARTS, SHADOW_SCHEMA
+
+PUBLISHED_MARTS_KEY = dg.AssetKey("published_marts")
+# The cross-engine parity check of the dbt module (pipelines/defs/dbt/assets.py).
+PARITY_CHECK_NAME = "cross_engine_parity"
+PARITY_OP_NAME = "marts_cross_engine_parity"
+
+
+def marts_rebuilt_in_run(
+    context: dg.AssetExecutionContext, engine: str, marts: tuple[str, ...] = MARTS
+) -> list[str]:
+    """The marts of ``engine`` materialized by this very run."""
+    rebuilt = []
+    for mart in marts:
+        event = context.instance.get_latest_materialization_event(mart_key(engine, mart))
+        if event is not None and event.run_id == context.run.run_id:
+            rebuilt.append(mart)
+    return rebuilt
+
+
+def _configured_schema(run_config: Mapping[str, Any], op_name: str) -> str | None:
+    ops = run_config.get("ops") or {}
+    config = (ops.get(op_name) or {}).get("config") or {}
+    value = config.get("marts_schema")
+    return str(value) if value is not None else None
+
+
+def validated_identities(
+    context: dg.AssetExecutionContext, warehouse_url: str, marts: list[str]
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """{engine: {mart: identity}} the mart gates of this run passed, and what is missing."""
+    from quality import records
+
+    passed = {
+        (record.engine, record.subject): record.relation_identity
+        for record in records.gate_records(warehouse_url, context.run.run_id)
+        if record.gate == "marts" and record.passed and record.relation_identity
+    }
+    expected: dict[str, dict[str, str]] = {engine: {} for engine in ENGINES}
+    problems = []
+    for mart in marts:
+        for engine in ENGINES:
+            identity = passed.get((engine, mart))
+            if identity is None:
+                problems.append(f"{engine} {mart}: no passing mart gate in this run")
+            else:
+                expected[engine][mart] = identity
+    # This run's own parity evaluations: the instance's "latest execution" of a check can
+    # belong to a run queued behind this one (its planned checks are recorded at submit).
+    parity_passed: dict[str, bool] = {}
+    evaluations = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    for event_record in evaluations:
+        event = event_record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event else None
+        if evaluation is not None and evaluation.check_name == PARITY_CHECK_NAME:
+            parity_passed[evaluation.asset_key.path[-1]] = evaluation.passed
+    for mart in marts:
+        if mart not in parity_passed:
+            problems.append(f"{mart}: no cross-engine parity check in this run")
+        elif not parity_passed[mart]:
+            problems.append(f"{mart}: cross-engine parity did not pass")
+    parity_schema = _configured_schema(context.run.run_config, PARITY_OP_NAME)
+    if parity_schema not in (None, SHADOW_SCHEMA):
+        problems.append(f"parity compared `{parity_schema}`, not the shadow `{SHADOW_SCHEMA}`")
+    elif parity_schema is None:
+        from pipelines.defs.dbt.assets import ParityConfig
+
+        if ParityConfig().marts_schema != SHADOW_SCHEMA:
+            problems.append(
+                f"parity compared its default `{ParityConfig().marts_schema}`, not the shadow "
+                f"`{SHADOW_SCHEMA}` (configure {PARITY_OP_NAME}.marts_schema)"
+            )
+    return expected, problems
+
+
+@dg.asset(
+    key=PUBLISHED_MARTS_KEY,
+    deps=[mart_key(engine, mart) for engine in ENGINES for mart in MARTS],
+    group_name="publish",
+    kinds={"postgres", "clickhouse"},
+    description=(
+        "The marts analysts read (`marts` in both engines): the validated shadow marts this "
+        "run rebuilt, swapped in atomically (Postgres: one transaction; ClickHouse: EXCHANGE "
+        "TABLES). Runs only when every gate passed."
+    ),
+)
+def published_marts(
+    context: dg.AssetExecutionContext, shopmarts_environment: ShopmartsEnvironment
+) -> dg.MaterializeResult:
+    environment = shopmarts_environment.environment()
+    mode = refresh_mode(context.run.tags, context.run.job_name)
+    rebuilt = {engine: marts_rebuilt_in_run(context, engine) for engine in ENGINES}
+    marts = [m for m in MARTS if all(m in rebuilt[engine] for engine in ENGINES)]
+    lopsided = sorted(set(rebuilt["postgres"]) ^ set(rebuilt["clickhouse"]))
+
+    def refuse(reason: str) -> dg.Failure:
+        record_refresh(
+            environment,
+            RefreshOutcome(
+                run_id=context.run.run_id,
+                mode=mode,
+                status="publish_failed",
+                gates_failed=["publish"],
+                failing_expectations=[reason],
+                detail=f"publish refused: {reason}",
+            ),
+        )
+        return dg.Failure(description=f"Nothing published: {reason}", allow_retries=False)
+
+    if lopsided:
+        raise refuse(
+            f"rebuilt in one engine only: {', '.join(lopsided)} (both engines must publish "
+            "the same marts)"
+        )
+    if not marts:
+        context.log.info("This run rebuilt no mart: nothing to publish.")
+        return dg.MaterializeResult(metadata={"marts_published": dg.MetadataValue.text("none")})
+    expected, problems = validated_identities(context, environment.warehouse_url, marts)
+    if problems:
+        raise refuse("; ".join(problems))
+    try:
+        report = publish_marts(environment, marts, expected=expected)
+    except PublishError as error:
+        raise refuse(str(error)) from error
+    record_refresh(
+        environment,
+        RefreshOutcome(
+            run_id=context.run.run_id,
+            mode=mode,
+            status="published",
+            marts_published=report.published,
+            publish_seconds=report.postgres.seconds + report.clickhouse.seconds,
+            detail=(
+                f"postgres swap {report.postgres.seconds * 1000:.1f} ms "
+                f"({report.postgres.attempts} attempt(s)); clickhouse exchange "
+                f"{report.clickhouse.seconds * 1000:.1f} ms"
+            ),
+        ),
+    )
+    untouched = [m for m in MARTS if m not in marts]
+    context.log.info(
+        f"Published {', '.join(report.published)}; left as they were: "
+        f"{', '.join(untouched) or 'none'}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "marts_published": dg.MetadataValue.text(", ".join(report.published)),
+            "marts_left_as_they_were": dg.MetadataValue.text(", ".join(untouched) or "none"),
+            "postgres_swap_ms": dg.MetadataValue.float(round(report.postgres.seconds * 1000, 2)),
+            "postgres_attempts": dg.MetadataValue.int(report.postgres.attempts),
+            "postgres_total_seconds": dg.MetadataValue.float(
+                round(report.postgres.total_seconds, 3)
+            ),
+            "clickhouse_exchange_ms": dg.MetadataValue.float(
+                round(report.clickhouse.seconds * 1000, 2)
+            ),
+            "clickhouse_total_seconds": dg.MetadataValue.float(
+                round(report.clickhouse.total_seconds, 3)
+            ),
+            "mode": dg.MetadataValue.text(mode),
+        }
+    )

@@ -1,0 +1,198 @@
+"""The refresh log: one row per refresh, in both engines, for the dashboards.
+
+`meta.refresh_log` in the warehouse and in ClickHouse: when, which mode, whether every
+gate passed, which marts were published, which gates and expectations failed. The publish
+step writes it when it publishes; a failing gate writes it too (nothing published), so
+the dashboards can say "the last refresh failed its gates; the marts shown are from ...".
+
+Several writers may report on one run (two gates failing in parallel): the warehouse row
+is upserted (lists merged) under an advisory lock, then copied to ClickHouse, where the
+table is a ReplacingMergeTree collapsed right away, so a plain `SELECT *` sees one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+
+from pipelines.defs.publish.marts import clickhouse_client
+from pipelines.engines.settings import Environment
+
+_LOG_LOCK = 0x5EED_0D03
+
+# Worse outcomes win when several writers report on one run.
+_STATUS_RANK = {"published": 0, "publish_failed": 1, "gate_failed": 2}
+
+_POSTGRES_DDL = """
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE TABLE IF NOT EXISTS meta.refresh_log (
+    run_id text PRIMARY KEY,
+    refreshed_at timestamp NOT NULL,  -- UTC
+    mode text NOT NULL,
+    status text NOT NULL,
+    gates_passed boolean NOT NULL,
+    marts_published text[] NOT NULL DEFAULT '{}',
+    gates_failed text[] NOT NULL DEFAULT '{}',
+    failing_expectations text[] NOT NULL DEFAULT '{}',
+    publish_seconds double precision,
+    detail text NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS refresh_log_refreshed_at_idx ON meta.refresh_log (refreshed_at DESC);
+"""
+
+_CLICKHOUSE_DDL = """
+CREATE TABLE IF NOT EXISTS meta.refresh_log (
+    run_id String,
+    refreshed_at DateTime64(3),
+    mode LowCardinality(String),
+    status LowCardinality(String),
+    gates_passed Bool,
+    marts_published Array(String),
+    gates_failed Array(String),
+    failing_expectations Array(String),
+    publish_seconds Nullable(Float64),
+    detail String,
+    version UInt64
+) ENGINE = ReplacingMergeTree(version) ORDER BY run_id
+"""
+
+_COLUMNS = (
+    "run_id",
+    "refreshed_at",
+    "mode",
+    "status",
+    "gates_passed",
+    "marts_published",
+    "gates_failed",
+    "failing_expectations",
+    "publish_seconds",
+    "detail",
+)
+
+
+@dataclass
+class RefreshOutcome:
+    """What one refresh did, as far as one writer knows."""
+
+    run_id: str
+    mode: str
+    status: str  # "published", "gate_failed" or "publish_failed"
+    marts_published: Sequence[str] = ()
+    gates_failed: Sequence[str] = ()
+    failing_expectations: Sequence[str] = ()
+    publish_seconds: float | None = None
+    detail: str = ""
+    refreshed_at: dt.datetime = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    )
+
+    @property
+    def gates_passed(self) -> bool:
+        return self.status != "gate_failed"
+
+
+def refresh_mode(tags: Mapping[str, str], job_name: str | None) -> str:
+    """`nightly`, `hourly` or `manual`: from the run's `shopmarts/refresh` tag, else its job."""
+    tagged = tags.get("shopmarts/refresh") or tags.get("shopmarts/mode")
+    if tagged:
+        return tagged
+    name = (job_name or "").lower()
+    for mode in ("nightly", "hourly"):
+        if mode in name:
+            return mode
+    return "manual"
+
+
+def record_refresh(environment: Environment, outcome: RefreshOutcome) -> dict[str, object]:
+    """Write (or merge into) the run's row in both engines; returns the merged row."""
+    if outcome.status not in _STATUS_RANK:
+        raise ValueError(f"unknown refresh status {outcome.status!r}")
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOG_LOCK,))
+            conn.execute(_POSTGRES_DDL)
+        # Held until the ClickHouse copy is written, so copies land in upsert order.
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOG_LOCK,))
+        try:
+            row = _upsert(conn, outcome)
+            _copy_to_clickhouse(environment.clickhouse_url, row)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOG_LOCK,))
+    return row
+
+
+def _upsert(conn: psycopg.Connection, outcome: RefreshOutcome) -> dict[str, object]:
+    ranks = list(_STATUS_RANK)
+    cursor = conn.execute(
+        """
+        INSERT INTO meta.refresh_log AS log (run_id, refreshed_at, mode, status, gates_passed,
+            marts_published, gates_failed, failing_expectations, publish_seconds, detail)
+        VALUES (%(run_id)s, %(refreshed_at)s, %(mode)s, %(status)s, %(gates_passed)s,
+            %(marts_published)s, %(gates_failed)s, %(failing_expectations)s,
+            %(publish_seconds)s, %(detail)s)
+        ON CONFLICT (run_id) DO UPDATE SET
+            refreshed_at = greatest(log.refreshed_at, excluded.refreshed_at),
+            status = CASE WHEN array_position(%(ranks)s::text[], excluded.status)
+                             > array_position(%(ranks)s::text[], log.status)
+                          THEN excluded.status ELSE log.status END,
+            gates_passed = log.gates_passed AND excluded.gates_passed,
+            marts_published = ARRAY(SELECT DISTINCT unnest(
+                log.marts_published || excluded.marts_published) ORDER BY 1),
+            gates_failed = ARRAY(SELECT DISTINCT unnest(
+                log.gates_failed || excluded.gates_failed) ORDER BY 1),
+            failing_expectations = log.failing_expectations || ARRAY(
+                SELECT unnest(excluded.failing_expectations)
+                EXCEPT SELECT unnest(log.failing_expectations)),
+            publish_seconds = coalesce(excluded.publish_seconds, log.publish_seconds),
+            detail = concat_ws(' | ', nullif(log.detail, ''), nullif(excluded.detail, ''))
+        RETURNING run_id, refreshed_at, mode, status, gates_passed, marts_published,
+            gates_failed, failing_expectations, publish_seconds, detail
+        """,
+        {
+            "run_id": outcome.run_id,
+            "refreshed_at": outcome.refreshed_at,
+            "mode": outcome.mode,
+            "status": outcome.status,
+            "gates_passed": outcome.gates_passed,
+            "marts_published": sorted(set(outcome.marts_published)),
+            "gates_failed": sorted(set(outcome.gates_failed)),
+            "failing_expectations": list(dict.fromkeys(outcome.failing_expectations)),
+            "publish_seconds": outcome.publish_seconds,
+            "detail": outcome.detail,
+            "ranks": ranks,
+        },
+    )
+    values = cursor.fetchone()
+    assert values is not None
+    return dict(zip(_COLUMNS, values, strict=True))
+
+
+def _copy_to_clickhouse(clickhouse_url: str, row: Mapping[str, object]) -> None:
+    with clickhouse_client(clickhouse_url) as client:
+        client.command("CREATE DATABASE IF NOT EXISTS meta")
+        client.command(_CLICKHOUSE_DDL)
+        version = int(dt.datetime.now(dt.UTC).timestamp() * 1_000_000)
+        client.insert(
+            "meta.refresh_log",
+            [[row[name] for name in _COLUMNS] + [version]],
+            column_names=[*_COLUMNS, "version"],
+        )
+        # One row per run for readers that do not say FINAL (the dashboards).
+        client.command("OPTIMIZE TABLE meta.refresh_log FINAL")
+
+
+def latest_refreshes(environment: Environment, limit: int = 20) -> list[dict[str, object]]:
+    """The newest rows of the warehouse's refresh log."""
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('meta.refresh_log') IS NOT NULL").fetchone()
+        if not exists or not exists[0]:
+            return []
+        rows = conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM meta.refresh_log "
+            "ORDER BY refreshed_at DESC LIMIT %s",
+            (limit,),
+        ).fetchall()
+    return [dict(zip(_COLUMNS, values, strict=True)) for values in rows]

@@ -1,0 +1,261 @@
+"""The gates as Dagster blocking asset checks.
+
+- `<engine>_raw_gate`: the raw suites on `<engine>/raw/<table>`, after the extract and
+  before dbt (dbt's assets depend on the raw tables, so a failed blocking check stops them).
+- `<engine>_mart_gate`: the mart suites on the shadow marts (`marts_next`), after dbt and
+  before the publish step (which depends on every mart).
+- Cross-engine parity is the dbt module's `marts_cross_engine_parity` check.
+
+A failing gate yields a failed check per failing table (metadata: each failing
+expectation with its unexpected count and samples, the Data Docs page), records the
+refresh as failed in `meta.refresh_log`, and fails its step with the failing
+expectations named, so the run stops there and says why.
+
+Great Expectations is imported when a gate runs, not when the definitions load: it costs
+seconds, and every run worker loads the definitions.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the config and resource
+# annotations at definition time.
+from collections.abc import Iterator, Sequence
+
+import dagster as dg
+from pydantic import Field
+
+from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.engines.settings import Environment
+from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
+
+ENGINES: tuple[str, ...] = ("postgres", "clickhouse")
+RAW_CHECK_NAME = "raw_suite"
+MART_CHECK_NAME = "mart_suite"
+
+# Cross-mart rules: the mart whose suite holds the rule -> the other mart it reads.
+CROSS_MART_PARTNERS: dict[str, tuple[str, ...]] = {
+    "customer_segments": ("customer_analytics",),
+    "monthly_revenue": ("daily_sales",),
+}
+
+
+def raw_key(engine: str, table: str) -> dg.AssetKey:
+    return dg.AssetKey([engine, "raw", table])
+
+
+def mart_key(engine: str, mart: str) -> dg.AssetKey:
+    return dg.AssetKey([engine, "marts", mart])
+
+
+class RawGateConfig(dg.Config):
+    """Tolerances of the raw suites."""
+
+    future_tolerance_minutes: float = Field(
+        default=60.0, description="How far past the gate's clock an order may be dated."
+    )
+    max_row_count_drop: float = Field(
+        default=0.2,
+        description="Largest share of rows a table may lose since the last load that passed.",
+    )
+
+
+class MartGateConfig(dg.Config):
+    """Where the marts to validate are."""
+
+    marts_schema: str = Field(
+        default=SHADOW_SCHEMA,
+        description="Schema (ClickHouse: database) of the marts to validate: the shadow.",
+    )
+
+
+def rebuilt_in_run(context: dg.AssetCheckExecutionContext, keys: Sequence[dg.AssetKey]) -> set:
+    """The keys among ``keys`` materialized by this very run."""
+    rebuilt = set()
+    for key in keys:
+        event = context.instance.get_latest_materialization_event(key)
+        if event is not None and event.run_id == context.run.run_id:
+            rebuilt.add(key)
+    return rebuilt
+
+
+def outcome_metadata(outcome, result) -> dict[str, dg.MetadataValue]:  # noqa: ANN001
+    """What the UI shows for one suite: counts, identity, timings, Data Docs, failures."""
+    metadata: dict[str, dg.MetadataValue] = {
+        "relation": dg.MetadataValue.text(outcome.relation),
+        "relation_identity": dg.MetadataValue.text(outcome.relation_identity or "missing"),
+        "expectations_evaluated": dg.MetadataValue.int(outcome.evaluated),
+        "expectations_failed": dg.MetadataValue.int(len(outcome.failures)),
+        "gate_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+    }
+    if outcome.row_count is not None:
+        metadata["rows"] = dg.MetadataValue.int(outcome.row_count)
+    if outcome.docs_url:
+        metadata["data_docs"] = dg.MetadataValue.url(outcome.docs_url)
+    if result.docs_url:
+        metadata["data_docs_index"] = dg.MetadataValue.url(result.docs_url)
+    if outcome.failures:
+        metadata["failing_expectations"] = dg.MetadataValue.json(
+            [failure.as_dict() for failure in outcome.failures]
+        )
+        rows = ["| rule | type | unexpected | samples |", "|---|---|---|---|"]
+        for failure in outcome.failures:
+            count = (
+                f"{failure.unexpected_count:,}"
+                if failure.unexpected_count is not None
+                else (failure.error and "error") or f"observed {failure.observed}"
+            )
+            samples = "; ".join(failure.samples[:3]).replace("|", "\\|")
+            rows.append(f"| `{failure.rule}` | {failure.expectation_type} | {count} | {samples} |")
+        metadata["failures"] = dg.MetadataValue.md("\n".join(rows))
+    skipped = [rule for rule in result.skipped_rules if rule.startswith(f"{outcome.table}.")]
+    if skipped:
+        metadata["skipped_cross_mart_rules"] = dg.MetadataValue.text(
+            ", ".join(skipped) + " (the other mart was not rebuilt in this run)"
+        )
+    return metadata
+
+
+def report_gate(
+    context: dg.AssetCheckExecutionContext,
+    environment: Environment,
+    result,  # noqa: ANN001 - quality.results.GateResult, imported lazily
+    check_name: str,
+    key_for,  # noqa: ANN001 - table name -> asset key
+) -> Iterator[dg.AssetCheckResult]:
+    """Record the gate, yield one check result per suite, and fail the step if any failed."""
+    from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh, refresh_mode
+    from quality import records
+
+    records.record_gate(environment.warehouse_url, context.run.run_id, result)
+    context.log.info(result.describe())
+    for outcome in result.outcomes:
+        yield dg.AssetCheckResult(
+            asset_key=key_for(outcome.table),
+            check_name=check_name,
+            passed=outcome.success,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=outcome.describe(),
+            metadata=outcome_metadata(outcome, result),
+        )
+    if result.success:
+        return
+    gate = f"{result.engine} {result.gate}"
+    record_refresh(
+        environment,
+        RefreshOutcome(
+            run_id=context.run.run_id,
+            mode=refresh_mode(context.run.tags, context.run.job_name),
+            status="gate_failed",
+            gates_failed=[gate],
+            failing_expectations=[
+                f"{result.engine}: {failure.summary()}" for failure in result.failures
+            ],
+            detail=f"{gate} gate failed: nothing published",
+        ),
+    )
+    raise dg.Failure(
+        description=f"The {gate} gate failed; nothing is published.\n{result.describe()}",
+        metadata={
+            "failing_rules": dg.MetadataValue.text(
+                ", ".join(failure.rule for failure in result.failures)
+            ),
+            "data_docs_index": dg.MetadataValue.url(result.docs_url or ""),
+        },
+        allow_retries=False,
+    )
+
+
+def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksDefinition:
+    """The blocking raw gate of ``engine``: one check per raw table, run together."""
+
+    @dg.multi_asset_check(
+        name=f"{engine}_raw_gate",
+        specs=[
+            dg.AssetCheckSpec(
+                RAW_CHECK_NAME,
+                asset=raw_key(engine, table),
+                blocking=True,
+                description=(
+                    f"Great Expectations suite `raw.{table}`: keys, references, ranges and "
+                    "sets, identities, row count against the last good load."
+                ),
+            )
+            for table in tables
+        ],
+        can_subset=True,
+        description=f"Raw suites on {engine}: a failure stops the run before dbt.",
+    )
+    def _raw_gate(
+        context: dg.AssetCheckExecutionContext,
+        config: RawGateConfig,
+        shopmarts_environment: ShopmartsEnvironment,
+    ) -> Iterator[dg.AssetCheckResult]:
+        import datetime as dt
+
+        from quality.gate import run_raw_gate
+
+        environment = shopmarts_environment.environment()
+        selected = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
+        result = run_raw_gate(
+            environment,
+            engine,  # type: ignore[arg-type]
+            selected,
+            run_id=context.run.run_id,
+            future_tolerance=dt.timedelta(minutes=config.future_tolerance_minutes),
+            max_row_count_drop=config.max_row_count_drop,
+        )
+        yield from report_gate(
+            context, environment, result, RAW_CHECK_NAME, lambda t: raw_key(engine, t)
+        )
+
+    return _raw_gate
+
+
+def mart_gate(engine: str, marts: Sequence[str] = MARTS) -> dg.AssetChecksDefinition:
+    """The blocking mart gate of ``engine``, on the shadow marts."""
+
+    @dg.multi_asset_check(
+        name=f"{engine}_mart_gate",
+        specs=[
+            dg.AssetCheckSpec(
+                MART_CHECK_NAME,
+                asset=mart_key(engine, mart),
+                blocking=True,
+                additional_deps=[mart_key(engine, p) for p in CROSS_MART_PARTNERS.get(mart, ())],
+                description=(
+                    f"Great Expectations suite `marts.{mart}` on the shadow: grain unique, "
+                    "figures not negative, scores and sets, cross-mart identities."
+                ),
+            )
+            for mart in marts
+        ],
+        can_subset=True,
+        description=f"Mart suites on {engine}'s shadow marts: a failure stops the publish.",
+    )
+    def _mart_gate(
+        context: dg.AssetCheckExecutionContext,
+        config: MartGateConfig,
+        shopmarts_environment: ShopmartsEnvironment,
+    ) -> Iterator[dg.AssetCheckResult]:
+        from quality.gate import run_mart_gate
+
+        environment = shopmarts_environment.environment()
+        selected = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
+        rebuilt = {
+            key.path[-1] for key in rebuilt_in_run(context, [mart_key(engine, m) for m in MARTS])
+        }
+        result = run_mart_gate(
+            environment,
+            engine,  # type: ignore[arg-type]
+            selected,
+            schema=config.marts_schema,
+            rebuilt_together=rebuilt,
+            run_id=context.run.run_id,
+        )
+        yield from report_gate(
+            context, environment, result, MART_CHECK_NAME, lambda m: mart_key(engine, m)
+        )
+
+    return _mart_gate
+
+
+raw_gates: list[dg.AssetChecksDefinition] = [raw_gate(engine) for engine in ENGINES]
+mart_gates: list[dg.AssetChecksDefinition] = [mart_gate(engine) for engine in ENGINES]
