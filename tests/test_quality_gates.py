@@ -1,0 +1,573 @@
+"""Quality gates: bad data is stopped by the expectation meant for it, and analysts see no change.
+
+A small shop is generated and refreshed once through the real Dagster assets (extract,
+raw gates, dbt into the shadow, mart gates, parity, publish). Then each kind of bad data
+is injected, the refresh runs again through the same assets, and the test asserts that
+
+- the run fails, its failure names the rule meant to catch the fault, in every engine;
+- the published marts of both engines are byte-for-byte what they were (same relation,
+  same physical storage, same rows: fingerprints before and after);
+- the refresh log records the failed gate with the failing expectation.
+
+Faults the shop's own constraints allow go into the shop (the extract carries them into
+raw). Faults its constraints forbid (a negative price, a rating of 7, ...) are injected
+into the load, i.e. raw in both engines, and the run starts from the gates.
+
+The Dagster plumbing (`Pipeline`) is also used by tests/test_publish.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import dagster as dg
+import psycopg
+import pytest
+
+from pipelines.defs.dbt.assets import (
+    clickhouse_dbt_assets,
+    dbt_resources,
+    marts_cross_engine_parity,
+    postgres_dbt_assets,
+)
+from pipelines.defs.extract.assets import extract_raw
+from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.publish.assets import PARITY_CHECK_NAME, published_marts
+from pipelines.defs.publish.marts import clickhouse_client, mart_fingerprints
+from pipelines.defs.publish.refresh_log import latest_refreshes
+from pipelines.defs.quality.checks import (
+    ENGINES,
+    MART_CHECK_NAME,
+    RAW_CHECK_NAME,
+    mart_gates,
+    mart_key,
+    raw_gates,
+    raw_key,
+)
+from pipelines.engines.settings import Environment
+from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
+
+SCALE = 0.02
+SEED = 20261121
+HOURLY_MARTS = ("daily_sales", "inventory_status")
+
+
+# --- the refresh, through the real Dagster assets ---------------------------------------
+
+
+@dataclass
+class Pipeline:
+    """The refresh's assets and checks, run with `dg.materialize` like the jobs run them."""
+
+    environment: Environment
+
+    def resources(self) -> dict[str, Any]:
+        return {
+            **dbt_resources(),
+            "shopmarts_environment": ShopmartsEnvironment(
+                shop_url=self.environment.shop_url,
+                warehouse_url=self.environment.warehouse_url,
+                clickhouse_url=self.environment.clickhouse_url,
+            ),
+        }
+
+    @staticmethod
+    def definitions() -> list[Any]:
+        return [
+            extract_raw,
+            postgres_dbt_assets,
+            clickhouse_dbt_assets,
+            published_marts,
+            marts_cross_engine_parity,
+            *raw_gates,
+            *mart_gates,
+        ]
+
+    @staticmethod
+    def selection(extract: str | None, marts: Sequence[str]) -> dg.AssetSelection:
+        """The refresh's assets and exactly its gates (raw suites, mart suites, parity).
+
+        dbt's own data tests are left out (they are dbt's tests, tested with the dbt
+        project): without them a build takes a fraction of the time.
+        """
+        raw = [raw_key(engine, table) for engine in ENGINES for table in RAW_TABLES]
+        built = [mart_key(engine, mart) for engine in ENGINES for mart in marts]
+        gates = [dg.AssetCheckKey(key, RAW_CHECK_NAME) for key in raw]
+        gates += [dg.AssetCheckKey(key, MART_CHECK_NAME) for key in built]
+        gates += [dg.AssetCheckKey(mart_key("clickhouse", m), PARITY_CHECK_NAME) for m in marts]
+        # Staging too, even for a few marts: without it, dbt's subset has no dependency on
+        # raw and would run before the extract and the raw gates.
+        selected = (
+            dg.AssetSelection.assets(*built, published_marts) | dg.AssetSelection.groups("staging")
+        ).without_checks() | dg.AssetSelection.checks(*gates)
+        if extract:
+            selected = selected | dg.AssetSelection.assets(*raw).without_checks()
+        return selected
+
+    @staticmethod
+    def run_config(extract: str | None, with_parity: bool = True) -> dict[str, Any]:
+        ops: dict[str, Any] = {
+            "dbt_postgres": {"config": {"marts_schema": SHADOW_SCHEMA}},
+            "dbt_clickhouse": {"config": {"marts_schema": SHADOW_SCHEMA}},
+        }
+        if with_parity:
+            ops["marts_cross_engine_parity"] = {"config": {"marts_schema": SHADOW_SCHEMA}}
+        if extract:
+            ops["extract_raw"] = {"config": {"mode": extract}}
+        return {"ops": ops}
+
+    def run(
+        self,
+        *,
+        extract: str | None = "full",
+        marts: Sequence[str] = MARTS,
+        mode: str = "nightly",
+    ) -> dg.ExecuteInProcessResult:
+        # No dbt test is selected; "empty" keeps dbt from adding them back by indirect
+        # selection (which would also run cross-mart singular tests in an hourly build,
+        # where the other marts are absent from the shadow).
+        with _environment_variable("DBT_INDIRECT_SELECTION", "empty"):
+            return dg.materialize(
+                self.definitions(),
+                selection=self.selection(extract, marts),
+                resources=self.resources(),
+                run_config=self.run_config(extract),
+                tags={"shopmarts/refresh": mode},
+                raise_on_error=False,
+            )
+
+
+@contextlib.contextmanager
+def _environment_variable(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> str:
+    return "\n".join(
+        str(event.event_specific_data.error.message)  # type: ignore[union-attr]
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    )
+
+
+def failed_rules(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(engine, rule): failure as reported in the check metadata} of every failed check."""
+    found = {}
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed or "failing_expectations" not in evaluation.metadata:
+            continue
+        engine = evaluation.asset_key.path[0]
+        for failure in evaluation.metadata["failing_expectations"].value:  # type: ignore[union-attr]
+            found[engine, failure["rule"]] = failure
+    return found
+
+
+def prepare_shop(environment: Environment) -> None:
+    """A fresh small shop; the row-count baseline of earlier loads no longer applies."""
+    from ingest.generate import generate_shop
+    from quality import records
+
+    generate_shop(environment.shop_url, scale=SCALE, seed=SEED, replace=True, progress=False)
+    records.forget_good_counts(environment.warehouse_url)
+
+
+@pytest.fixture(scope="module")
+def pipeline(environment: Environment) -> Pipeline:
+    return Pipeline(environment)
+
+
+def ensure_published(environment: Environment, pipeline: Pipeline) -> None:
+    """Marts published by a gated refresh of a small shop: reused when the session already
+    has them (the other module made them), else a new shop is generated and refreshed."""
+    fingerprints = mart_fingerprints(environment)
+    published_before = any(r["status"] == "published" for r in latest_refreshes(environment, 50))
+    with psycopg.connect(environment.shop_url, autocommit=True) as conn:
+        shop = conn.execute("SELECT to_regclass('public.customers') IS NOT NULL").fetchone()
+    if all(fingerprints.values()) and published_before and shop and shop[0]:
+        return
+    prepare_shop(environment)
+    result = pipeline.run()
+    assert result.success, failure_messages(result)
+
+
+@pytest.fixture(scope="module")
+def published(environment: Environment, pipeline: Pipeline) -> Mapping[tuple[str, str], Any]:
+    """Marts published by a gated refresh; returns their fingerprints."""
+    ensure_published(environment, pipeline)
+    fingerprints = mart_fingerprints(environment)
+    assert all(fingerprints.values()), fingerprints
+    return fingerprints
+
+
+# --- faults -----------------------------------------------------------------------------
+
+
+def _literal(engine: str, value: Any) -> str:
+    if isinstance(value, str):
+        return (
+            "'"
+            + value.replace("\\", "\\\\").replace("'", "''" if engine == "postgres" else "\\'")
+            + "'"
+        )
+    return str(value)
+
+
+def corrupt_load(
+    environment: Environment, table: str, key: str, key_value: int, values: Mapping[str, Any]
+) -> None:
+    """Change one row of raw.<table> in both engines, as a bad load would have."""
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        assignments = ", ".join(f"{c} = {_literal('postgres', v)}" for c, v in values.items())
+        conn.execute(f"UPDATE raw.{table} SET {assignments} WHERE {key} = %s", (key_value,))
+    with clickhouse_client(environment.clickhouse_url) as client:
+        # ReplacingMergeTree: a newer version of the row replaces it under FINAL.
+        replaced = ", ".join(f"{_literal('clickhouse', v)} AS {c}" for c, v in values.items())
+        client.command(
+            f"INSERT INTO raw.{table} SELECT * REPLACE ({replaced}, now64(6) AS _loaded_at) "
+            f"FROM raw.{table} FINAL WHERE {key} = {key_value}"
+        )
+
+
+def first(environment: Environment, query: str) -> Any:
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        row = conn.execute(query).fetchone()
+    assert row is not None, query
+    return row if len(row) > 1 else row[0]
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    rule: str  # the expectation meant to catch it
+    table: str  # the raw table it lands in
+    in_shop: bool  # True: injected into the shop; False: into the load (raw)
+    inject: Callable[[Environment], Callable[[], None] | None]  # returns how to undo a shop fault
+
+
+def future_order_date(environment: Environment) -> Callable[[], None]:
+    conn = psycopg.connect(environment.shop_url, autocommit=True)
+    order_id, order_date, created_at = conn.execute(
+        "SELECT order_id, order_date, created_at FROM orders WHERE shipped_at IS NULL "
+        "ORDER BY order_id LIMIT 1"
+    ).fetchone()
+    # created_at >= order_date is a shop constraint: both move three days ahead.
+    conn.execute(
+        "UPDATE orders SET created_at = now() + interval '3 days', "
+        "order_date = now() + interval '3 days' WHERE order_id = %s",
+        (order_id,),
+    )
+
+    def undo() -> None:
+        conn.execute(
+            "UPDATE orders SET order_date = %s, created_at = %s WHERE order_id = %s",
+            (order_date, created_at, order_id),
+        )
+        conn.close()
+
+    return undo
+
+
+def emptied_reviews(environment: Environment) -> Callable[[], None]:
+    conn = psycopg.connect(environment.shop_url, autocommit=True)
+    conn.execute("CREATE TEMPORARY TABLE saved_reviews AS SELECT * FROM reviews")
+    conn.execute("DELETE FROM reviews")
+
+    def undo() -> None:
+        conn.execute("INSERT INTO reviews SELECT * FROM saved_reviews")
+        conn.close()
+
+    return undo
+
+
+def load_fault(table: str, key: str, values: Callable[[Environment, int], Mapping[str, Any]]):
+    def inject(environment: Environment) -> None:
+        key_value = first(environment, f"SELECT min({key}) FROM raw.{table}")
+        corrupt_load(environment, table, key, key_value, values(environment, key_value))
+
+    return inject
+
+
+def duplicate_sku(environment: Environment, product_id: int) -> Mapping[str, Any]:
+    other = first(
+        environment,
+        f"SELECT sku FROM raw.products WHERE product_id > {product_id} ORDER BY 1 LIMIT 1",
+    )
+    return {"sku": other}
+
+
+def broken_total(environment: Environment, order_id: int) -> Mapping[str, Any]:
+    total = first(environment, f"SELECT total_amount FROM raw.orders WHERE order_id = {order_id}")
+    return {"total_amount": total + 10}
+
+
+FAULTS = [
+    Fault(
+        "future order date", "orders.order_date.not_in_future", "orders", True, future_order_date
+    ),
+    Fault("emptied table", "reviews.row_count.no_sharp_drop", "reviews", True, emptied_reviews),
+    Fault(
+        "negative price",
+        "products.unit_price.non_negative",
+        "products",
+        False,
+        load_fault("products", "product_id", lambda e, k: {"unit_price": -5}),
+    ),
+    Fault(
+        "zero quantity",
+        "order_items.quantity.positive",
+        "order_items",
+        False,
+        load_fault("order_items", "order_item_id", lambda e, k: {"quantity": 0}),
+    ),
+    Fault(
+        "review rated 7",
+        "reviews.rating.between_1_and_5",
+        "reviews",
+        False,
+        load_fault("reviews", "review_id", lambda e, k: {"rating": 7}),
+    ),
+    Fault(
+        "order total breaks the identity",
+        "orders.total_amount.identity",
+        "orders",
+        False,
+        load_fault("orders", "order_id", broken_total),
+    ),
+    Fault(
+        "order of a missing customer",
+        "orders.customer_id.references_customers",
+        "orders",
+        False,
+        load_fault("orders", "order_id", lambda e, k: {"customer_id": 987_654_321}),
+    ),
+    Fault(
+        "duplicate keys in a load",
+        "products.sku.unique",
+        "products",
+        False,
+        load_fault("products", "product_id", duplicate_sku),
+    ),
+    Fault(
+        "unknown order status",
+        "orders.order_status.known",
+        "orders",
+        False,
+        load_fault("orders", "order_id", lambda e, k: {"order_status": "teleported"}),
+    ),
+]
+
+
+@pytest.fixture
+def restore_raw(environment: Environment) -> Iterator[list[str]]:
+    """Tables to reload from the shop after the test (the fault is gone from the shop)."""
+    tables: list[str] = []
+    yield tables
+    if tables:
+        from ingest.extract import extract
+
+        extract(environment, "full", tables=tables)
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
+def test_fault_is_stopped_by_its_expectation(
+    fault: Fault,
+    environment: Environment,
+    pipeline: Pipeline,
+    published: Mapping[tuple[str, str], Any],
+    restore_raw: list[str],
+) -> None:
+    restore_raw.append(fault.table)
+    undo = fault.inject(environment)
+    try:
+        result = pipeline.run(extract="full" if fault.in_shop else None)
+    finally:
+        if undo:
+            undo()
+
+    assert not result.success
+    rules = failed_rules(result)
+    for engine in ENGINES:
+        assert (engine, fault.rule) in rules, (engine, fault.rule, sorted(rules))
+    # The same rule counts the same rows in both engines (GX on Postgres, pushdown on
+    # ClickHouse).
+    counts = {engine: rules[engine, fault.rule]["unexpected_count"] for engine in ENGINES}
+    assert counts["postgres"] == counts["clickhouse"], counts
+    assert fault.rule in failure_messages(result)
+    for engine in ENGINES:
+        failure = rules[engine, fault.rule]
+        assert failure["error"] is None, failure
+        if failure["unexpected_count"] is not None:
+            assert failure["unexpected_count"] > 0 and failure["samples"], failure
+    failed_checks = {
+        (e.asset_key.to_user_string(), e.check_name)
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    }
+    for engine in ENGINES:
+        assert (raw_key(engine, fault.table).to_user_string(), RAW_CHECK_NAME) in failed_checks
+        # The failing check links its suite's Data Docs page, which names the rule.
+        evaluation = next(
+            e
+            for e in result.get_asset_check_evaluations()
+            if e.asset_key == raw_key(engine, fault.table) and e.check_name == RAW_CHECK_NAME
+        )
+        page = Path(unquote(urlsplit(str(evaluation.metadata["data_docs"].value)).path))
+        assert fault.rule in page.read_text()
+    # Nothing downstream of the gate ran: no dbt build, no publish.
+    materialized = {m.asset_key for m in result.get_asset_materialization_events()}
+    assert not materialized & {mart_key(e, m) for e in ENGINES for m in MARTS}
+    assert published_marts.key not in materialized
+
+    assert mart_fingerprints(environment) == published
+
+    latest = latest_refreshes(environment, 1)[0]
+    assert latest["run_id"] == result.run_id
+    assert latest["status"] == "gate_failed" and latest["gates_passed"] is False
+    assert any(fault.rule in text for text in latest["failing_expectations"])
+    with clickhouse_client(environment.clickhouse_url) as client:
+        row = client.query(
+            "SELECT status, failing_expectations FROM meta.refresh_log WHERE run_id = %(r)s",
+            parameters={"r": result.run_id},
+        ).result_rows
+    assert len(row) == 1 and row[0][0] == "gate_failed"
+    assert any(fault.rule in text for text in row[0][1])
+
+
+# --- the mart gate, on a tampered shadow ------------------------------------------------
+
+
+def test_mart_gate_catches_bad_shadow_marts(
+    environment: Environment, published: Mapping[tuple[str, str], Any]
+) -> None:
+    from quality.gate import run_mart_gate
+
+    tampered = ("daily_sales", "monthly_revenue", "inventory_status")
+    # Copies of the published marts, except monthly_revenue, derived from the daily copy:
+    # after an hourly refresh the published monthly_revenue lags daily_sales by design.
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SHADOW_SCHEMA}")
+        for mart in tampered:
+            conn.execute(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+        for mart in ("daily_sales", "inventory_status"):
+            conn.execute(f"CREATE TABLE {SHADOW_SCHEMA}.{mart} AS SELECT * FROM marts.{mart}")
+        conn.execute(
+            f"CREATE TABLE {SHADOW_SCHEMA}.monthly_revenue AS "
+            "SELECT date_trunc('month', sales_date)::date AS month_start, "
+            "sum(net_revenue) AS revenue, sum(orders_count) AS orders_count, "
+            "sum(unique_customers) AS customers_count, "
+            "round(sum(net_revenue) / nullif(sum(orders_count), 0), 2) AS avg_order_value "
+            f"FROM {SHADOW_SCHEMA}.daily_sales GROUP BY 1"
+        )
+        conn.execute(
+            f"UPDATE {SHADOW_SCHEMA}.daily_sales SET net_revenue = net_revenue + 1 "
+            f"WHERE sales_date = (SELECT max(sales_date) FROM {SHADOW_SCHEMA}.daily_sales)"
+        )
+        conn.execute(
+            f"UPDATE {SHADOW_SCHEMA}.inventory_status SET stock_status = 'out_of_stock' "
+            f"WHERE (product_id, warehouse_code) = (SELECT product_id, warehouse_code "
+            f"FROM {SHADOW_SCHEMA}.inventory_status WHERE quantity_available > 0 "
+            "ORDER BY 1, 2 LIMIT 1)"
+        )
+    with clickhouse_client(environment.clickhouse_url) as client:
+        client.command(f"CREATE DATABASE IF NOT EXISTS {SHADOW_SCHEMA}")
+        for mart in tampered:
+            client.command(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+        for mart in ("daily_sales", "inventory_status"):
+            client.command(
+                f"CREATE TABLE {SHADOW_SCHEMA}.{mart} ENGINE = MergeTree ORDER BY tuple() "
+                f"AS SELECT * FROM marts.{mart}"
+            )
+        client.command(
+            f"CREATE TABLE {SHADOW_SCHEMA}.monthly_revenue ENGINE = MergeTree ORDER BY tuple() "
+            "AS SELECT toStartOfMonth(d.sales_date) AS month_start, "
+            "sum(d.net_revenue) AS revenue, sum(d.orders_count) AS orders_count, "
+            "sum(d.unique_customers) AS customers_count, "
+            "round(sum(d.net_revenue) / nullIf(sum(d.orders_count), 0), 2) AS avg_order_value "
+            f"FROM {SHADOW_SCHEMA}.daily_sales AS d GROUP BY month_start"
+        )
+        client.command(
+            f"ALTER TABLE {SHADOW_SCHEMA}.daily_sales UPDATE net_revenue = net_revenue + 1 "
+            f"WHERE sales_date = (SELECT max(sales_date) FROM marts.daily_sales) "
+            "SETTINGS mutations_sync = 2"
+        )
+        client.command(
+            f"ALTER TABLE {SHADOW_SCHEMA}.inventory_status UPDATE stock_status = 'out_of_stock' "
+            "WHERE (product_id, warehouse_code) IN (SELECT product_id, warehouse_code "
+            "FROM marts.inventory_status WHERE quantity_available > 0 ORDER BY 1, 2 LIMIT 1) "
+            "SETTINGS mutations_sync = 2"
+        )
+    try:
+        for engine in ENGINES:
+            result = run_mart_gate(environment, engine, tampered, rebuilt_together=tampered)
+            rules = {f.rule: f for f in result.failures}
+            assert set(rules) == {
+                "monthly_revenue.revenue.matches_daily_sales",
+                "inventory_status.stock_status.consistent_with_quantities",
+            }, (engine, result.describe())
+            assert rules["monthly_revenue.revenue.matches_daily_sales"].unexpected_count == 1
+            assert rules["inventory_status.stock_status.consistent_with_quantities"].samples
+            # Without monthly_revenue rebuilt alongside, the cross-mart rule is left out.
+            alone = run_mart_gate(environment, engine, ["daily_sales"], rebuilt_together=[])
+            assert alone.success, alone.describe()
+    finally:
+        with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+            for mart in tampered:
+                conn.execute(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+        with clickhouse_client(environment.clickhouse_url) as client:
+            for mart in tampered:
+                client.command(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+    assert mart_fingerprints(environment) == published
+
+
+def test_clean_load_passes_with_the_same_counts_in_both_engines(
+    environment: Environment, published: Any
+) -> None:
+    from quality.gate import run_raw_gate
+
+    results = {
+        engine: run_raw_gate(environment, engine, remember_counts=False) for engine in ENGINES
+    }
+    for result in results.values():
+        assert result.success, result.describe()
+        assert len(result.outcomes) == len(RAW_TABLES)
+    for table in RAW_TABLES:
+        counts = {e: results[e].outcome(table).row_count for e in ENGINES}
+        assert counts["postgres"] == counts["clickhouse"], (table, counts)
+
+
+def test_publish_refuses_what_no_gate_validated(
+    environment: Environment, pipeline: Pipeline, published: Mapping[tuple[str, str], Any]
+) -> None:
+    """dbt and publish without the mart gates: the shadow is built, nothing is published."""
+    with _environment_variable("DBT_INDIRECT_SELECTION", "empty"):
+        result = dg.materialize(
+            pipeline.definitions(),
+            selection=dg.AssetSelection.assets(
+                mart_key("postgres", "daily_sales"),
+                mart_key("clickhouse", "daily_sales"),
+                published_marts,
+            ).without_checks(),
+            resources=pipeline.resources(),
+            run_config=pipeline.run_config(None, with_parity=False),
+            raise_on_error=False,
+        )
+    assert not result.success
+    assert "no passing mart gate in this run" in failure_messages(result)
+    assert "no cross-engine parity check in this run" in failure_messages(result)
+    assert mart_fingerprints(environment) == published
+    # The publish step looks the dbt module's parity check up by name.
+    assert next(iter(marts_cross_engine_parity.check_specs)).name == PARITY_CHECK_NAME
