@@ -76,6 +76,7 @@ def launch_chromium(
 ) -> Iterator[B]:
     """Start headless Chromium with its profile and temporary files in ``profile``; yield
     its tab as ``browser_class`` (a :class:`Browser` subclass knowing its pages)."""
+    profile.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
             chromium(), "--headless", "--no-sandbox", "--disable-gpu",

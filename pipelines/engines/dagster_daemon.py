@@ -7,6 +7,7 @@ storage, the queued run coordinator of `dagster.yaml`), so a scheduled or a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -44,8 +45,50 @@ def dagster_environment() -> dict[str, str]:
     return environ
 
 
+def initialize_instance() -> None:
+    """Create the instance's storage once, here, before any other Dagster process races to."""
+    from dagster import DagsterInstance
+
+    home = prepare_dagster_home()
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with DagsterInstance.from_config(str(home)):
+            pass
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+
+def stray_daemons() -> list[int]:
+    """Pids of daemons serving this DAGSTER_HOME that the stack does not know of (e.g. left
+    from a state folder deleted under them): two daemons would launch every run twice."""
+    import psutil
+
+    home = str(dagster_home())
+    strays = []
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        command = " ".join(process.info["cmdline"] or [])
+        if "dagster-daemon" not in command or " run" not in command:
+            continue
+        try:
+            if process.environ().get("DAGSTER_HOME") == home:
+                strays.append(process.info["pid"])
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            continue
+    return strays
+
+
 def start_daemon(log_file: Path) -> int:
-    """Start `dagster-daemon run` detached; returns its pid once it is alive."""
+    """Start `dagster-daemon run` detached (ending strays first); returns its pid."""
+    import psutil
+
+    for pid in stray_daemons():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).kill()
+    initialize_instance()
     executable = Path(sys.executable).with_name("dagster-daemon")
     with open(log_file, "ab") as log:
         process = subprocess.Popen(

@@ -37,7 +37,7 @@ def analyzed_warehouse(
     ) as conn:
         relations = conn.execute(
             """
-            SELECT format('%I.%I', n.nspname, c.relname)
+            SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'm')
             ORDER BY 1
