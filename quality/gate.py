@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Collection, Iterator, Sequence
@@ -474,8 +473,3 @@ def _run_on_clickhouse(
             outcome = _changed(outcome, after[suite.relation])
         outcomes.append(outcome)
     return outcomes
-
-
-def clear_docs() -> None:
-    """Remove every Data Docs site (tests, or to reclaim space)."""
-    shutil.rmtree(state_dir() / "gx" / "data_docs", ignore_errors=True)

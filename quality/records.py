@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -89,22 +89,6 @@ def record_gate(warehouse_url: str, run_id: str, result: GateResult) -> None:
         for outcome in result.outcomes
     ]
     record_rows(warehouse_url, rows)
-
-
-def record_check(
-    warehouse_url: str,
-    run_id: str,
-    gate: str,
-    engine: str,
-    subject: str,
-    passed: bool,
-    failing: Iterable[Mapping[str, Any]] = (),
-) -> None:
-    """Store the outcome of a check that is not a GX suite (e.g. cross-engine parity)."""
-    record_rows(
-        warehouse_url,
-        [(run_id, gate, engine, subject, passed, None, None, 1, Jsonb(list(failing)), None)],
-    )
 
 
 def record_rows(warehouse_url: str, rows: list[tuple[Any, ...]]) -> None:

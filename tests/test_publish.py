@@ -1,8 +1,8 @@
 """Publishing: atomic, never blocking readers for more than a moment, safe against SIGKILL.
 
-The refresh runs in a child process (as a run worker would), through the same Dagster
-assets as tests/test_quality_gates.py (`Pipeline`), while this process reads, kills or
-inspects:
+Refreshes go through the same Dagster assets as tests/test_quality_gates.py
+(`Pipeline`); the ones being read or killed run in a child process (as a run worker
+would) while this process reads, kills or inspects:
 
 - a reader queries every published mart of both engines in a loop during a nightly
   refresh: no error, every read sees each mart wholly old or wholly new (in PostgreSQL all
@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_quality_gates import HOURLY_MARTS, SEED, Pipeline, ensure_published
+from test_quality_gates import HOURLY_MARTS, SEED, Pipeline, ensure_published, failure_messages
 
 from pipelines.defs.publish.marts import clickhouse_client, mart_fingerprints
 from pipelines.defs.publish.refresh_log import latest_refreshes
@@ -92,12 +91,6 @@ def finish(refresh: Refresh, timeout: float = 900) -> dict[str, Any]:
     line = next((ln for ln in output.splitlines() if ln.startswith("RESULT ")), None)
     assert line is not None, output[-3000:]
     return json.loads(line.removeprefix("RESULT "))
-
-
-def step_order(log: str) -> dict[str, int]:
-    """Step name -> position of its STEP_START in a run's log."""
-    starts = re.findall(r" - (\w+) - STEP_START - ", log)
-    return {step: position for position, step in enumerate(starts)}
 
 
 def simulate(environment: Environment, hours: float, seed: int) -> None:
@@ -242,7 +235,11 @@ def publish_in_progress(conn: psycopg.Connection) -> bool:
 
 
 def test_sigkill_during_publish_then_next_run_completes(
-    environment: Environment, published: None, blocked_mart: psycopg.Connection, tmp_path: Path
+    environment: Environment,
+    pipeline: Pipeline,
+    published: None,
+    blocked_mart: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     simulate(environment, hours=12, seed=SEED + 2)
     before = mart_fingerprints(environment)
@@ -269,11 +266,11 @@ def test_sigkill_during_publish_then_next_run_completes(
 
     # The next run, an hourly one, completes and publishes only its marts.
     simulate(environment, hours=2, seed=SEED + 3)
-    hourly = start_refresh(tmp_path, extract="incremental", marts=HOURLY_MARTS, mode="hourly")
-    outcome = finish(hourly)
-    assert outcome["success"], outcome["failure"]
+    hourly = pipeline.run(extract="incremental", marts=HOURLY_MARTS, mode="hourly")
+    assert hourly.success, failure_messages(hourly)
     # In that order: extract, raw gates, dbt, mart gates and parity, publish.
-    order = step_order(hourly.output())
+    starts = [e.step_key for e in hourly.all_events if e.event_type_value == "STEP_START"]
+    order = {step: position for position, step in enumerate(starts)}
     for engine in ("postgres", "clickhouse"):
         assert order["extract_raw"] < order[f"{engine}_raw_gate"] < order[f"dbt_{engine}"]
         assert order[f"dbt_{engine}"] < order[f"{engine}_mart_gate"] < order["published_marts"]
@@ -288,6 +285,7 @@ def test_sigkill_during_publish_then_next_run_completes(
             else:
                 assert new == old, f"{engine} {mart} changed in an hourly run"
     latest = latest_refreshes(environment, 1)[0]
+    assert latest["run_id"] == hourly.run_id
     assert latest["mode"] == "hourly" and latest["status"] == "published"
     assert sorted(latest["marts_published"]) == sorted(HOURLY_MARTS)
 

@@ -549,25 +549,45 @@ def test_clean_load_passes_with_the_same_counts_in_both_engines(
         assert counts["postgres"] == counts["clickhouse"], (table, counts)
 
 
+def _stub_marts(engines: Sequence[str]) -> dg.AssetsDefinition:
+    """Stands in for dbt: 'rebuilds' daily_sales in ``engines`` without any gate."""
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(mart_key(engine, "daily_sales")) for engine in engines],
+        name="unvalidated_" + "_".join(engines),
+    )
+    def _build() -> Iterator[dg.MaterializeResult]:
+        for engine in engines:
+            yield dg.MaterializeResult(asset_key=mart_key(engine, "daily_sales"))
+
+    return _build
+
+
+@pytest.mark.parametrize(
+    ("engines", "reason"),
+    [
+        (ENGINES, "no passing mart gate in this run"),
+        (ENGINES, "no cross-engine parity check in this run"),
+        (("postgres",), "rebuilt in one engine only: daily_sales"),
+    ],
+)
 def test_publish_refuses_what_no_gate_validated(
-    environment: Environment, pipeline: Pipeline, published: Mapping[tuple[str, str], Any]
+    environment: Environment,
+    pipeline: Pipeline,
+    published: Mapping[tuple[str, str], Any],
+    engines: tuple[str, ...],
+    reason: str,
 ) -> None:
-    """dbt and publish without the mart gates: the shadow is built, nothing is published."""
-    with _environment_variable("DBT_INDIRECT_SELECTION", "empty"):
-        result = dg.materialize(
-            pipeline.definitions(),
-            selection=dg.AssetSelection.assets(
-                mart_key("postgres", "daily_sales"),
-                mart_key("clickhouse", "daily_sales"),
-                published_marts,
-            ).without_checks(),
-            resources=pipeline.resources(),
-            run_config=pipeline.run_config(None, with_parity=False),
-            raise_on_error=False,
-        )
+    """Marts rebuilt without their gates (or in one engine only): nothing is published."""
+    result = dg.materialize(
+        [_stub_marts(engines), published_marts],
+        resources={"shopmarts_environment": pipeline.resources()["shopmarts_environment"]},
+        raise_on_error=False,
+    )
     assert not result.success
-    assert "no passing mart gate in this run" in failure_messages(result)
-    assert "no cross-engine parity check in this run" in failure_messages(result)
+    assert reason in failure_messages(result)
     assert mart_fingerprints(environment) == published
+    latest = latest_refreshes(environment, 1)[0]
+    assert latest["run_id"] == result.run_id and latest["status"] == "publish_failed"
     # The publish step looks the dbt module's parity check up by name.
     assert next(iter(marts_cross_engine_parity.check_specs)).name == PARITY_CHECK_NAME

@@ -77,12 +77,6 @@ class EnginePublish:
     total_seconds: float = 0.0  # including ANALYZE, retries and clean-up
 
 
-def postgres_identity(conn: psycopg.Connection, schema: str, name: str) -> str | None:
-    """The identity the gates record for a Postgres relation (None if missing)."""
-    relation = postgres_relations(conn, schema, [name]).get(name)
-    return relation.identity if relation else None
-
-
 def _ensure_schema(conn: psycopg.Connection, schema: str) -> None:
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -343,17 +337,6 @@ class PublishReport:
             set(self.postgres.published + self.postgres.already_published)
             & set(self.clickhouse.published + self.clickhouse.already_published)
         )
-
-
-def shadow_identities(environment: Environment, marts: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Current identities of the shadow marts: {engine: {mart: identity}}."""
-    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
-        postgres = {
-            m: r.identity for m, r in postgres_relations(conn, SHADOW_SCHEMA, marts).items()
-        }
-    with clickhouse_client(environment.clickhouse_url) as client:
-        clickhouse = clickhouse_uuids(client, SHADOW_SCHEMA, marts)
-    return {"postgres": postgres, "clickhouse": clickhouse}
 
 
 def publish_marts(
