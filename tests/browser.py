@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -77,6 +78,8 @@ def launch_chromium(
     """Start headless Chromium with its profile and temporary files in ``profile``; yield
     its tab as ``browser_class`` (a :class:`Browser` subclass knowing its pages)."""
     profile.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix="chromium-")
+    (profile / "DevToolsActivePort").unlink(missing_ok=True)  # a previous Chromium's
     process = subprocess.Popen(
         [
             chromium(), "--headless", "--no-sandbox", "--disable-gpu",
@@ -88,7 +91,9 @@ def launch_chromium(
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "TMPDIR": str(profile)},
+        # Chromium's temporary files in a short folder of their own, removed afterwards
+        # (a long TMPDIR makes its singleton socket path too long for Unix sockets).
+        env={**os.environ, "TMPDIR": scratch},
     )  # fmt: skip
     try:
         port_file = profile / "DevToolsActivePort"
@@ -115,3 +120,4 @@ def launch_chromium(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,256 @@
+"""The refresh jobs end to end through Dagster, the run queue, the webserver and a browser.
+
+One module-scoped stack with the Dagster daemon: `shopmarts refresh` submits to the queue,
+the daemon launches the run, exactly as the schedules do.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import launch_chromium, wait_for
+from PIL import Image
+
+from ingest.generate import generate_shop
+from ingest.shop_schema import SHOP_TABLES
+from ingest.simulate import simulate_shop
+from pipelines.engines import stack
+from pipelines.engines.dagster_daemon import dagster_environment
+from pipelines.engines.query import run_query
+from pipelines.engines.settings import Environment
+from pipelines.launch import follow_run, submit_refresh
+from quality.records import forget_good_counts
+from quality.tables import MARTS
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = os.environ.get("SHOPMARTS_SCREENSHOT_DIR")
+
+
+def refresh(mode: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "refresh", "--mode", mode],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )  # fmt: skip
+
+
+def rows(target: str, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(str(value) for value in row) for row in run_query(target, sql)[1]]
+
+
+def mart_fingerprint(target: str, mart: str) -> list[tuple[Any, ...]]:
+    return rows(target, f"SELECT * FROM marts.{mart} ORDER BY 1, 2")
+
+
+@pytest.fixture(scope="module")
+def refreshed(environment: Environment) -> Iterator[dict[str, Any]]:
+    """A small shop, the daemon running, and a nightly refresh with an hourly queued behind it."""
+    generate_shop(environment.shop_url, scale=0.03, seed=7, replace=True, progress=False)
+    # A new shop, not a shrunken one: the raw gates' row-count baseline starts afresh.
+    forget_good_counts(environment.warehouse_url)
+    stack.up()  # adds the Dagster daemon to the engines of the session
+    nightly = submit_refresh("nightly")
+    hourly = submit_refresh("hourly")  # submitted while the nightly one is queued or running
+    results = {"nightly": follow_run(nightly, echo=lambda _: None)}
+    results["hourly"] = follow_run(hourly, echo=lambda _: None)
+    yield {"environment": environment, "results": results, "run_ids": (nightly, hourly)}
+
+
+def test_nightly_then_hourly_publish_every_mart_in_both_engines(refreshed: dict) -> None:
+    results = refreshed["results"]
+    assert results["nightly"].ok, results["nightly"]
+    assert results["hourly"].ok, results["hourly"]
+    assert not results["nightly"].failed_checks and results["nightly"].passed_checks > 50
+    for mart in MARTS:
+        count = rows("warehouse", f"SELECT count(*) FROM marts.{mart}")
+        assert count == rows("clickhouse", f"SELECT count() FROM marts.{mart}")
+        assert int(count[0][0]) > 0, f"{mart} is empty"
+
+
+def test_a_refresh_submitted_during_another_waits_in_the_queue(refreshed: dict) -> None:
+    from dagster import DagsterInstance
+
+    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
+    nightly_id, hourly_id = refreshed["run_ids"]
+    with DagsterInstance.get() as instance:
+        nightly = instance.get_run_record_by_id(nightly_id)
+        hourly = instance.get_run_record_by_id(hourly_id)
+    assert nightly is not None and hourly is not None
+    assert nightly.end_time is not None and hourly.start_time is not None
+    assert hourly.start_time >= nightly.end_time, "the hourly run overlapped the nightly one"
+    assert refreshed["results"]["hourly"].queued_seconds > 1
+
+
+def test_hourly_refresh_publishes_new_days_and_leaves_other_marts(refreshed: dict) -> None:
+    before_segments = {
+        t: mart_fingerprint(t, "customer_segments") for t in ("warehouse", "clickhouse")
+    }
+    before_days = rows(
+        "warehouse", "SELECT max(sales_date), sum(orders_count) FROM marts.daily_sales"
+    )
+    simulate_shop(refreshed["environment"].shop_url, hours=30, seed=3, progress=False)
+    result = refresh("hourly")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok published_marts" in " ".join(result.stdout.split())
+    for target in ("warehouse", "clickhouse"):
+        after = rows(target, "SELECT max(sales_date), sum(orders_count) FROM marts.daily_sales")
+        assert after[0][0] > before_days[0][0], f"{target}: no new day in daily_sales"
+        assert int(after[0][1]) > int(before_days[0][1])
+        # Not rebuilt by the hourly refresh: exactly as published before.
+        assert mart_fingerprint(target, "customer_segments") == before_segments[target]
+    assert mart_fingerprint("warehouse", "daily_sales") == mart_fingerprint(
+        "clickhouse", "daily_sales"
+    )
+
+
+@pytest.fixture(scope="module")
+def webserver(refreshed: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = stack.free_port()
+    log = tmp_path_factory.mktemp("webserver") / "webserver.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1",
+             "-p", str(port), "-m", "pipelines.definitions"],
+            cwd=ROOT, env=dagster_environment(), stdout=output, stderr=output,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/server_info", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(answers, 180, f"the Dagster webserver (log: {log})", every=1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+ASSET_GRAPH_QUERY = """
+{
+  assetNodes {
+    assetKey { path }
+    dependencyKeys { path }
+    groupName
+    assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
+  }
+}
+"""
+
+
+def graphql(url: str, query: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{url}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.load(response)
+    assert "errors" not in answer, answer.get("errors")
+    return answer["data"]
+
+
+def test_lineage_runs_from_every_shop_table_through_raw_and_staging_to_every_mart(
+    webserver: str,
+) -> None:
+    nodes = graphql(webserver, ASSET_GRAPH_QUERY)["assetNodes"]
+    deps = {
+        "/".join(node["assetKey"]["path"]): {"/".join(d["path"]) for d in node["dependencyKeys"]}
+        for node in nodes
+    }
+    checks = {
+        "/".join(node["assetKey"]["path"]): {
+            check["name"]: check["blocking"]
+            for check in (node.get("assetChecksOrError") or {}).get("checks", [])
+        }
+        for node in nodes
+    }
+
+    def upstream(key: str) -> set[str]:
+        seen, todo = set(), [key]
+        while todo:
+            for parent in deps.get(todo.pop(), ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return seen
+
+    for engine in ("postgres", "clickhouse"):
+        for table in SHOP_TABLES:
+            assert f"shop/{table}" in deps[f"{engine}/raw/{table}"]
+            raw = f"{engine}/raw/{table}"
+            assert any(checks[raw].values()), f"{raw} has no blocking check"
+            assert raw in deps[f"{engine}/staging/stg_shop__{table}"]
+        for mart in MARTS:
+            key = f"{engine}/marts/{mart}"
+            ancestors = upstream(key)
+            assert any(a.startswith(f"{engine}/staging/") for a in ancestors), key
+            assert any(a.startswith(f"{engine}/raw/") for a in ancestors), key
+            assert any(a.startswith("shop/") for a in ancestors), key
+            assert any(blocking for blocking in checks[key].values()), f"{key}: no blocking check"
+    assert set(MARTS) <= {k.split("/")[-1] for k in upstream("published_marts")}
+
+
+DISMISS_NEWSLETTER = (
+    "[...document.querySelectorAll('button')].filter(b => b.innerText.trim() == 'Skip')"
+    ".forEach(b => b.click())"
+)
+
+
+def screenshot_page(url: str, name: str, profile: Path, ready_text: str) -> bytes:
+    """Load ``url`` until its text shows ``ready_text``, close Dagster's first-visit
+    newsletter dialog, and take the screenshot."""
+    with launch_chromium(profile, (1600, 1000)) as browser:
+        browser.navigate(url)
+        wait_for(
+            lambda: ready_text in (browser.evaluate("document.body.innerText") or ""),
+            90,
+            f"{url} to show {ready_text!r}",
+        )
+        time.sleep(3)  # the graph lays itself out after its text is there
+        browser.evaluate(DISMISS_NEWSLETTER)
+        time.sleep(1)
+        png = browser.screenshot()
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        (Path(SCREENSHOTS) / name).write_bytes(png)
+    return png
+
+
+def assert_not_blank(png: bytes) -> None:
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    assert len(colours) > 200, f"only {len(colours)} colours: nothing drawn?"
+
+
+def test_lineage_and_run_pages_render_in_chromium(
+    webserver: str, refreshed: dict, tmp_path: Path
+) -> None:
+    lineage = screenshot_page(
+        f"{webserver}/assets/clickhouse/marts/daily_sales?view=lineage&lineageScope=upstream",
+        "lineage.png",
+        tmp_path / "lineage-profile",
+        "stg_shop__orders",
+    )
+    assert_not_blank(lineage)
+    nightly_id = refreshed["run_ids"][0]
+    run = screenshot_page(
+        f"{webserver}/runs/{nightly_id}",
+        "run.png",
+        tmp_path / "run-profile",
+        "published_marts",
+    )
+    assert_not_blank(run)
