@@ -42,6 +42,7 @@ class OneLineErrorsGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", "shopmarts")
         try:
             return super().main(*args, **kwargs)
         except click.exceptions.Exit as done:

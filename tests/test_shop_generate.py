@@ -359,8 +359,8 @@ def test_cli_generates_with_an_end_date(new_database: Callable[[str], str]) -> N
         (("--scale", "nan"), 1, "shopmarts: --scale must be a positive number"),
         (("--scale", "0.1", "--seed", "-4"), 1, "shopmarts: --seed must be zero or positive"),
         (("--scale", "0.1", "--end-date", "2999-01-01"), 1, "must not be in the future"),
-        (("--bogus",), 2, "Error: No such option '--bogus'"),
-        (("--scale", "lots"), 2, "Error: Invalid value for '--scale'"),
+        (("--bogus",), 2, "shopmarts generate: No such option '--bogus'"),
+        (("--scale", "lots"), 2, "shopmarts generate: Invalid value for '--scale'"),
     ],
 )
 def test_bad_arguments_give_one_clear_line_and_change_nothing(
@@ -369,10 +369,7 @@ def test_bad_arguments_give_one_clear_line_and_change_nothing(
     url = new_database("shop_generate_arguments")
     cli = run_cli("generate", "--replace", *args, shop_url=url)
     assert cli.returncode == status
-    error_lines = [
-        line for line in cli.stderr.splitlines() if "shopmarts:" in line or "Error" in line
-    ]
-    assert len(error_lines) == 1 and message in error_lines[0], cli.stderr
+    assert cli.stderr.count("\n") == 1 and message in cli.stderr, cli.stderr
     assert scalar(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
 
 
