@@ -1,7 +1,7 @@
 """`make bench`: every benchmark at scale 20, one after the other, each side by side with its peer.
 
-    python -m bench                 # all of them
-    python -m bench generate marts  # a subset
+python -m bench                 # all of them
+python -m bench generate marts  # a subset
 """
 
 from __future__ import annotations
