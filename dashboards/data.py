@@ -113,6 +113,10 @@ class _PostgresPool:
                     connect_timeout=CONNECT_TIMEOUT_SECONDS,
                     autocommit=True,
                     application_name="shopmarts-dashboards",
+                    # No server-side prepared statements: publish swaps the marts for new
+                    # relations, and a plan cached on a pooled connection would then fail
+                    # ("cached plan must not change result type").
+                    prepare_threshold=None,
                 )
             except psycopg.OperationalError as error:
                 raise EngineUnavailable(
