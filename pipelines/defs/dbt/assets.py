@@ -8,12 +8,17 @@ asset check proving the two engines' marts identical.
 # No `from __future__ import annotations`: Dagster reads the config and resource
 # annotations at definition time.
 import functools
+import importlib.metadata
 import json
+import os
+import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 from pydantic import Field
 
 from pipelines.defs.dbt.connection import (
@@ -24,6 +29,7 @@ from pipelines.defs.dbt.connection import (
 )
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
 from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.engines.settings import state_dir
 from quality.parity import MartParity, check_parity
 
 PARITY_CHECK_NAME = "cross_engine_parity"
@@ -101,18 +107,68 @@ def builds_every_mart(context: dg.AssetExecutionContext) -> bool:
     return marts <= set(context.selected_asset_keys)
 
 
+class ShopmartsDbtCliResource(DbtCliResource):
+    """dagster-dbt's CLI resource, without a `dbt --version` in every run.
+
+    dagster-dbt learns the dbt version by running `dbt --version`, which imports all of
+    dbt and asks PyPI for the newest release: seconds per run worker, and a network call
+    a refresh has no use for. The dbt beside this interpreter is the installed dbt-core.
+    """
+
+    @functools.cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
+            return version.parse(importlib.metadata.version("dbt-core"))
+        return super()._cli_version
+
+
+# Run folders (artifacts and logs of one dbt invocation) kept per target; older ones go.
+KEPT_DBT_RUNS = 10
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def dbt_runs_dir(target: str) -> Path:
+    """Where the dbt invocations of refreshes on ``target`` write their artifacts and logs.
+
+    dagster-dbt gives each invocation its own folder below ``DBT_TARGET_PATH`` and seeds
+    it with that path's `partial_parse.msgpack`, so dbt re-parses only what changed since
+    the last refresh instead of the whole project.
+    """
+    return state_dir() / "dbt" / target
+
+
+def keep_parse_state(runs_dir: Path, finished: Path) -> None:
+    """Make ``finished``'s parse state the next run's seed; drop all but the newest runs."""
+    parsed = finished / PARTIAL_PARSE_FILE
+    if parsed.exists():
+        staged = runs_dir / f".{PARTIAL_PARSE_FILE}.{os.getpid()}"
+        shutil.copyfile(parsed, staged)
+        staged.replace(runs_dir / PARTIAL_PARSE_FILE)
+    runs = sorted(
+        (path for path in runs_dir.iterdir() if path.is_dir()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for old in runs[KEPT_DBT_RUNS:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
+    target: str,
     environment: ShopmartsEnvironment,
     config: DbtBuildConfig,
 ) -> Iterator:
+    runs_dir = dbt_runs_dir(target)
+    runs_dir.mkdir(parents=True, exist_ok=True)
     # dagster-dbt hands os.environ to dbt (and to its own adapter handle), so the
     # connection variables stay set while the invocation streams its events.
-    with dbt_environment(environment.environment()):
+    with dbt_environment(environment.environment(), DBT_TARGET_PATH=str(runs_dir)):
         args = dbt_build_args(config, all_marts=builds_every_mart(context))
         invocation = dbt.cli(args, context=context)
         yield from invocation.stream().fetch_row_counts()
+    keep_parse_state(runs_dir, invocation.target_path)
 
 
 @dbt_assets(
@@ -128,7 +184,7 @@ def postgres_dbt_assets(
     config: DbtBuildConfig,
 ) -> Iterator:
     """Staging views and marts (materialized views) in the warehouse PostgreSQL."""
-    yield from _build(context, dbt_postgres, shopmarts_environment, config)
+    yield from _build(context, dbt_postgres, "postgres", shopmarts_environment, config)
 
 
 @dbt_assets(
@@ -144,14 +200,16 @@ def clickhouse_dbt_assets(
     config: DbtBuildConfig,
 ) -> Iterator:
     """Staging views and marts (MergeTree tables) in ClickHouse."""
-    yield from _build(context, dbt_clickhouse, shopmarts_environment, config)
+    yield from _build(context, dbt_clickhouse, "clickhouse", shopmarts_environment, config)
 
 
 def dbt_resources() -> dict[str, DbtCliResource]:
     """The dbt CLI resources the two `@dbt_assets` require, one per target."""
     executable = dbt_executable()
     return {
-        f"dbt_{target}": DbtCliResource(project_dir=dbt_project(target), dbt_executable=executable)
+        f"dbt_{target}": ShopmartsDbtCliResource(
+            project_dir=dbt_project(target), dbt_executable=executable
+        )
         for target in TARGETS
     }
 

@@ -60,14 +60,15 @@ def dbt_env(environment: Environment) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def dbt_environment(environment: Environment) -> Iterator[Mapping[str, str]]:
-    """Set :func:`dbt_env` in ``os.environ`` for the block, then restore what was there.
+def dbt_environment(environment: Environment, **extra: str) -> Iterator[Mapping[str, str]]:
+    """Set :func:`dbt_env` (and ``extra``) in ``os.environ`` for the block, then restore
+    what was there.
 
     dagster-dbt builds the dbt subprocess's environment (and its own adapter handle)
     from ``os.environ`` when ``DbtCliResource.cli`` is called, so the variables must be
     in place for that call and while its events stream.
     """
-    variables = dbt_env(environment)
+    variables = {**dbt_env(environment), **extra}
     previous = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:
