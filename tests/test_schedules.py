@@ -71,3 +71,20 @@ def test_timezone_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
     first = fire_times(nightly, start, 1)[0]
     # 02:00 in Berlin is 01:00 UTC in November.
     assert first.astimezone(ZoneInfo("UTC")).strftime("%H:%M") == "01:00"
+
+
+def test_hourly_runs_mart_checks_but_leaves_staging_tests_to_the_nightly() -> None:
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+
+    def checks_of(job_name: str) -> set[dg.AssetCheckKey]:
+        job = defs.resolve_job_def(job_name)
+        return set(job.asset_layer.asset_graph.asset_check_keys) & set(graph.asset_check_keys)
+
+    nightly, hourly = checks_of("nightly_refresh"), checks_of("hourly_refresh")
+    layer = lambda key: key.asset_key.path[1] if len(key.asset_key.path) > 2 else ""  # noqa: E731
+    assert {layer(key) for key in nightly} >= {"raw", "staging", "marts"}
+    assert {layer(key) for key in hourly} == {"raw", "marts"}
+    hourly_marts = {key.asset_key.path[2] for key in hourly if layer(key) == "marts"}
+    assert hourly_marts == {"daily_sales", "inventory_status"}

@@ -42,8 +42,11 @@ def mart_keys(marts: tuple[str, ...]) -> list[dg.AssetKey]:
 STAGING = dg.AssetSelection.key_prefixes(*[[engine, "staging"] for engine in ENGINES])
 # The staging views the hourly marts read are in the job too: besides being cheap to
 # recreate, they carry the dependency on raw, so dbt never runs before the extract.
-HOURLY_MARTS_WITH_STAGING = dg.AssetSelection.assets(*mart_keys(HOURLY_MARTS)) | (
-    dg.AssetSelection.assets(*mart_keys(HOURLY_MARTS)).upstream() & STAGING
+# Their dbt tests are not: they restate, on views over raw, the keys and references the
+# raw gate has just validated, and each is a full scan plus events; the nightly runs them.
+HOURLY_MARTS_WITH_STAGING = (
+    dg.AssetSelection.assets(*mart_keys(HOURLY_MARTS))
+    | (dg.AssetSelection.assets(*mart_keys(HOURLY_MARTS)).upstream() & STAGING).without_checks()
 )
 RAW = dg.AssetSelection.key_prefixes(*[[engine, "raw"] for engine in ENGINES])
 PUBLISH = dg.AssetSelection.assets("published_marts")
