@@ -16,11 +16,10 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import clickhouse_connect
 import great_expectations as gx
 import psycopg
 from clickhouse_connect.driver.client import Client as ClickHouseClient
@@ -38,6 +37,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
+from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment, state_dir
 from quality import clickhouse_validation, records
 from quality.identity import clickhouse_uuids, postgres_relations
@@ -73,11 +73,16 @@ def run_raw_gate(
     future_tolerance: dt.timedelta | None = None,
     max_row_count_drop: float | None = None,
     remember_counts: bool = True,
+    changed_since: Mapping[str, tuple[str, dt.datetime]] | None = None,
 ) -> GateResult:
     """Validate ``raw`` in ``engine`` (all tables or those named).
 
-    When every suite passes, the row counts become the baseline of the next load's
-    "no sharp drop" rule (unless ``remember_counts`` is off).
+    ``changed_since`` (table -> cursor column, lower bound): tables an incremental load
+    changed, whose row-level rules read only the rows it wrote (see
+    :class:`~quality.suites.raw.RawSuiteOptions`).
+
+    When every suite passes, the row counts of the tables validated whole become the
+    baseline of the next load's "no sharp drop" rule (unless ``remember_counts`` is off).
     """
     defaults = RawSuiteOptions()
     options = RawSuiteOptions(
@@ -86,11 +91,16 @@ def run_raw_gate(
             defaults.max_row_count_drop if max_row_count_drop is None else max_row_count_drop
         ),
         last_good_counts=records.last_good_counts(environment.warehouse_url, engine),
+        changed_since=dict(changed_since or {}),
     )
     suites = raw_suites(engine, tables=tables, options=options)
     result = run_suites(environment, "raw", engine, suites, run_id=run_id)
     if result.success and remember_counts:
-        counts = {o.table: o.row_count for o in result.outcomes if o.row_count is not None}
+        counts = {
+            o.table: o.row_count
+            for o in result.outcomes
+            if o.row_count is not None and o.table not in options.changed_since
+        }
         records.remember_good_counts(environment.warehouse_url, engine, counts, run_id)
     return result
 
@@ -289,14 +299,22 @@ def _run_on_postgres(
         present = [s for s in suites if before[s.relation] is not None]
         validations = []
         if present:
-            datasource = context.data_sources.add_postgres(
-                "warehouse",
-                connection_string=sqlalchemy_url(warehouse_url),
-                create_temp_table=False,
-            )
+            # Whole tables are read in place. The rows an incremental load changed are
+            # selected once into a temporary table that every expectation then reads.
+            datasources = {
+                sliced: context.data_sources.add_postgres(
+                    "warehouse_changed_rows" if sliced else "warehouse",
+                    connection_string=sqlalchemy_url(warehouse_url),
+                    create_temp_table=sliced,
+                )
+                for sliced in {bool(suite.relation.where) for suite in present}
+            }
             for suite in present:
-                asset = datasource.add_query_asset(
-                    suite.name, query=f"SELECT * FROM {suite.relation.qualified}"
+                where = suite.relation.where
+                asset = datasources[bool(where)].add_query_asset(
+                    suite.name,
+                    query=f"SELECT * FROM {suite.relation.qualified}"
+                    + (f" WHERE {where}" if where else ""),
                 )
                 batch = asset.add_batch_definition_whole_table("whole table")
                 validations.append(
@@ -316,8 +334,9 @@ def _run_on_postgres(
             try:
                 run = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
             finally:
-                with contextlib.suppress(Exception):
-                    datasource.get_engine().dispose()
+                for datasource in datasources.values():
+                    with contextlib.suppress(Exception):
+                        datasource.get_engine().dispose()
             by_suite = {result.suite_name: (key, result) for key, result in run.run_results.items()}
             # One build for the whole gate (GX's UpdateDataDocsAction rebuilds per suite).
             _build_docs(context, list(run.run_results))
@@ -357,7 +376,7 @@ def _postgres_samples(
         if item.success or config is None or config.type != "unexpected_rows_expectation":
             continue
         query = str(config.kwargs["unexpected_rows_query"]).replace(
-            "{batch}", suite.relation.qualified
+            "{batch}", suite.relation.from_clause()
         )
         try:
             with conn.cursor() as cursor:
@@ -373,18 +392,6 @@ def _postgres_samples(
 
 
 # --- ClickHouse: pushdown, results handed to GX for Data Docs --------------------------
-
-
-@contextlib.contextmanager
-def clickhouse_client(url: str) -> Iterator[ClickHouseClient]:
-    # No session: queries of a session are serialized by the server.
-    client = clickhouse_connect.get_client(
-        dsn=url, autogenerate_session_id=False, send_receive_timeout=600
-    )
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def clickhouse_identities(

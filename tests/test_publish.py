@@ -33,8 +33,9 @@ import psycopg
 import pytest
 from test_quality_gates import HOURLY_MARTS, SEED, Pipeline, ensure_published, failure_messages
 
-from pipelines.defs.publish.marts import clickhouse_client, mart_fingerprints
+from pipelines.defs.publish.marts import mart_fingerprints
 from pipelines.defs.publish.refresh_log import latest_refreshes
+from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
 from quality.tables import MARTS, SHADOW_SCHEMA
 

@@ -39,7 +39,7 @@ from pipelines.defs.dbt.assets import (
 from pipelines.defs.extract.assets import extract_raw
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.publish.assets import PARITY_CHECK_NAME, published_marts
-from pipelines.defs.publish.marts import clickhouse_client, mart_fingerprints
+from pipelines.defs.publish.marts import mart_fingerprints
 from pipelines.defs.publish.refresh_log import latest_refreshes
 from pipelines.defs.quality.checks import (
     ENGINES,
@@ -50,6 +50,7 @@ from pipelines.defs.quality.checks import (
     raw_gates,
     raw_key,
 )
+from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
 from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
 
@@ -530,6 +531,43 @@ def test_mart_gate_catches_bad_shadow_marts(
         with clickhouse_client(environment.clickhouse_url) as client:
             for mart in tampered:
                 client.command(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+    assert mart_fingerprints(environment) == published
+
+
+@pytest.mark.parametrize(
+    "fault", [FAULTS[0], FAULTS[1]], ids=["future order date", "emptied table"]
+)
+def test_an_incremental_load_is_gated_on_the_rows_it_wrote(
+    fault: Fault,
+    environment: Environment,
+    pipeline: Pipeline,
+    published: Mapping[tuple[str, str], Any],
+    restore_raw: list[str],
+) -> None:
+    """The hourly raw gate reads only the rows the load wrote (plus whole-table counts),
+    and still stops a bad row it carries and a table that lost its rows."""
+    restore_raw.append(fault.table)
+    undo = fault.inject(environment)
+    try:
+        result = pipeline.run(extract="incremental", marts=HOURLY_MARTS, mode="hourly")
+    finally:
+        if undo:
+            undo()
+    assert not result.success
+    rules = failed_rules(result)
+    for engine in ENGINES:
+        assert (engine, fault.rule) in rules, (engine, fault.rule, sorted(rules))
+    whole = first(environment, f"SELECT count(*) FROM raw.{fault.table}")
+    for engine in ENGINES:
+        evaluation = next(
+            e
+            for e in result.get_asset_check_evaluations()
+            if e.asset_key == raw_key(engine, fault.table) and e.check_name == RAW_CHECK_NAME
+        )
+        scope = str(evaluation.metadata["validated_rows"].value)
+        assert scope.startswith("the rows this load wrote: updated_at >= "), scope
+        if fault.table == "orders":  # the changed order, not the whole table
+            assert 0 < evaluation.metadata["rows"].value < whole, evaluation.metadata
     assert mart_fingerprints(environment) == published
 
 

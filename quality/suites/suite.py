@@ -11,8 +11,9 @@ on it, and Data Docs show it at the head of the expectation's description.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import great_expectations as gx
@@ -30,17 +31,36 @@ class Relation:
     schema: str
     name: str
     final: bool = False  # ClickHouse ReplacingMergeTree: collapse each key to its newest row
+    # A condition on the rows, e.g. those an incremental load changed; empty: every row.
+    where: str = ""
 
     @property
     def qualified(self) -> str:
         schema, name = (quote_identifier(self.engine, part) for part in (self.schema, self.name))
         return f"{schema}.{name}"
 
+    @property
+    def whole(self) -> Relation:
+        """The same relation, every row."""
+        return replace(self, where="")
+
     def from_clause(self) -> str:
-        """SQL usable after FROM (and aliasable): the relation, collapsed when needed."""
-        if self.final:
-            return f"(SELECT * FROM {self.qualified} FINAL)"
-        return self.qualified
+        """SQL usable after FROM (and aliasable): the relation, collapsed and filtered when
+        needed."""
+        if not (self.final or self.where):
+            return self.qualified
+        final = " FINAL" if self.final else ""
+        where = f" WHERE {self.where}" if self.where else ""
+        return f"(SELECT * FROM {self.qualified}{final}{where})"
+
+
+def timestamp_literal(engine: Engine, moment: dt.datetime) -> str:
+    """``moment`` (timezone-aware) as a SQL literal comparable with a timestamptz column
+    (ClickHouse: DateTime64 in UTC)."""
+    utc = moment.astimezone(dt.UTC)
+    if engine == "clickhouse":
+        return f"toDateTime64('{utc:%Y-%m-%d %H:%M:%S.%f}', 6, 'UTC')"
+    return f"'{utc.isoformat()}'::timestamptz"
 
 
 def quote_identifier(engine: Engine, name: str) -> str:

@@ -23,17 +23,15 @@ retried or resumed publish never swaps a mart back.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import clickhouse_connect
 import psycopg
-from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
+from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
 from pipelines.errors import ShopmartsError
 from quality.identity import PostgresRelation, clickhouse_uuids, postgres_relations
@@ -242,17 +240,6 @@ def _copy_grants(
 
 
 # --- ClickHouse ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def clickhouse_client(url: str) -> Iterator[ClickHouseClient]:
-    client = clickhouse_connect.get_client(
-        dsn=url, autogenerate_session_id=False, send_receive_timeout=600
-    )
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def _ch(name: str) -> str:

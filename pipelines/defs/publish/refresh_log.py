@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from pipelines.defs.publish.marts import clickhouse_client
+from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
 
 _LOG_LOCK = 0x5EED_0D03
