@@ -325,7 +325,7 @@ def ui(port: int) -> None:
     import subprocess
 
     from pipelines.engines import stack
-    from pipelines.engines.dagster_daemon import DEFINITIONS_MODULE, dagster_environment
+    from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
     from pipelines.engines.settings import PROJECT_ROOT
 
     if not stack.port_is_free(port):
@@ -336,7 +336,7 @@ def ui(port: int) -> None:
         "running until `shopmarts down`)"
     )
     webserver = os.path.join(os.path.dirname(sys.executable), "dagster-webserver")
-    command = [webserver, "-h", "127.0.0.1", "-p", str(port), "-m", DEFINITIONS_MODULE]
+    command = [webserver, "-h", "127.0.0.1", "-p", str(port), "-w", str(workspace_file())]
     try:
         sys.exit(subprocess.call(command, cwd=PROJECT_ROOT, env=dagster_environment()))
     except KeyboardInterrupt:

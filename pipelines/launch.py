@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipelines.engines.dagster_daemon import DEFINITIONS_MODULE, dagster_environment
-from pipelines.engines.settings import PROJECT_ROOT, state_dir
+from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
+from pipelines.engines.settings import state_dir
 from pipelines.errors import ShopmartsError
 
 JOB_FOR_MODE = {"nightly": "nightly_refresh", "hourly": "hourly_refresh"}
@@ -80,9 +80,8 @@ def submit_refresh(mode: str, tags: dict[str, str] | None = None) -> str:
     with DagsterInstance.get() as instance, _output_to(state_dir() / "dagster-submit.log"):
         run = execute_launch_command(
             instance=instance,
-            workspace_opts=WorkspaceOpts(
-                module_name=(DEFINITIONS_MODULE,), working_directory=str(PROJECT_ROOT)
-            ),
+            # The stack's code server: the definitions are already loaded there.
+            workspace_opts=WorkspaceOpts(workspace=(str(workspace_file()),)),
             job_name=JOB_FOR_MODE[mode],
             # Explicit, so the run records what it ran with (publish verifies the shadow).
             config_json=json.dumps(refresh_run_config(mode)),

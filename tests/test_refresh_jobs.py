@@ -25,7 +25,7 @@ from ingest.generate import generate_shop
 from ingest.shop_schema import SHOP_TABLES
 from ingest.simulate import simulate_shop
 from pipelines.engines import stack
-from pipelines.engines.dagster_daemon import dagster_environment
+from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
 from pipelines.engines.query import run_query
 from pipelines.engines.settings import Environment
 from pipelines.launch import follow_run, submit_refresh
@@ -112,6 +112,36 @@ def test_hourly_refresh_publishes_new_days_and_leaves_other_marts(refreshed: dic
     )
 
 
+def test_dbt_reparses_only_what_changed_and_keeps_few_run_folders(refreshed: dict) -> None:
+    """Every refresh after the first seeds dbt with the last parse (no full re-parse), and
+    the hourly build runs its marts' tests but leaves the staging tests to the nightly."""
+    from pipelines.defs.dbt.assets import KEPT_DBT_RUNS, dbt_runs_dir
+
+    for target in ("postgres", "clickhouse"):
+        runs_dir = dbt_runs_dir(target)
+        assert (runs_dir / "partial_parse.msgpack").exists(), f"{target}: no parse state kept"
+        runs = sorted(
+            (path for path in runs_dir.iterdir() if path.is_dir()),
+            key=lambda path: path.stat().st_mtime,
+        )
+        assert 2 <= len(runs) <= KEPT_DBT_RUNS, runs
+        newest = runs[-1]  # the hourly refresh of the test above
+        log = (newest / "dbt.log").read_text()
+        assert "Starting full parse" not in log, f"{target}: the hourly run parsed everything"
+        results = json.loads((newest / "run_results.json").read_text())["results"]
+        tests = [r["unique_id"] for r in results if r["unique_id"].startswith("test.")]
+        assert any("daily_sales" in test for test in tests), tests
+        nodes = json.loads((newest / "manifest.json").read_text())["nodes"]
+        on_staging = {
+            unique_id
+            for unique_id, node in nodes.items()
+            if (node.get("attached_node") or "").startswith("model.shopmarts.stg_")
+        }
+        assert on_staging, "the manifest has no staging tests to leave out"
+        assert not on_staging & set(tests), sorted(on_staging & set(tests))
+        assert all(r["status"] in ("success", "pass") for r in results)
+
+
 @pytest.fixture(scope="module")
 def webserver(refreshed: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = stack.free_port()
@@ -119,7 +149,7 @@ def webserver(refreshed: dict, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster-webserver")), "-h", "127.0.0.1",
-             "-p", str(port), "-m", "pipelines.definitions"],
+             "-p", str(port), "-w", str(workspace_file())],
             cwd=ROOT, env=dagster_environment(), stdout=output, stderr=output,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

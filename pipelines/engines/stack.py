@@ -202,9 +202,24 @@ def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
         _write_stack(stack)
 
     if "dagster" in engines:
-        from pipelines.engines.dagster_daemon import start_daemon
+        from pipelines.engines.dagster_daemon import (
+            code_server_serves,
+            start_code_server,
+            start_daemon,
+        )
 
-        pid = stack.get("dagster_daemon", {}).get("pid")
+        server = stack.get("dagster_code_server", {})
+        pid, port = server.get("pid"), server.get("port")
+        daemon = stack.get("dagster_daemon", {}).get("pid")
+        if not (_process_alive(pid) and port and code_server_serves(port)):
+            for stale in (daemon, pid):  # a daemon would keep asking the old server's port
+                if _process_alive(stale):
+                    _stop_process_tree(stale)
+            port = free_port()
+            pid = start_code_server(root / "dagster-code-server.log", port)
+        stack["dagster_code_server"] = {"pid": pid, "port": port}
+        _write_stack(stack)
+        pid = daemon
         if not _process_alive(pid):
             pid = start_daemon(root / "dagster-daemon.log")
         stack["dagster_daemon"] = {"pid": pid}
@@ -217,7 +232,11 @@ def down() -> list[str]:
     stopped = []
     stack = read_stack()
     # The daemon first: it may be launching runs that talk to the engines.
-    for key, name in (("dagster_daemon", "Dagster daemon"), ("clickhouse", "ClickHouse")):
+    for key, name in (
+        ("dagster_daemon", "Dagster daemon"),
+        ("dagster_code_server", "Dagster code server"),
+        ("clickhouse", "ClickHouse"),
+    ):
         pid = stack.get(key, {}).get("pid")
         if _process_alive(pid):
             _stop_process_tree(pid)
