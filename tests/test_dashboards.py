@@ -28,6 +28,7 @@ from dashboards import formatting as fmt
 from ingest.extract import extract
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
+from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
 from pipelines.engines.settings import Environment
 
 # --- the hand-made shop -----------------------------------------------------------------
@@ -396,60 +397,12 @@ def drop_marts(environment: Environment) -> None:
         client.close()
 
 
-# The refresh log as pipelines/defs/publish/refresh_log.py keeps it (index left out).
-REFRESH_LOG_POSTGRES = """
-    CREATE TABLE meta.refresh_log (
-        run_id text PRIMARY KEY, refreshed_at timestamp NOT NULL, mode text NOT NULL,
-        status text NOT NULL, gates_passed boolean NOT NULL,
-        marts_published text[] NOT NULL DEFAULT '{}', gates_failed text[] NOT NULL DEFAULT '{}',
-        failing_expectations text[] NOT NULL DEFAULT '{}', publish_seconds double precision,
-        detail text NOT NULL DEFAULT '')
-"""
-REFRESH_LOG_CLICKHOUSE = """
-    CREATE TABLE meta.refresh_log (
-        run_id String, refreshed_at DateTime64(3), mode LowCardinality(String),
-        status LowCardinality(String), gates_passed Bool, marts_published Array(String),
-        gates_failed Array(String), failing_expectations Array(String),
-        publish_seconds Nullable(Float64), detail String, version UInt64
-    ) ENGINE = ReplacingMergeTree(version) ORDER BY run_id
-"""
-REFRESH_LOG_COLUMNS = (
-    "run_id",
-    "refreshed_at",
-    "mode",
-    "status",
-    "gates_passed",
-    "marts_published",
-    "gates_failed",
-    "failing_expectations",
-    "publish_seconds",
-    "detail",
-)
-
-
-def record_refreshes(environment: Environment, rows: list[tuple[Any, ...]]) -> None:
-    """Start the refresh log afresh in both engines with ``rows``."""
+def record_refreshes(environment: Environment, outcomes: list[RefreshOutcome]) -> None:
+    """Start the refresh log afresh in both engines with ``outcomes``, written as the
+    pipeline writes them."""
     forget_refreshes(environment)
-    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS meta")
-        conn.execute(REFRESH_LOG_POSTGRES)
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO meta.refresh_log ({', '.join(REFRESH_LOG_COLUMNS)}) "
-                f"VALUES ({', '.join(['%s'] * len(REFRESH_LOG_COLUMNS))})",
-                rows,
-            )
-    client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
-    try:
-        client.command("CREATE DATABASE IF NOT EXISTS meta")
-        client.command(REFRESH_LOG_CLICKHOUSE)
-        client.insert(
-            "meta.refresh_log",
-            [[*row, 1] for row in rows],
-            column_names=[*REFRESH_LOG_COLUMNS, "version"],
-        )
-    finally:
-        client.close()
+    for outcome in outcomes:
+        record_refresh(environment, outcome)
 
 
 def forget_refreshes(environment: Environment) -> None:
@@ -970,15 +923,40 @@ ALL_MARTS = [
 @pytest.mark.parametrize("engine", ENGINES)
 def test_freshness_banner_reads_the_refresh_log(hand_made_shop: Environment, engine: str) -> None:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    nightly = ("run-1", now - dt.timedelta(hours=26), "nightly", "published", True, ALL_MARTS,
-               [], [], 41.5, "")  # fmt: skip
-    hourly = ("run-2", now - dt.timedelta(hours=2), "hourly", "published", True,
-              ["daily_sales", "inventory_status"], [], [], 1.2, "")  # fmt: skip
-    failed = ("run-3", now - dt.timedelta(minutes=10), "hourly", "gate_failed", False, [],
-              ["marts_gate"], ["daily_sales: net_revenue >= 0 (3 rows)",
-                               "parity: monthly_revenue differs"], None, "")  # fmt: skip
-    stuck = ("run-4", now - dt.timedelta(minutes=3), "hourly", "publish_failed", True, [],
-             [], [], None, "the marts stayed in use")  # fmt: skip
+    nightly = RefreshOutcome(
+        "run-1",
+        "nightly",
+        "published",
+        marts_published=ALL_MARTS,
+        publish_seconds=41.5,
+        refreshed_at=now - dt.timedelta(hours=26),
+    )
+    hourly = RefreshOutcome(
+        "run-2",
+        "hourly",
+        "published",
+        marts_published=["daily_sales", "inventory_status"],
+        publish_seconds=1.2,
+        refreshed_at=now - dt.timedelta(hours=2),
+    )
+    failed = RefreshOutcome(
+        "run-3",
+        "hourly",
+        "gate_failed",
+        gates_failed=["marts_gate"],
+        failing_expectations=[
+            "daily_sales: net_revenue >= 0 (3 rows)",
+            "parity: monthly_revenue differs",
+        ],
+        refreshed_at=now - dt.timedelta(minutes=10),
+    )
+    stuck = RefreshOutcome(
+        "run-4",
+        "hourly",
+        "publish_failed",
+        detail="the marts stayed in use",
+        refreshed_at=now - dt.timedelta(minutes=3),
+    )
     try:
         record_refreshes(hand_made_shop, [nightly, hourly])
         app = open_app(engine)
