@@ -13,6 +13,7 @@ BENCHMARKS = {
     "generate": ["--scale", "20"],
     "extract": ["--scale", "20"],
     "marts": ["--scale", "20"],
+    "refresh": ["--scale", "20"],
     "dashboards": ["--scale", "20"],
 }
 

@@ -1,0 +1,366 @@
+"""Benchmark the refreshes: Dagster's nightly and hourly jobs against the same steps run bare.
+
+    .venv/bin/python -m bench.refresh --scale 20
+
+Generates a shop at ``--scale`` in a throwaway SHOPMARTS_HOME (``--home DIR`` keeps it and
+reuses its shop), starts the whole stack (both engines and the Dagster daemon), then, in one
+run and side by side:
+
+- nightly: the same work twice, first as a bare Python script calling the library functions
+  the assets call (full extract, raw gates, `dbt build` per engine into the shadow, mart
+  gates, parity, publish, ANALYZE, dbt docs), then as `shopmarts refresh --mode nightly`
+  does it: submitted to Dagster's run queue, launched by the daemon, followed to the end;
+- hourly: one simulated hour of shop activity, then the hourly work bare; one more simulated
+  hour, then the `hourly_refresh` job.
+
+The bare script is the floor: what the refresh costs without an orchestrator. Each Dagster
+step is set beside its bare twin; what Dagster adds on top (submitting, the queue, the run
+worker's start, events, step bookkeeping) is the orchestration overhead. Targets: nightly
+under 5 minutes, hourly under 30 s, at most 10 s of fixed overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+TARGET_NIGHTLY_SECONDS = 300.0
+TARGET_HOURLY_SECONDS = 30.0
+TARGET_OVERHEAD_SECONDS = 10.0
+
+# Dagster step keys of the refresh jobs, in the order they run; the bare script uses the same.
+NIGHTLY_STEPS = (
+    "extract_raw",
+    "postgres_raw_gate",
+    "clickhouse_raw_gate",
+    "dbt_postgres",
+    "dbt_clickhouse",
+    "postgres_mart_gate",
+    "clickhouse_mart_gate",
+    "marts_cross_engine_parity",
+    "published_marts",
+    "postgres__analyzed",
+    "dbt_docs",
+)
+HOURLY_STEPS = NIGHTLY_STEPS[:-2]
+
+
+def _timed(seconds: dict[str, float], step: str, work: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    outcome = work()
+    seconds[step] = time.perf_counter() - started
+    return outcome
+
+
+def bare_refresh(environment, mode: str) -> tuple[dict[str, float], int]:  # noqa: ANN001
+    """The refresh's work called directly, step by step, no Dagster; (seconds, rows loaded)."""
+    import psycopg
+
+    from ingest.extract import extract
+    from pipelines.defs.dbt.assets import CROSS_MART_TAG
+    from pipelines.defs.dbt.connection import run_dbt
+    from pipelines.defs.housekeeping.assets import ANALYZED_SCHEMAS, docs_dir
+    from pipelines.defs.publish.marts import publish_marts
+    from pipelines.defs.refresh.jobs import HOURLY_MARTS
+    from quality.gate import run_mart_gate, run_raw_gate
+    from quality.parity import check_parity
+    from quality.tables import MARTS, SHADOW_SCHEMA
+
+    nightly = mode == "nightly"
+    marts = list(MARTS) if nightly else list(HOURLY_MARTS)
+    run_id = f"bench-{uuid.uuid4().hex[:8]}"
+    seconds: dict[str, float] = {}
+    reports = _timed(
+        seconds, "extract_raw", lambda: extract(environment, "full" if nightly else "incremental")
+    )
+    for engine in ("postgres", "clickhouse"):
+        gate = _timed(
+            seconds,
+            f"{engine}_raw_gate",
+            lambda engine=engine: run_raw_gate(
+                environment,
+                engine,
+                run_id=run_id,
+                # As the raw gate asset check does: the rows an incremental load wrote.
+                changed_since={
+                    r.table: (r.cursor_column, r.lower_bound)
+                    for r in reports
+                    if r.engine == engine and r.cursor_column and r.lower_bound
+                },
+            ),
+        )
+        if not gate.success:
+            raise RuntimeError(gate.describe())
+    # What the dbt assets run: build (models and data tests, no unit tests) into the shadow.
+    build = [
+        "build",
+        "--vars",
+        json.dumps({"marts_schema": SHADOW_SCHEMA}),
+        "--exclude-resource-type",
+        "unit_test",
+    ]
+    if not nightly:
+        build += ["--select", " ".join(f"+{mart}" for mart in marts)]
+        # As the hourly job: no cross-mart tests, no staging tests (the raw gate's job).
+        build += ["--exclude", f"tag:{CROSS_MART_TAG}", "path:models/staging,resource_type:test"]
+    for target in ("postgres", "clickhouse"):
+        run = _timed(
+            seconds,
+            f"dbt_{target}",
+            lambda target=target: run_dbt(environment, build, targets=[target])[target],
+        )
+        if not run.ok:
+            raise RuntimeError(run.output[-3000:])
+    for engine in ("postgres", "clickhouse"):
+        gate = _timed(
+            seconds,
+            f"{engine}_mart_gate",
+            lambda engine=engine: run_mart_gate(
+                environment, engine, marts, rebuilt_together=marts, run_id=run_id
+            ),
+        )
+        if not gate.success:
+            raise RuntimeError(gate.describe())
+    parity = _timed(
+        seconds,
+        "marts_cross_engine_parity",
+        lambda: check_parity(environment, schema=SHADOW_SCHEMA, marts=marts),
+    )
+    if not parity.passed:
+        raise RuntimeError(parity.summary())
+    _timed(seconds, "published_marts", lambda: publish_marts(environment, marts))
+    if nightly:
+
+        def analyze() -> None:
+            with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+                relations = conn.execute(
+                    "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
+                    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'm')",
+                    (list(ANALYZED_SCHEMAS),),
+                ).fetchall()
+                for (relation,) in relations:
+                    conn.execute(f"ANALYZE {relation}")
+
+        _timed(seconds, "postgres__analyzed", analyze)
+        docs = ["docs", "generate", "--static"]
+        _timed(
+            seconds,
+            "dbt_docs",
+            lambda: run_dbt(environment, docs, artifacts_dir=Path(docs_dir("postgres")).parent),
+        )
+    return seconds, sum(report.rows for report in reports)
+
+
+def run_bare(mode: str, home: Path) -> tuple[dict[str, float], float, int]:
+    """:func:`bare_refresh` in a fresh interpreter, as a cron script would run it;
+    (step seconds, wall seconds including the interpreter's start, rows loaded)."""
+    output = home / f"bare-{mode}.json"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bench.refresh", "--bare", mode, "--output", str(output)],
+        check=True,
+        cwd=PROJECT_ROOT,
+    )
+    wall = time.perf_counter() - started
+    figures = json.loads(output.read_text())
+    return figures["seconds"], wall, figures["rows"]
+
+
+def run_dagster(mode: str) -> tuple[dict[str, float], float, float, float]:
+    """`shopmarts refresh --mode` as a user runs it; (step seconds from the run's step
+    stats, wall seconds of the command, seconds until the run started, after it ended)."""
+    from dagster import DagsterInstance, RunsFilter
+
+    from pipelines.launch import JOB_FOR_MODE
+
+    started = time.time()
+    subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "refresh", "--mode", mode],
+        check=True,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    ended = time.time()
+    with DagsterInstance.get() as instance:
+        run = instance.get_runs(RunsFilter(job_name=JOB_FOR_MODE[mode]), limit=1)[0]
+        stats = instance.get_run_stats(run.run_id)
+        steps = {
+            step.step_key: (step.end_time or 0.0) - (step.start_time or 0.0)
+            for step in instance.get_run_step_stats(run.run_id)
+        }
+    return steps, ended - started, stats.start_time - started, ended - stats.end_time
+
+
+def extract_rows(mode: str) -> int:
+    """Rows the latest Dagster extract loaded (both engines), from its materializations."""
+    from dagster import AssetKey, DagsterInstance
+
+    total = 0
+    with DagsterInstance.get() as instance:
+        from ingest.shop_schema import SHOP_TABLES
+
+        for engine in ("postgres", "clickhouse"):
+            for table in SHOP_TABLES:
+                event = instance.get_latest_materialization_event(AssetKey([engine, "raw", table]))
+                if event and event.asset_materialization:
+                    rows = event.asset_materialization.metadata.get("rows")
+                    total += int(rows.value) if rows is not None else 0
+    return total
+
+
+def report(
+    mode: str,
+    steps: tuple[str, ...],
+    bare: dict[str, float],
+    bare_wall: float,
+    dagster: dict[str, float],
+    wall: float,
+    before_run: float,
+    after_run: float,
+    rows: int,
+    target: float,
+) -> tuple[str, dict[str, Any], bool]:
+    bare_steps, dagster_steps = sum(bare.values()), sum(dagster.values())
+    # Strict: everything the command spends beyond the work itself (the bare steps) is
+    # orchestration, the interpreter's start and the imports included.
+    overhead = wall - bare_steps
+    lines = [
+        f"{mode} refresh (seconds)",
+        f"{'step':<30}{'bare':>9}{'dagster':>9}{'added':>8}",
+    ]
+    for step in steps:
+        b, d = bare.get(step, 0.0), dagster.get(step, 0.0)
+        lines.append(f"{step:<30}{b:>9.2f}{d:>9.2f}{d - b:>+8.2f}")
+    in_run = wall - before_run - after_run - dagster_steps
+    lines += [
+        f"{'all steps':<30}{bare_steps:>9.2f}{dagster_steps:>9.2f}"
+        f"{dagster_steps - bare_steps:>+8.2f}",
+        f"{'start: imports / submit, queue':<30}{bare_wall - bare_steps:>9.2f}{before_run:>9.2f}",
+        f"{'between steps, run end, exit':<30}{'':>9}{in_run + after_run:>9.2f}",
+        f"{'end to end (command wall)':<30}{bare_wall:>9.2f}{wall:>9.2f}"
+        f"{wall - bare_wall:>+8.2f}   ratio {wall / bare_wall:.2f}x",
+        f"orchestration overhead: {overhead:.1f} s (the command's wall minus the bare steps)",
+        f"rows loaded: {rows:,} ({rows / max(dagster.get('extract_raw', 0), 1e-9):,.0f} rows/s "
+        f"in Dagster's extract), {rows / wall:,.0f} rows/s end to end",
+        f"target: {mode} under {target:g} s end to end: {wall:.1f} s -> "
+        f"{'met' if wall < target else 'NOT met'}",
+        f"target: orchestration overhead at most {TARGET_OVERHEAD_SECONDS:g} s: {overhead:.1f} s"
+        f" -> {'met' if overhead <= TARGET_OVERHEAD_SECONDS else 'NOT met'}",
+    ]
+    met = wall < target and overhead <= TARGET_OVERHEAD_SECONDS
+    figures = {
+        "bare": bare,
+        "bare_wall": bare_wall,
+        "dagster": dagster,
+        "wall": wall,
+        "before_run": before_run,
+        "after_run": after_run,
+        "overhead": overhead,
+        "rows": rows,
+        "met": met,
+    }
+    return "\n".join(lines), figures, met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.refresh", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--scale", type=float, default=20.0, help="shop scale to generate")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--home", type=Path, help="SHOPMARTS_HOME to use and keep")
+    parser.add_argument("--output", type=Path, help="also write the measurements as JSON")
+    parser.add_argument("--bare", choices=("nightly", "hourly"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.bare:  # the child of run_bare: the running stack is the parent's
+        from pipelines.engines.settings import get_environment
+
+        seconds, rows = bare_refresh(get_environment(), args.bare)
+        args.output.write_text(json.dumps({"seconds": seconds, "rows": rows}))
+        return 0
+
+    home = (args.home or Path(tempfile.mkdtemp(prefix="shopmarts-bench-refresh-"))).resolve()
+    os.environ["SHOPMARTS_HOME"] = str(home)
+    for variable in ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL"):
+        os.environ.pop(variable, None)
+
+    from bench.marts import shop_orders
+    from ingest.generate import generate_shop
+    from ingest.simulate import simulate_shop
+    from pipelines.engines import stack
+    from pipelines.engines.dagster_daemon import dagster_environment
+    from pipelines.engines.settings import get_environment
+
+    try:
+        print(f"starting the stack in {home}", flush=True)
+        stack.up()
+        os.environ["DAGSTER_HOME"] = dagster_environment()["DAGSTER_HOME"]
+        environment = get_environment()
+        if args.home is not None and shop_orders(environment) > 0:
+            print(f"reusing the shop ({shop_orders(environment):,} orders)", flush=True)
+        else:
+            started = time.perf_counter()
+            generate_shop(
+                environment.shop_url, scale=args.scale, seed=args.seed, replace=True, progress=False
+            )
+            print(f"generated scale {args.scale:g} in {time.perf_counter() - started:.0f} s")
+
+        results: dict[str, Any] = {"scale": args.scale}
+        texts = []
+        for mode, steps, target in (
+            ("nightly", NIGHTLY_STEPS, TARGET_NIGHTLY_SECONDS),
+            ("hourly", HOURLY_STEPS, TARGET_HOURLY_SECONDS),
+        ):
+            if mode == "hourly":
+                # The first incremental load after a full one is not a typical hour
+                # (first-touch costs: 8.7 s against 1.4 s for the next one at scale 20),
+                # so one runs untimed.
+                simulate_shop(environment.shop_url, hours=1, seed=args.seed, progress=False)
+                run_bare(mode, home)
+                simulate_shop(environment.shop_url, hours=1, seed=args.seed + 2, progress=False)
+            print(f"{mode}: bare ...", flush=True)
+            bare, bare_wall, bare_rows = run_bare(mode, home)
+            if mode == "hourly":
+                simulate_shop(environment.shop_url, hours=1, seed=args.seed + 1, progress=False)
+            print(f"{mode}: dagster ...", flush=True)
+            dagster, wall, before_run, after_run = run_dagster(mode)
+            rows = extract_rows(mode)
+            text, figures, _ = report(
+                mode, steps, bare, bare_wall, dagster, wall, before_run, after_run, rows, target
+            )
+            figures["bare_rows"] = bare_rows
+            results[mode] = figures
+            texts.append(text)
+            print("\n" + text + "\n", flush=True)
+        load = os.getloadavg()[0]
+        print(
+            "\n\n".join(texts) + f"\n\n(load average {load:.1f} on {os.cpu_count()} cores, "
+            f"{dt.datetime.now():%Y-%m-%d %H:%M})"
+        )
+        results["load_average"] = load
+        if args.output:
+            args.output.write_text(json.dumps(results, indent=2))
+        return 0
+    finally:
+        stack.down()
+        if args.home is None:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
