@@ -6,11 +6,13 @@ every worker connection imports it, so parallel workers see the same instant.
 
 Warehouse (PostgreSQL): the shop streams `COPY ... TO STDOUT (FORMAT binary)`
 straight into `COPY raw.t FROM STDIN (FORMAT binary)`, a fixed-size chunk at a
-time, nothing parsed in Python. Full: TRUNCATE + COPY in one transaction (views
+time, nothing parsed in Python. Full: TRUNCATE + COPY FREEZE in one transaction (views
 on raw stay valid; with wal_level=minimal the COPY skips WAL). Incremental: the
-changed rows into a temporary table, then `INSERT ... ON CONFLICT DO UPDATE`; the
-snapshot's keys (key columns only) into another, and an anti-join deletes the rows
-the shop hard-deleted. The table's watermark is written in the same transaction.
+changed rows into a temporary table, then `INSERT ... ON CONFLICT DO UPDATE`. When
+raw holds more rows than the snapshot, the shop hard-deleted some: per-bucket key
+counts and sums on both sides find the buckets that differ, their keys go into
+another temporary table, and an anti-join deletes what is gone. The table's
+watermark is written in the same transaction.
 
 ClickHouse: raw tables are ReplacingMergeTree(`_loaded_at`) ordered by the
 primary key, so `FINAL` returns the newest load of every key. Full: load a new
@@ -74,6 +76,12 @@ _SHOP_SESSION = "-c timezone=UTC -c datestyle=ISO -c extra_float_digits=3"
 _WATERMARKS_TABLE = "_watermarks"
 _LOADING_SUFFIX = "__loading"  # ClickHouse: a full load before EXCHANGE
 _KEYS_SUFFIX = "__keys"  # ClickHouse: the shop's keys, to find hard deletes
+# Hard deletes are narrowed down first: per bucket of this many consecutive values of an
+# integer first key column, the count and the sum of the keys on both sides. Only the
+# keys of the buckets that differ are read and anti-joined: an hour's deletes touch a
+# few buckets, not the whole table.
+KEY_BUCKET = 4096
+_INTEGER_TYPES = {"smallint", "integer", "bigint"}
 _ADVISORY_LOCK_KEY = 0x5EED_E7AC  # one extract per warehouse at a time
 
 
@@ -573,7 +581,13 @@ class _ExtractRun:
                         load_into, target
                     )
                 )
-            copy_in = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(load_into, columns)
+            # FREEZE (full loads, into the table truncated above): rows land already
+            # frozen, so the first reader (the raw gate, dbt, the next incremental's key
+            # scan) does not rewrite every page to set hint bits.
+            freeze = sql.SQL(", FREEZE" if plan.mode == "full" else "")
+            copy_in = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary{})").format(
+                load_into, columns, freeze
+            )
             rows, size = self._pipe_copy(
                 shop, self._source_query(plan, binary=True), warehouse, copy_in
             )
@@ -657,6 +671,27 @@ class _ExtractRun:
         with self._snapshot_reader() as reader:
             return int(_scalar(reader, query))
 
+    @staticmethod
+    def _bucketed_key(source: SourceTable) -> str | None:
+        """The key column hard deletes are narrowed down by: the first, if an integer."""
+        first = source.primary_key[0]
+        return first if source.column(first).postgres_type in _INTEGER_TYPES else None
+
+    def _shop_key_buckets(
+        self, source: SourceTable, key: str, shop: psycopg.Connection | None = None
+    ) -> dict[int, tuple[int, int]]:
+        table = sql.Identifier("public", source.name)
+        if shop is not None:
+            return _postgres_key_buckets(shop, table, key)
+        with self._snapshot_reader() as reader:
+            return _postgres_key_buckets(reader, table, key)
+
+    @staticmethod
+    def _differing_buckets(
+        shop: dict[int, tuple[int, int]], raw: dict[int, tuple[int, int]]
+    ) -> list[int]:
+        return sorted(b for b in shop.keys() | raw.keys() if shop.get(b) != raw.get(b))
+
     def _delete_missing_in_postgres(
         self,
         shop: psycopg.Connection,
@@ -672,6 +707,19 @@ class _ExtractRun:
         raw_rows = int(_scalar(warehouse, sql.SQL("SELECT count(*) FROM {}").format(target)))
         if raw_rows == self._shop_rows(source, shop):
             return 0
+        in_buckets: sql.Composable = sql.SQL("true")
+        bucketed = self._bucketed_key(source)
+        if bucketed:
+            key = sql.Identifier(bucketed)
+            differing = self._differing_buckets(
+                self._shop_key_buckets(source, bucketed, shop),
+                _postgres_key_buckets(warehouse, target, bucketed),
+            )
+            if not differing:
+                return 0
+            in_buckets = sql.SQL("{} / {} = ANY({})").format(
+                key, sql.Literal(KEY_BUCKET), sql.Literal(differing)
+            )
         keys = sql.Identifier(f"_keys_{source.name}")
         key_columns = sql.SQL(", ").join(map(sql.Identifier, source.primary_key))
         warehouse.execute(
@@ -681,8 +729,8 @@ class _ExtractRun:
         )
         self._pipe_copy(
             shop,
-            sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)").format(
-                key_columns, sql.Identifier("public", source.name)
+            sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT (FORMAT binary)").format(
+                key_columns, sql.Identifier("public", source.name), in_buckets
             ),
             warehouse,
             sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(keys),
@@ -692,9 +740,9 @@ class _ExtractRun:
             sql.SQL("k.{0} = r.{0}").format(sql.Identifier(name)) for name in source.primary_key
         )
         cursor = warehouse.execute(
-            sql.SQL("DELETE FROM {} AS r WHERE NOT EXISTS (SELECT FROM {} AS k WHERE {})").format(
-                target, keys, matches
-            )
+            sql.SQL(
+                "DELETE FROM {} AS r WHERE {} AND NOT EXISTS (SELECT FROM {} AS k WHERE {})"
+            ).format(target, in_buckets, keys, matches)
         )
         return cursor.rowcount
 
@@ -749,6 +797,26 @@ class _ExtractRun:
         raw_rows = int(str(client.command(f"SELECT count() FROM {target} FINAL")))
         if raw_rows == self._shop_rows(source):
             return 0
+        in_buckets, shop_in_buckets = "1", sql.SQL("true")
+        bucketed = self._bucketed_key(source)
+        if bucketed:
+            key = _ch_name(bucketed)
+            raw_buckets = {
+                int(b): (int(n), int(total))
+                for b, n, total in client.query(
+                    f"SELECT intDiv({key}, {KEY_BUCKET}) AS b, count(), sum({key}) "
+                    f"FROM {target} FINAL WHERE {key} IS NOT NULL GROUP BY b"
+                ).result_rows
+            }
+            differing = self._differing_buckets(
+                self._shop_key_buckets(source, bucketed), raw_buckets
+            )
+            if not differing:
+                return 0
+            in_buckets = f"intDiv({key}, {KEY_BUCKET}) IN ({', '.join(map(str, differing))})"
+            shop_in_buckets = sql.SQL("{} / {} = ANY({})").format(
+                sql.Identifier(bucketed), sql.Literal(KEY_BUCKET), sql.Literal(differing)
+            )
         keys_table = _ch_name(self.raw, source.name + _KEYS_SUFFIX)
         key_list = ", ".join(_ch_name(name) for name in source.primary_key)
         key_types = ", ".join(
@@ -759,14 +827,15 @@ class _ExtractRun:
         try:
             self._stream_into_clickhouse(
                 client,
-                sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(
+                sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT").format(
                     sql.SQL(", ").join(map(sql.Identifier, source.primary_key)),
                     sql.Identifier("public", source.name),
+                    shop_in_buckets,
                 ),
                 source.primary_key,
                 keys_table,
             )
-            gone = f"({key_list}) NOT IN (SELECT {key_list} FROM {keys_table})"
+            gone = f"{in_buckets} AND ({key_list}) NOT IN (SELECT {key_list} FROM {keys_table})"
             deleted = int(str(client.command(f"SELECT count() FROM {target} WHERE {gone}")))
             if deleted:  # a DELETE is a mutation: only when there is something to delete
                 client.command(f"DELETE FROM {target} WHERE {gone}")
@@ -836,6 +905,16 @@ class _ExtractRun:
         if not rows:
             rows = int(str(client.command(f"SELECT count() FROM {insert_into}")))
         return rows, size
+
+
+def _postgres_key_buckets(
+    conn: psycopg.Connection, table: sql.Identifier, key: str
+) -> dict[int, tuple[int, int]]:
+    """{bucket: (keys, sum of keys)} of ``table``'s integer ``key`` (see KEY_BUCKET)."""
+    query = sql.SQL(
+        "SELECT {k} / {b}, count(*), sum({k}) FROM {t} WHERE {k} IS NOT NULL GROUP BY 1"
+    ).format(k=sql.Identifier(key), b=sql.Literal(KEY_BUCKET), t=table)
+    return {int(b): (int(n), int(total)) for b, n, total in conn.execute(query).fetchall()}
 
 
 def _scalar(conn: psycopg.Connection, query: sql.Composed) -> Any:
