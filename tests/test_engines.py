@@ -67,7 +67,11 @@ def test_status_reports_every_engine(home: Path) -> None:
         ["PostgreSQL", "shop"],
         ["PostgreSQL", "warehouse"],
         ["ClickHouse", "up"],
+        ["Dagster", "code"],
+        ["Dagster", "daemon"],
     ]
+    assert lines[3].split()[3] == "up" and "grpc://127.0.0.1:" in lines[3], lines[3]
+    assert lines[4].split()[2] == "up" and "DAGSTER_HOME=" in lines[4], lines[4]
     assert "18." in lines[0] and "26." in lines[2]
 
 

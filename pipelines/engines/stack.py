@@ -309,4 +309,37 @@ def status() -> list[EngineStatus]:
                 first_line[:200],
             )
         )
+    result += _dagster_status(stack)
     return result
+
+
+def _dagster_status(stack: dict) -> list[EngineStatus]:
+    """The code server and the daemon, when this stack has started them."""
+    if "dagster_code_server" not in stack:
+        return []
+    from importlib.metadata import version
+
+    from pipelines.engines.dagster_daemon import code_server_serves, dagster_home
+
+    server, daemon = stack["dagster_code_server"], stack.get("dagster_daemon", {})
+    serving = _process_alive(server.get("pid")) and code_server_serves(server["port"])
+    return [
+        EngineStatus(
+            "Dagster code server",
+            f"grpc://127.0.0.1:{server['port']}",
+            serving,
+            version("dagster"),
+            0,
+            server.get("pid"),
+            "" if serving else "not serving the definitions",
+        ),
+        EngineStatus(
+            "Dagster daemon",
+            f"DAGSTER_HOME={dagster_home()}",
+            _process_alive(daemon.get("pid")),
+            version("dagster"),
+            _folder_size(dagster_home()),
+            daemon.get("pid"),
+            "" if _process_alive(daemon.get("pid")) else "not running",
+        ),
+    ]
