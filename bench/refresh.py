@@ -13,10 +13,13 @@ run and side by side:
 - hourly: one simulated hour of shop activity, then the hourly work bare; one more simulated
   hour, then the `hourly_refresh` job.
 
-The bare script is the floor: what the refresh costs without an orchestrator. Each Dagster
-step is set beside its bare twin; what Dagster adds on top (submitting, the queue, the run
-worker's start, events, step bookkeeping) is the orchestration overhead. Targets: nightly
-under 5 minutes, hourly under 30 s, at most 10 s of fixed overhead.
+The bare script is the floor: what the refresh costs without an orchestrator, started as a
+fresh interpreter like a cron job. Each Dagster step is set beside its bare twin. The
+orchestration overhead is what `shopmarts refresh` takes beyond the bare script, end to end
+(submitting, the queue, the run worker's start, events, step bookkeeping); the report also
+gives the strict figure, the command's wall minus the bare steps, which also charges Dagster
+with the interpreter's start and the imports (GX, dbt) the bare script pays outside its
+steps. Targets: nightly under 5 minutes, hourly under 30 s, at most 10 s of fixed overhead.
 """
 
 from __future__ import annotations
@@ -235,9 +238,10 @@ def report(
     target: float,
 ) -> tuple[str, dict[str, Any], bool]:
     bare_steps, dagster_steps = sum(bare.values()), sum(dagster.values())
+    overhead = wall - bare_wall
     # Strict: everything the command spends beyond the work itself (the bare steps) is
     # orchestration, the interpreter's start and the imports included.
-    overhead = wall - bare_steps
+    strict = wall - bare_steps
     lines = [
         f"{mode} refresh (seconds)",
         f"{'step':<30}{'bare':>9}{'dagster':>9}{'added':>8}",
@@ -252,8 +256,9 @@ def report(
         f"{'start: imports / submit, queue':<30}{bare_wall - bare_steps:>9.2f}{before_run:>9.2f}",
         f"{'between steps, run end, exit':<30}{'':>9}{in_run + after_run:>9.2f}",
         f"{'end to end (command wall)':<30}{bare_wall:>9.2f}{wall:>9.2f}"
-        f"{wall - bare_wall:>+8.2f}   ratio {wall / bare_wall:.2f}x",
-        f"orchestration overhead: {overhead:.1f} s (the command's wall minus the bare steps)",
+        f"{overhead:>+8.2f}   ratio {wall / bare_wall:.2f}x",
+        f"orchestration overhead: {overhead:.1f} s over the bare script; strict, the command's "
+        f"wall minus the bare steps: {strict:.1f} s",
         f"rows loaded: {rows:,} ({rows / max(dagster.get('extract_raw', 0), 1e-9):,.0f} rows/s "
         f"in Dagster's extract), {rows / wall:,.0f} rows/s end to end",
         f"target: {mode} under {target:g} s end to end: {wall:.1f} s -> "
@@ -270,6 +275,7 @@ def report(
         "before_run": before_run,
         "after_run": after_run,
         "overhead": overhead,
+        "strict_overhead": strict,
         "rows": rows,
         "met": met,
     }
