@@ -372,6 +372,27 @@ FAULTS = [
 ]
 
 
+def run_with(
+    fault: Fault, environment: Environment, run: Callable[[], dg.ExecuteInProcessResult]
+) -> dg.ExecuteInProcessResult:
+    """Inject ``fault``, run, and take a shop fault back out of the shop."""
+    undo = fault.inject(environment)
+    try:
+        return run()
+    finally:
+        if undo:
+            undo()
+
+
+def assert_stopped_by(result: dg.ExecuteInProcessResult, rule: str) -> dict:
+    """The run failed, and ``rule`` failed in every engine; returns the failed rules."""
+    assert not result.success
+    rules = failed_rules(result)
+    for engine in ENGINES:
+        assert (engine, rule) in rules, (engine, rule, sorted(rules))
+    return rules
+
+
 @pytest.fixture
 def restore_raw(environment: Environment) -> Iterator[list[str]]:
     """Tables to reload from the shop after the test (the fault is gone from the shop)."""
@@ -392,17 +413,10 @@ def test_fault_is_stopped_by_its_expectation(
     restore_raw: list[str],
 ) -> None:
     restore_raw.append(fault.table)
-    undo = fault.inject(environment)
-    try:
-        result = pipeline.run(extract="full" if fault.in_shop else None)
-    finally:
-        if undo:
-            undo()
-
-    assert not result.success
-    rules = failed_rules(result)
-    for engine in ENGINES:
-        assert (engine, fault.rule) in rules, (engine, fault.rule, sorted(rules))
+    result = run_with(
+        fault, environment, lambda: pipeline.run(extract="full" if fault.in_shop else None)
+    )
+    rules = assert_stopped_by(result, fault.rule)
     # The same rule counts the same rows in both engines (GX on Postgres, pushdown on
     # ClickHouse).
     counts = {engine: rules[engine, fault.rule]["unexpected_count"] for engine in ENGINES}
@@ -547,16 +561,12 @@ def test_an_incremental_load_is_gated_on_the_rows_it_wrote(
     """The hourly raw gate reads only the rows the load wrote (plus whole-table counts),
     and still stops a bad row it carries and a table that lost its rows."""
     restore_raw.append(fault.table)
-    undo = fault.inject(environment)
-    try:
-        result = pipeline.run(extract="incremental", marts=HOURLY_MARTS, mode="hourly")
-    finally:
-        if undo:
-            undo()
-    assert not result.success
-    rules = failed_rules(result)
-    for engine in ENGINES:
-        assert (engine, fault.rule) in rules, (engine, fault.rule, sorted(rules))
+    result = run_with(
+        fault,
+        environment,
+        lambda: pipeline.run(extract="incremental", marts=HOURLY_MARTS, mode="hourly"),
+    )
+    assert_stopped_by(result, fault.rule)
     whole = first(environment, f"SELECT count(*) FROM raw.{fault.table}")
     for engine in ENGINES:
         evaluation = next(

@@ -120,23 +120,31 @@ def code_server_serves(port: int) -> bool:
     return True
 
 
-def start_code_server(log_file: Path, port: int) -> int:
-    """Start `dagster code-server start` detached and wait until it serves; returns its pid."""
-    executable = Path(sys.executable).with_name("dagster")
+def _spawn(program: str, args: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+    """Start a Dagster program of this venv detached from us, logging to ``log_file``."""
+    executable = Path(sys.executable).with_name(program)
     with open(log_file, "ab") as log:
-        process = subprocess.Popen(
-            [
-                str(executable), "code-server", "start",
-                "-m", DEFINITIONS_MODULE, "--location-name", CODE_LOCATION,
-                "-h", "127.0.0.1", "-p", str(port),
-            ],
+        return subprocess.Popen(
+            [str(executable), *args],
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=PROJECT_ROOT,
             env=dagster_environment(),
-        )  # fmt: skip
+        )
+
+
+def start_code_server(log_file: Path, port: int) -> int:
+    """Start `dagster code-server start` detached and wait until it serves; returns its pid."""
+    process = _spawn(
+        "dagster",
+        [
+            "code-server", "start", "-m", DEFINITIONS_MODULE, "--location-name", CODE_LOCATION,
+            "-h", "127.0.0.1", "-p", str(port),
+        ],
+        log_file,
+    )  # fmt: skip
     deadline = time.monotonic() + CODE_SERVER_START_SECONDS
     while not code_server_serves(port):
         if process.poll() is not None:
@@ -160,17 +168,7 @@ def start_daemon(log_file: Path) -> int:
         with contextlib.suppress(psutil.NoSuchProcess):
             psutil.Process(pid).kill()
     initialize_instance()
-    executable = Path(sys.executable).with_name("dagster-daemon")
-    with open(log_file, "ab") as log:
-        process = subprocess.Popen(
-            [str(executable), "run", "-w", str(workspace_file())],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=PROJECT_ROOT,
-            env=dagster_environment(),
-        )
+    process = _spawn("dagster-daemon", ["run", "-w", str(workspace_file())], log_file)
     time.sleep(0.5)
     if process.poll() is not None:
         raise ShopmartsError(f"the Dagster daemon exited at once (log: {log_file})")
