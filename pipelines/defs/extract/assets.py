@@ -7,8 +7,6 @@ tables are external assets (`shop/<table>`): lineage starts there.
 
 # No `from __future__ import annotations`: Dagster reads the config and resource
 # annotations at definition time.
-import importlib
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Literal
@@ -118,11 +116,6 @@ def extract_raw(
     for key in context.selected_asset_keys:
         engine, _raw, table = key.path
         targets.append((table, engine))  # type: ignore[arg-type]
-    # The raw gates run next in this process and import Great Expectations first (about
-    # 7 s on 2 cores): import it now, beside the load, which mostly waits on the engines.
-    threading.Thread(
-        target=importlib.import_module, args=("quality.gate",), name="import-gx", daemon=True
-    ).start()
     options = ExtractOptions(
         raw_schema=shopmarts_environment.raw_schema,
         safety_margin=timedelta(minutes=config.safety_margin_minutes),
