@@ -70,12 +70,10 @@ def _timed(seconds: dict[str, float], step: str, work: Callable[[], Any]) -> Any
 
 def bare_refresh(environment, mode: str) -> tuple[dict[str, float], int]:  # noqa: ANN001
     """The refresh's work called directly, step by step, no Dagster; (seconds, rows loaded)."""
-    import psycopg
-
     from ingest.extract import extract
-    from pipelines.defs.dbt.assets import CROSS_MART_TAG
+    from pipelines.defs.dbt.assets import DbtBuildConfig, dbt_build_args
     from pipelines.defs.dbt.connection import run_dbt
-    from pipelines.defs.housekeeping.assets import ANALYZED_SCHEMAS, docs_dir
+    from pipelines.defs.housekeeping.assets import analyze_warehouse, docs_dir
     from pipelines.defs.publish.marts import publish_marts
     from pipelines.defs.refresh.jobs import HOURLY_MARTS
     from quality.gate import run_mart_gate, run_raw_gate
@@ -108,17 +106,12 @@ def bare_refresh(environment, mode: str) -> tuple[dict[str, float], int]:  # noq
         if not gate.success:
             raise RuntimeError(gate.describe())
     # What the dbt assets run: build (models and data tests, no unit tests) into the shadow.
-    build = [
-        "build",
-        "--vars",
-        json.dumps({"marts_schema": SHADOW_SCHEMA}),
-        "--exclude-resource-type",
-        "unit_test",
-    ]
+    build = dbt_build_args(DbtBuildConfig(marts_schema=SHADOW_SCHEMA), all_marts=nightly)
     if not nightly:
+        # As the hourly job: its marts and their staging views, no staging tests (those
+        # are the nightly's; the raw gate has just checked the same keys).
         build += ["--select", " ".join(f"+{mart}" for mart in marts)]
-        # As the hourly job: no cross-mart tests, no staging tests (the raw gate's job).
-        build += ["--exclude", f"tag:{CROSS_MART_TAG}", "path:models/staging,resource_type:test"]
+        build += ["--exclude", "path:models/staging,resource_type:test"]
     for target in ("postgres", "clickhouse"):
         run = _timed(
             seconds,
@@ -146,19 +139,7 @@ def bare_refresh(environment, mode: str) -> tuple[dict[str, float], int]:  # noq
         raise RuntimeError(parity.summary())
     _timed(seconds, "published_marts", lambda: publish_marts(environment, marts))
     if nightly:
-
-        def analyze() -> None:
-            with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
-                relations = conn.execute(
-                    "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
-                    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'm')",
-                    (list(ANALYZED_SCHEMAS),),
-                ).fetchall()
-                for (relation,) in relations:
-                    conn.execute(f"ANALYZE {relation}")
-
-        _timed(seconds, "postgres__analyzed", analyze)
+        _timed(seconds, "postgres__analyzed", lambda: analyze_warehouse(environment.warehouse_url))
         docs = ["docs", "generate", "--static"]
         _timed(
             seconds,
@@ -183,11 +164,13 @@ def run_bare(mode: str, home: Path) -> tuple[dict[str, float], float, int]:
     return figures["seconds"], wall, figures["rows"]
 
 
-def run_dagster(mode: str) -> tuple[dict[str, float], float, float, float]:
+def run_dagster(mode: str) -> tuple[dict[str, float], float, float, float, int]:
     """`shopmarts refresh --mode` as a user runs it; (step seconds from the run's step
-    stats, wall seconds of the command, seconds until the run started, after it ended)."""
+    stats, wall seconds of the command, seconds until the run started, after it ended,
+    rows its extract loaded into both engines)."""
     from dagster import DagsterInstance, RunsFilter
 
+    from pipelines.defs.extract.assets import raw_loads_of_run
     from pipelines.launch import JOB_FOR_MODE
 
     started = time.time()
@@ -205,24 +188,9 @@ def run_dagster(mode: str) -> tuple[dict[str, float], float, float, float]:
             step.step_key: (step.end_time or 0.0) - (step.start_time or 0.0)
             for step in instance.get_run_step_stats(run.run_id)
         }
-    return steps, ended - started, stats.start_time - started, ended - stats.end_time
-
-
-def extract_rows(mode: str) -> int:
-    """Rows the latest Dagster extract loaded (both engines), from its materializations."""
-    from dagster import AssetKey, DagsterInstance
-
-    total = 0
-    with DagsterInstance.get() as instance:
-        from ingest.shop_schema import SHOP_TABLES
-
-        for engine in ("postgres", "clickhouse"):
-            for table in SHOP_TABLES:
-                event = instance.get_latest_materialization_event(AssetKey([engine, "raw", table]))
-                if event and event.asset_materialization:
-                    rows = event.asset_materialization.metadata.get("rows")
-                    total += int(rows.value) if rows is not None else 0
-    return total
+        loads = raw_loads_of_run(instance, run.run_id).values()
+    rows = sum(int(metadata["rows"].value) for metadata in loads)
+    return steps, ended - started, stats.start_time - started, ended - stats.end_time, rows
 
 
 def report(
@@ -344,8 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             if mode == "hourly":
                 simulate_shop(environment.shop_url, hours=1, seed=args.seed + 1, progress=False)
             print(f"{mode}: dagster ...", flush=True)
-            dagster, wall, before_run, after_run = run_dagster(mode)
-            rows = extract_rows(mode)
+            dagster, wall, before_run, after_run, rows = run_dagster(mode)
             text, figures, _ = report(
                 mode, steps, bare, bare_wall, dagster, wall, before_run, after_run, rows, target
             )

@@ -232,6 +232,30 @@ def _missing(suite: TableSuite) -> SuiteOutcome:
     )
 
 
+def _outcome(
+    suite: TableSuite,
+    result: ExpectationSuiteValidationResult,
+    before: str | None,
+    after: str | None,
+    *,
+    failures: tuple[FailedExpectation, ...],
+    row_count: int | None,
+    docs_url: str | None,
+) -> SuiteOutcome:
+    """The outcome of one validated suite; its relation replaced meanwhile fails it."""
+    outcome = SuiteOutcome(
+        suite=suite.name,
+        engine=suite.relation.engine,
+        relation=f"{suite.relation.schema}.{suite.relation.name}",
+        relation_identity=before,
+        evaluated=len(result.results),
+        failures=failures,
+        row_count=row_count,
+        docs_url=docs_url,
+    )
+    return outcome if after == before else _changed(outcome, after)
+
+
 def _changed(outcome: SuiteOutcome, identity: str | None) -> SuiteOutcome:
     """The relation was replaced while it was being validated: what passed is gone."""
     failure = FailedExpectation(
@@ -350,19 +374,17 @@ def _run_on_postgres(
                 continue
             key, result = by_suite[suite.name]
             samples = _postgres_samples(conn, suite, result)
-            outcome = SuiteOutcome(
-                suite=suite.name,
-                engine="postgres",
-                relation=f"{suite.relation.schema}.{suite.relation.name}",
-                relation_identity=before[suite.relation],
-                evaluated=len(result.results),
-                failures=failures_from_gx(result.results, samples),
-                row_count=_row_count(result),
-                docs_url=_page_url(context, key),
+            outcomes.append(
+                _outcome(
+                    suite,
+                    result,
+                    before[suite.relation],
+                    after[suite.relation],
+                    failures=failures_from_gx(result.results, samples),
+                    row_count=_row_count(result),
+                    docs_url=_page_url(context, key),
+                )
             )
-            if after[suite.relation] != before[suite.relation]:
-                outcome = _changed(outcome, after[suite.relation])
-            outcomes.append(outcome)
     return outcomes
 
 
@@ -466,17 +488,15 @@ def _run_on_clickhouse(
             outcomes.append(_missing(suite))
             continue
         key, result, rows = by_suite[suite.name]
-        outcome = SuiteOutcome(
-            suite=suite.name,
-            engine="clickhouse",
-            relation=f"{suite.relation.schema}.{suite.relation.name}",
-            relation_identity=before[suite.relation],
-            evaluated=len(result.results),
-            failures=failures_from_gx(result.results),
-            row_count=rows,
-            docs_url=_page_url(context, key) if key in keys else None,
+        outcomes.append(
+            _outcome(
+                suite,
+                result,
+                before[suite.relation],
+                after[suite.relation],
+                failures=failures_from_gx(result.results),
+                row_count=rows,
+                docs_url=_page_url(context, key) if key in keys else None,
+            )
         )
-        if after[suite.relation] != before[suite.relation]:
-            outcome = _changed(outcome, after[suite.relation])
-        outcomes.append(outcome)
     return outcomes

@@ -7,7 +7,7 @@ tables are external assets (`shop/<table>`): lineage starts there.
 
 # No `from __future__ import annotations`: Dagster reads the config and resource
 # annotations at definition time.
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Literal
 
@@ -70,6 +70,22 @@ raw_table_specs: list[dg.AssetSpec] = [
     for engine in ENGINES
     for table in SHOP_TABLES
 ]
+
+
+def raw_loads_of_run(
+    instance: dg.DagsterInstance, run_id: str
+) -> dict[dg.AssetKey, Mapping[str, dg.MetadataValue]]:
+    """The metadata (:func:`load_metadata`) of every raw table the run loaded, by asset key;
+    the last load where a retried step loaded a table twice. One read of the event log."""
+    loads: dict[dg.AssetKey, Mapping[str, dg.MetadataValue]] = {}
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    for record in records:
+        materialization = record.event_log_entry.asset_materialization
+        if materialization and materialization.asset_key.path[1:2] == ["raw"]:
+            loads[materialization.asset_key] = materialization.metadata
+    return loads
 
 
 def load_metadata(report: LoadReport) -> dict[str, dg.MetadataValue]:

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import dagster as dg
 from pydantic import Field
 
+from pipelines.defs.extract.assets import raw_loads_of_run
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.engines.settings import Environment
 from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
@@ -177,12 +178,10 @@ def loaded_incrementally(
     """Tables this run loaded incrementally into ``engine``: {table: (cursor column, lower
     bound)}, from the extract's materializations. The raw gate validates their rows from
     the bound on, the rows the load wrote; every other table is validated whole."""
+    loads = raw_loads_of_run(context.instance, context.run.run_id)
     changed = {}
     for table in tables:
-        event = context.instance.get_latest_materialization_event(raw_key(engine, table))
-        if event is None or event.run_id != context.run.run_id:
-            continue
-        metadata = event.asset_materialization.metadata if event.asset_materialization else {}
+        metadata = loads.get(raw_key(engine, table), {})
         bound, cursor = metadata.get("lower_bound"), metadata.get("cursor_column")
         if bound is None or cursor is None:
             continue
