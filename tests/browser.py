@@ -112,10 +112,15 @@ def launch_chromium(
             )
             yield browser  # type: ignore[misc]
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server the tests started; kill it if it is still there after 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import Browser, launch_chromium, wait_for
+from browser import Browser, launch_chromium, stop, wait_for
 from PIL import Image
 from test_dashboards import drop_marts, publish_hand_made_shop
 
@@ -106,12 +106,7 @@ def dashboards_url(
         wait_for(healthy, 60, "streamlit to answer")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
         log.close()
 
 

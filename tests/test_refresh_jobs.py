@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import launch_chromium, wait_for
+from browser import launch_chromium, stop, wait_for
 from PIL import Image
 
 from ingest.generate import generate_shop
@@ -165,8 +165,7 @@ def webserver(refreshed: dict, tmp_path_factory: pytest.TempPathFactory) -> Iter
         wait_for(answers, 180, f"the Dagster webserver (log: {log})", every=1)
         yield url
     finally:
-        process.terminate()
-        process.wait(30)
+        stop(process)
 
 
 ASSET_GRAPH_QUERY = """
