@@ -31,6 +31,7 @@ from psycopg import sql
 
 from ingest.extract import ExtractOptions, LoadReport, extract
 from ingest.extract_catalog import SourceTable, discover_source_tables
+from ingest.extract_copy import SnapshotCopy, split_password
 from ingest.generate import generate_shop
 from pipelines.defs.extract import ShopmartsEnvironment, extract_raw, shop_table_specs
 from pipelines.defs.extract.assets import SHOP_TABLES, raw_table_key
@@ -263,6 +264,46 @@ def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None
     with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
         warehouse.execute(sql.SQL("DROP VIEW {}").format(view))
     assert viewed == scalar(extract_environment.shop_url, "SELECT count(*) FROM orders")
+
+
+def test_psql_reads_in_the_snapshot_and_names_the_table_it_failed_on(
+    extract_environment: Environment,
+) -> None:
+    """The shop's rows are read by psql: inside the exported snapshot, errors name the table."""
+    probe = sql.Identifier("snapshot_probe", "t")
+    shop_url = extract_environment.shop_url
+    with psycopg.connect(shop_url, autocommit=True) as shop:
+        shop.execute("CREATE SCHEMA IF NOT EXISTS snapshot_probe")
+        shop.execute(sql.SQL("CREATE TABLE {} AS SELECT generate_series(1, 3) AS n").format(probe))
+    try:
+        with psycopg.connect(shop_url) as exporter:
+            exporter.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            snapshot_id = exporter.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            with psycopg.connect(shop_url, autocommit=True) as writer:  # after the snapshot
+                writer.execute(sql.SQL("INSERT INTO {} VALUES (4)").format(probe))
+
+            def read(query: sql.Composable, what: str) -> bytes:
+                copy = SnapshotCopy(
+                    shop_url, snapshot_id, query, session_options="", chunk_bytes=2, what=what
+                )
+                with copy:
+                    return b"".join(copy)
+
+            seen = read(sql.SQL("COPY (SELECT n FROM {} ORDER BY n) TO STDOUT").format(probe), "t")
+            assert seen == b"1\n2\n3\n"  # in two-byte blocks, and not the row added later
+            with pytest.raises(ShopmartsError, match=r"reading public\.no_such_table .*no_such"):
+                read(sql.SQL("COPY public.no_such_table TO STDOUT"), "public.no_such_table")
+    finally:
+        with psycopg.connect(shop_url, autocommit=True) as shop:
+            shop.execute("DROP SCHEMA snapshot_probe CASCADE")
+
+
+def test_psql_gets_the_password_from_its_environment_not_its_arguments() -> None:
+    url, password = split_password(
+        "postgresql://shop:s%40cret@db.example:5432/shop?sslmode=require"
+    )
+    assert (url, password) == ("postgresql://shop@db.example:5432/shop?sslmode=require", "s@cret")
+    assert split_password("postgresql://shop@db/shop") == ("postgresql://shop@db/shop", None)
 
 
 def test_clickhouse_can_pull_from_the_warehouse(extract_environment: Environment) -> None:

