@@ -604,6 +604,9 @@ class _ExtractRun:
                 self._source_query(plan, binary=True), source.name, warehouse, copy_in
             )
             if primary_key is not None:
+                # One process per build: the other worker's load keeps the second core
+                # busy, and parallel workers only add their start and merge (measured).
+                warehouse.execute("SET LOCAL max_parallel_maintenance_workers = 0")
                 warehouse.execute(primary_key)
             deleted = None
             if incremental:
