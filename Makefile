@@ -17,8 +17,11 @@ $(UV):
 	$(PYTHON) -m venv $(UV_BOOTSTRAP)
 	$(UV_BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv
 
+# --compile-bytecode: every later interpreter (CLI, Dagster run worker, dbt, GX) imports
+# from .pyc instead of compiling the sources again; with PYTHONDONTWRITEBYTECODE set, as on
+# CI machines, nothing would ever be cached (import great_expectations: 12.6 s -> 4.9 s).
 $(BIN)/shopmarts: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 setup: $(BIN)/shopmarts ## Create .venv with everything installed (idempotent)
@@ -37,7 +40,7 @@ dashboards: setup ## Start the analysts' dashboards (http://127.0.0.1:8501)
 		--server.headless true --browser.gatherUsageStats false --client.toolbarMode minimal
 
 bench: setup ## Run the benchmarks (scale 20, side by side with peers)
-	$(UV) sync --frozen --group bench
+	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: setup ## ruff and mypy
