@@ -237,6 +237,8 @@ class _ExtractRun:
         self._failed = threading.Event()
         self._errors: list[BaseException] = []
         self._futures: list[Future[None]] = []
+        # Facts of the snapshot both engines' loads need (row counts, key buckets).
+        self._snapshot_answers: dict[tuple[str, ...], Future[Any]] = {}
 
     # -- planning -------------------------------------------------------------------
 
@@ -683,10 +685,33 @@ class _ExtractRun:
         of every key can be skipped: most tables, most hours.
         """
         query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("public", source.name))
-        if shop is not None:
-            return int(_scalar(shop, query))
-        with self._snapshot_reader() as reader:
-            return int(_scalar(reader, query))
+        return int(self._from_snapshot(("rows", source.name), query, shop, _scalar))
+
+    def _from_snapshot(
+        self,
+        key: tuple[str, ...],
+        query: sql.Composed,
+        shop: psycopg.Connection | None,
+        read: Callable[[psycopg.Connection, sql.Composed], Any],
+    ) -> Any:
+        """``read(query)`` in the snapshot, once per run: both engines' loads of a table
+        ask the same questions of the same snapshot, and the second waits for the first."""
+        with self._lock:
+            answer = self._snapshot_answers.get(key)
+            asking = answer is None
+            if answer is None:
+                answer = self._snapshot_answers[key] = Future()
+        if asking:
+            try:
+                if shop is not None:
+                    answer.set_result(read(shop, query))
+                else:
+                    with self._snapshot_reader() as reader:
+                        answer.set_result(read(reader, query))
+            except BaseException as error:
+                answer.set_exception(error)
+                raise
+        return answer.result()
 
     @staticmethod
     def _bucketed_key(source: SourceTable) -> str | None:
@@ -697,11 +722,11 @@ class _ExtractRun:
     def _shop_key_buckets(
         self, source: SourceTable, key: str, shop: psycopg.Connection | None = None
     ) -> dict[int, tuple[int, int]]:
-        table = sql.Identifier("public", source.name)
-        if shop is not None:
-            return _postgres_key_buckets(shop, table, key)
-        with self._snapshot_reader() as reader:
-            return _postgres_key_buckets(reader, table, key)
+        query = _key_buckets_query(sql.Identifier("public", source.name), key)
+        buckets: dict[int, tuple[int, int]] = self._from_snapshot(
+            ("buckets", source.name, key), query, shop, _read_buckets
+        )
+        return buckets
 
     @staticmethod
     def _differing_buckets(
@@ -918,14 +943,21 @@ class _ExtractRun:
         return rows, size
 
 
+def _key_buckets_query(table: sql.Identifier, key: str) -> sql.Composed:
+    return sql.SQL(
+        "SELECT {k} / {b}, count(*), sum({k}) FROM {t} WHERE {k} IS NOT NULL GROUP BY 1"
+    ).format(k=sql.Identifier(key), b=sql.Literal(KEY_BUCKET), t=table)
+
+
+def _read_buckets(conn: psycopg.Connection, query: sql.Composed) -> dict[int, tuple[int, int]]:
+    return {int(b): (int(n), int(total)) for b, n, total in conn.execute(query).fetchall()}
+
+
 def _postgres_key_buckets(
     conn: psycopg.Connection, table: sql.Identifier, key: str
 ) -> dict[int, tuple[int, int]]:
     """{bucket: (keys, sum of keys)} of ``table``'s integer ``key`` (see KEY_BUCKET)."""
-    query = sql.SQL(
-        "SELECT {k} / {b}, count(*), sum({k}) FROM {t} WHERE {k} IS NOT NULL GROUP BY 1"
-    ).format(k=sql.Identifier(key), b=sql.Literal(KEY_BUCKET), t=table)
-    return {int(b): (int(n), int(total)) for b, n, total in conn.execute(query).fetchall()}
+    return _read_buckets(conn, _key_buckets_query(table, key))
 
 
 def _drop_primary_key(conn: psycopg.Connection, table: sql.Identifier) -> sql.Composed | None:
