@@ -843,7 +843,8 @@ class _ExtractRun:
         raw_rows = int(str(client.command(f"SELECT count() FROM {target} FINAL")))
         if raw_rows == self._shop_rows(source):
             return 0
-        in_buckets, shop_in_buckets = "1", sql.SQL("true")
+        in_buckets = "1"
+        shop_in_buckets: sql.Composable = sql.SQL("true")
         bucketed = self._bucketed_key(source)
         if bucketed:
             key = _ch_name(bucketed)

@@ -94,7 +94,12 @@ def follow_run(
     run_id: str, echo: Callable[[str], None] = print, timeout: float = 6 * 3600
 ) -> RefreshResult:
     """Print the run's steps as they start and end; return once the run has finished."""
-    from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+    from dagster import (
+        AssetCheckEvaluation,
+        DagsterEventType,
+        DagsterInstance,
+        DagsterRunStatus,
+    )
 
     ending = {
         DagsterEventType.RUN_SUCCESS,
@@ -154,6 +159,7 @@ def follow_run(
                     echo(f"  {mark:>6} {step} ({entry.seconds:.1f} s){detail}")
                 elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
                     evaluation = event.event_specific_data
+                    assert isinstance(evaluation, AssetCheckEvaluation)
                     name = f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
                     if evaluation.passed:
                         result.passed_checks += 1

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -79,7 +80,7 @@ def _make_reachable(path: Path, user: str) -> None:
 
 def _run(args: list[str], user: str | None, timeout: float = 120) -> subprocess.CompletedProcess:
     # As another user, drop root's groups too: folders closed to group root would stay shut.
-    identity = (
+    identity: dict[str, Any] = (
         {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
     )
     return subprocess.run(
@@ -212,4 +213,6 @@ class EmbeddedPostgres:
 
     def version(self) -> str:
         with psycopg.connect(self.url(), connect_timeout=5) as conn:
-            return conn.execute("SHOW server_version").fetchone()[0]
+            row = conn.execute("SHOW server_version").fetchone()
+            assert row is not None
+            return str(row[0])

@@ -56,4 +56,4 @@ def _clickhouse(url: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise ShopmartsError(f"clickhouse: {str(error).strip().splitlines()[0]}") from error
     finally:
         client.close()
-    return list(result.column_names), result.result_rows
+    return list(result.column_names), [tuple(row) for row in result.result_rows]

@@ -18,6 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -33,6 +34,13 @@ from pipelines.errors import ShopmartsError
 
 POSTGRES_PORT_VAR = "SHOPMARTS_POSTGRES_PORT"
 CLICKHOUSE_PORT_VAR = "SHOPMARTS_CLICKHOUSE_PORT"
+
+
+def _scalar(conn: Any, query: str) -> Any:  # a psycopg connection, imported lazily
+    row = conn.execute(query).fetchone()
+    if row is None:
+        raise ShopmartsError(f"no row from {query!r}")
+    return row[0]
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -277,8 +285,8 @@ def status() -> list[EngineStatus]:
         pid = stack.get("postgres", {}).get("pid") if embedded else None
         try:
             with psycopg.connect(url, connect_timeout=3) as conn:
-                version = conn.execute("SHOW server_version").fetchone()[0]
-                size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+                version = str(_scalar(conn, "SHOW server_version"))
+                size = int(_scalar(conn, "SELECT pg_database_size(current_database())"))
             result.append(EngineStatus(f"PostgreSQL {name}", redact(url), True, version, size, pid))
         except psycopg.Error as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else "down"
@@ -288,8 +296,10 @@ def status() -> list[EngineStatus]:
     pid = stack.get("clickhouse", {}).get("pid") if environment.embedded_clickhouse else None
     try:
         client = clickhouse_connect.get_client(dsn=environment.clickhouse_url, connect_timeout=3)
-        version = client.server_version
-        size = int(client.command("SELECT sum(bytes_on_disk) FROM system.parts WHERE active") or 0)
+        version = str(client.server_version)
+        size = int(
+            str(client.command("SELECT sum(bytes_on_disk) FROM system.parts WHERE active") or 0)
+        )
         if environment.embedded_clickhouse:
             size = max(size, _folder_size(state_dir() / "clickhouse" / "data"))
         client.close()

@@ -212,7 +212,10 @@ def dbt_resources() -> dict[str, DbtCliResource]:
     executable = dbt_executable()
     return {
         f"dbt_{target}": ShopmartsDbtCliResource(
-            project_dir=dbt_project(target), dbt_executable=executable
+            # dagster-dbt takes a DbtProject here (its manifest and target path come along);
+            # the field is typed as the folder only.
+            project_dir=dbt_project(target),  # type: ignore[arg-type]
+            dbt_executable=executable,
         )
         for target in TARGETS
     }

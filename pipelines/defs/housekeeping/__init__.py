@@ -7,7 +7,7 @@ from pipelines.defs.housekeeping.assets import analyzed_warehouse, dbt_docs, doc
 
 defs = dg.Definitions(
     assets=[analyzed_warehouse, dbt_docs],
-    resources={"shopmarts_environment": extract_defs.resources["shopmarts_environment"]},
+    resources={"shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"]},
 )
 
 __all__ = ["analyzed_warehouse", "dbt_docs", "defs", "docs_dir"]

@@ -186,7 +186,7 @@ def loaded_incrementally(
         if bound is None or cursor is None:
             continue
         # Kept as float seconds: a millisecond wider, so rounding never leaves a row out.
-        since = dt.datetime.fromtimestamp(float(bound.value), dt.UTC)
+        since = dt.datetime.fromtimestamp(float(str(bound.value)), dt.UTC)
         changed[table] = (str(cursor.value), since - dt.timedelta(milliseconds=1))
     return changed
 
