@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.engines.dbt_forkserver import SOCKET_VAR
 from pipelines.engines.settings import PROJECT_ROOT, state_dir
 from pipelines.errors import ShopmartsError
 
@@ -51,7 +52,37 @@ def dagster_environment() -> dict[str, str]:
     environ = dict(os.environ)
     environ["DAGSTER_HOME"] = str(prepare_dagster_home())
     environ["SHOPMARTS_HOME"] = str(state_dir())
+    environ[SOCKET_VAR] = str(dbt_forkserver_socket())
     return environ
+
+
+def dbt_forkserver_socket() -> Path:
+    return state_dir() / "dbt-forkserver.sock"
+
+
+def start_dbt_forkserver(log_file: Path) -> int | None:
+    """Start the dbt fork server detached; its pid, or None if it could not serve (every
+    dbt call then runs dbt itself, as before)."""
+    path = dbt_forkserver_socket()
+    if len(str(path)) > 100:  # AF_UNIX paths are limited to 108 bytes
+        return None
+    executable = Path(sys.executable)
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            [str(executable), "-m", "pipelines.engines.dbt_forkserver", "--socket", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=PROJECT_ROOT,
+        )
+    assert process.stdout is not None
+    ready = process.stdout.readline().strip() == b"ready"
+    process.stdout.close()
+    if not ready:
+        process.kill()
+        return None
+    return process.pid
 
 
 def initialize_instance() -> None:

@@ -82,7 +82,11 @@ def dbt_environment(environment: Environment, **extra: str) -> Iterator[Mapping[
 
 
 def dbt_executable() -> str:
-    """The `dbt` beside this interpreter (the project's venv), else the one on PATH."""
+    """`shopmarts-dbt` (dbt through the stack's fork server, or dbt itself) beside this
+    interpreter; else the `dbt` beside it or on PATH."""
+    forked = Path(sys.executable).with_name("shopmarts-dbt")
+    if forked.exists():
+        return str(forked)
     beside = Path(sys.executable).with_name("dbt")
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
