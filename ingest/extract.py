@@ -564,7 +564,6 @@ class _ExtractRun:
         columns = sql.SQL(", ").join(map(sql.Identifier, source.column_names))
         incremental = plan.mode == "incremental"
         with (
-            self._snapshot_reader() if incremental else contextlib.nullcontext() as shop,
             psycopg.connect(self.environment.warehouse_url) as warehouse,
             warehouse.transaction(),
         ):
@@ -614,7 +613,7 @@ class _ExtractRun:
             if incremental:
                 rows = self._upsert_delta(warehouse, source, target, load_into, columns)
                 if self.options.reconcile_deletes:
-                    deleted = self._delete_missing_in_postgres(shop, warehouse, source, target)
+                    deleted = self._delete_missing_in_postgres(warehouse, source, target)
             report = self._report(plan, "COPY binary -> COPY binary", rows, size, started, deleted)
             self._store_watermark(warehouse, report)
         return report
@@ -677,7 +676,7 @@ class _ExtractRun:
         )
         return cursor.rowcount
 
-    def _shop_rows(self, source: SourceTable, shop: psycopg.Connection | None = None) -> int:
+    def _shop_rows(self, source: SourceTable) -> int:
         """Rows of the table in the snapshot.
 
         Raw holds every key the shop has (each run adds what changed since the last),
@@ -685,13 +684,12 @@ class _ExtractRun:
         of every key can be skipped: most tables, most hours.
         """
         query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("public", source.name))
-        return int(self._from_snapshot(("rows", source.name), query, shop, _scalar))
+        return int(self._from_snapshot(("rows", source.name), query, _scalar))
 
     def _from_snapshot(
         self,
         key: tuple[str, ...],
         query: sql.Composed,
-        shop: psycopg.Connection | None,
         read: Callable[[psycopg.Connection, sql.Composed], Any],
     ) -> Any:
         """``read(query)`` in the snapshot, once per run: both engines' loads of a table
@@ -703,11 +701,8 @@ class _ExtractRun:
                 answer = self._snapshot_answers[key] = Future()
         if asking:
             try:
-                if shop is not None:
-                    answer.set_result(read(shop, query))
-                else:
-                    with self._snapshot_reader() as reader:
-                        answer.set_result(read(reader, query))
+                with self._snapshot_reader() as reader:
+                    answer.set_result(read(reader, query))
             except BaseException as error:
                 answer.set_exception(error)
                 raise
@@ -719,12 +714,10 @@ class _ExtractRun:
         first = source.primary_key[0]
         return first if source.column(first).postgres_type in _INTEGER_TYPES else None
 
-    def _shop_key_buckets(
-        self, source: SourceTable, key: str, shop: psycopg.Connection | None = None
-    ) -> dict[int, tuple[int, int]]:
+    def _shop_key_buckets(self, source: SourceTable, key: str) -> dict[int, tuple[int, int]]:
         query = _key_buckets_query(sql.Identifier("public", source.name), key)
         buckets: dict[int, tuple[int, int]] = self._from_snapshot(
-            ("buckets", source.name, key), query, shop, _read_buckets
+            ("buckets", source.name, key), query, _read_buckets
         )
         return buckets
 
@@ -736,7 +729,6 @@ class _ExtractRun:
 
     def _delete_missing_in_postgres(
         self,
-        shop: psycopg.Connection | None,
         warehouse: psycopg.Connection,
         source: SourceTable,
         target: sql.Identifier,
@@ -747,14 +739,14 @@ class _ExtractRun:
         an anti-join finds what is gone. Same transaction as the upsert and the watermark.
         """
         raw_rows = int(_scalar(warehouse, sql.SQL("SELECT count(*) FROM {}").format(target)))
-        if raw_rows == self._shop_rows(source, shop):
+        if raw_rows == self._shop_rows(source):
             return 0
         in_buckets: sql.Composable = sql.SQL("true")
         bucketed = self._bucketed_key(source)
         if bucketed:
             key = sql.Identifier(bucketed)
             differing = self._differing_buckets(
-                self._shop_key_buckets(source, bucketed, shop),
+                self._shop_key_buckets(source, bucketed),
                 _postgres_key_buckets(warehouse, target, bucketed),
             )
             if not differing:

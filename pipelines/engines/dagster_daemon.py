@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ DEFINITIONS_MODULE = "pipelines.definitions"
 # The code location's name: the same as when Dagster loads the module itself (`-m`).
 CODE_LOCATION = DEFINITIONS_MODULE
 CODE_SERVER_START_SECONDS = 180
+DBT_FORKSERVER_START_SECONDS = 60  # importing dbt and its adapters
 
 
 def dagster_home() -> Path:
@@ -61,28 +63,25 @@ def dbt_forkserver_socket() -> Path:
 
 
 def start_dbt_forkserver(log_file: Path) -> int | None:
-    """Start the dbt fork server detached; its pid, or None if it could not serve (every
-    dbt call then runs dbt itself, as before)."""
+    """Start the dbt fork server detached and wait until it answers; its pid, or None if it
+    could not serve (every dbt call then runs dbt itself, as before)."""
     path = dbt_forkserver_socket()
     if len(str(path)) > 100:  # AF_UNIX paths are limited to 108 bytes
         return None
-    executable = Path(sys.executable)
-    with open(log_file, "ab") as log:
-        process = subprocess.Popen(
-            [str(executable), "-m", "pipelines.engines.dbt_forkserver", "--socket", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=PROJECT_ROOT,
-        )
-    assert process.stdout is not None
-    ready = process.stdout.readline().strip() == b"ready"
-    process.stdout.close()
-    if not ready:
+    process = _spawn(
+        Path(sys.executable).name,
+        ["-m", "pipelines.engines.dbt_forkserver", "--socket", str(path)],
+        log_file,
+    )
+    deadline = time.monotonic() + DBT_FORKSERVER_START_SECONDS
+    while process.poll() is None and time.monotonic() < deadline:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(str(path)) == 0:
+                return process.pid
+        time.sleep(0.1)
+    if process.poll() is None:
         process.kill()
-        return None
-    return process.pid
+    return None
 
 
 def initialize_instance() -> None:
@@ -152,7 +151,8 @@ def code_server_serves(port: int) -> bool:
 
 
 def _spawn(program: str, args: list[str], log_file: Path) -> subprocess.Popen[bytes]:
-    """Start a Dagster program of this venv detached from us, logging to ``log_file``."""
+    """Start a program of this venv detached from us, in the stack's environment, logging
+    to ``log_file``."""
     executable = Path(sys.executable).with_name(program)
     with open(log_file, "ab") as log:
         return subprocess.Popen(

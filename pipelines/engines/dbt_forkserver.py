@@ -123,7 +123,6 @@ def serve(path: Path) -> NoReturn:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    print("ready", flush=True)
     while True:
         connection, _address = server.accept()
         try:

@@ -183,10 +183,10 @@ def loaded_incrementally(
     for table in tables:
         metadata = loads.get(raw_key(engine, table), {})
         bound, cursor = metadata.get("lower_bound"), metadata.get("cursor_column")
-        if bound is None or cursor is None:
+        if not isinstance(bound, dg.TimestampMetadataValue) or cursor is None:
             continue
         # Kept as float seconds: a millisecond wider, so rounding never leaves a row out.
-        since = dt.datetime.fromtimestamp(float(str(bound.value)), dt.UTC)
+        since = dt.datetime.fromtimestamp(bound.value, dt.UTC)
         changed[table] = (str(cursor.value), since - dt.timedelta(milliseconds=1))
     return changed
 
