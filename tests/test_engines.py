@@ -170,24 +170,24 @@ def test_owned_data_folder_is_one_clear_line(home: Path) -> None:
     assert f"owned by running process {owner}" in result.stderr
 
 
-def test_dbt_runs_as_a_fork_of_the_dbt_fork_server(home: Path) -> None:
+def test_dbt_runs_as_a_fork_of_the_fork_server(home: Path) -> None:
     """`shopmarts-dbt` is dbt: a fork of the stack's fork server when it answers (output and
     exit code reach the caller), dbt itself when it does not."""
     forked = str(Path(sys.executable).with_name("shopmarts-dbt"))
-    assert psutil.pid_exists(stack_json(home)["dbt_forkserver"]["pid"])
+    assert psutil.pid_exists(stack_json(home)["forkserver"]["pid"])
 
     def dbt(socket_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        environ = {**os.environ, "SHOPMARTS_DBT_FORKSERVER": str(socket_path)}
+        environ = {**os.environ, "SHOPMARTS_FORKSERVER": str(socket_path)}
         return subprocess.run(
             [forked, *args], env=environ, capture_output=True, text=True, timeout=120
         )
 
-    served = home / "dbt-forkserver.sock"
+    served = home / "forkserver.sock"
     helped = dbt(served, "--help")
     assert helped.returncode == 0 and "Usage: dbt" in helped.stdout
     failed = dbt(served, "debug", "--project-dir", str(home / "no-such-project"))
     assert failed.returncode == 2 and "no-such-project" in failed.stderr + failed.stdout
-    log = (home / "dbt-forkserver.log").read_text()
+    log = (home / "forkserver.log").read_text()
     assert ": dbt --help" in log and ": dbt debug --project-dir" in log  # both were forks
     alone = dbt(home / "no-server.sock", "--help")
     assert alone.returncode == 0 and "Usage: dbt" in alone.stdout

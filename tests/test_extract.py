@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -431,6 +432,44 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
     (only,) = incremental.asset_materializations_for_node("extract_raw")
     assert only.metadata["mode"] == dg.MetadataValue.text("incremental")
     assert "lower_bound" in only.metadata
+
+
+def test_a_connection_error_is_retried_with_backoff_then_fails_naming_it(
+    extract_environment: Environment,
+) -> None:
+    """A shop that does not answer: the extract asks Dagster for a retry three times, with
+    a growing wait, then fails with the connection error; raw is untouched."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    resource = ShopmartsEnvironment(
+        shop_url=f"postgresql://postgres@127.0.0.1:{dead_port}/shop",
+        warehouse_url=extract_environment.warehouse_url,
+        clickhouse_url=extract_environment.clickhouse_url,
+        raw_schema=RAW,
+    )
+    before = scalar(extract_environment.warehouse_url, f"SELECT count(*) FROM {RAW}.orders")
+    result = dg.materialize(
+        [*shop_table_specs, extract_raw],
+        resources={"shopmarts_environment": resource},
+        run_config={
+            "ops": {"extract_raw": {"config": {"mode": "full", "retry_delay_seconds": 0.1}}}
+        },
+        selection=[raw_table_key("postgres", "orders")],
+        raise_on_error=False,
+    )
+    assert not result.success
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retries) == 3
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.step_failure_data.error
+    causes = []
+    while error is not None:
+        causes.append(error.message)
+        error = error.cause
+    assert any(str(dead_port) in cause for cause in causes), causes
+    after = scalar(extract_environment.warehouse_url, f"SELECT count(*) FROM {RAW}.orders")
+    assert after == before
 
 
 def test_schema_drift(extract_environment: Environment) -> None:

@@ -6,9 +6,11 @@ the daemon launches the run, exactly as the schedules do.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from browser import launch_chromium, stop, wait_for
 from PIL import Image
@@ -140,6 +143,91 @@ def test_dbt_reparses_only_what_changed_and_keeps_few_run_folders(refreshed: dic
         assert on_staging, "the manifest has no staging tests to leave out"
         assert not on_staging & set(tests), sorted(on_staging & set(tests))
         assert all(r["status"] in ("success", "pass") for r in results)
+
+
+def run_worker(instance: Any, run_id: str) -> tuple[int, str]:
+    """The pid of the run's worker, once the run is started, and the step it has reached."""
+    from dagster import DagsterEventType
+
+    from pipelines.engines.run_launcher import RUN_WORKER_TAG
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        steps = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_START).records
+        if RUN_WORKER_TAG in run.tags and steps:
+            return int(run.tags[RUN_WORKER_TAG].split("@")[0]), steps[-1].event_log_entry.step_key
+        assert not run.is_finished, run.status
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} started no step in 300 s")
+
+
+def finished_status(instance: Any, run_id: str, within: float) -> str:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run.is_finished:
+            return run.status.value
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} still {run.status.value} after {within:.0f} s")
+
+
+def test_run_workers_are_forks_of_the_warm_process_server(refreshed: dict) -> None:
+    """Each run worker is `dagster api execute_run` forked from the stack's fork server, where
+    Dagster, dagster-dbt and GX are imported already; its pid is in the run's tags."""
+    from dagster import DagsterInstance
+
+    from pipelines.engines.run_launcher import RUN_WORKER_TAG
+    from pipelines.engines.settings import state_dir
+
+    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
+    log = (state_dir() / "forkserver.log").read_text()
+    with DagsterInstance.get() as instance:
+        for run_id in refreshed["run_ids"]:
+            run = instance.get_run_by_id(run_id)
+            assert run is not None
+            pid = run.tags[RUN_WORKER_TAG].split("@")[0]
+            assert f"pid {pid}: dagster api execute_run (run {run_id})" in log
+
+
+def test_a_killed_run_worker_fails_its_run_and_the_next_refresh_runs(refreshed: dict) -> None:
+    """SIGKILL of a run worker mid-run: run monitoring marks the run failed (not left
+    started forever, holding the refresh queue), the published marts stay as they were, and
+    the next refresh runs and publishes."""
+    from dagster import DagsterInstance
+
+    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
+    before = {t: mart_fingerprint(t, "daily_sales") for t in ("warehouse", "clickhouse")}
+    run_id = submit_refresh("hourly")
+    with DagsterInstance.get() as instance:
+        pid, step = run_worker(instance, run_id)
+        os.kill(pid, signal.SIGKILL)
+        assert finished_status(instance, run_id, within=90) == "FAILURE"
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+    after = {t: mart_fingerprint(t, "daily_sales") for t in ("warehouse", "clickhouse")}
+    assert after == before, f"killed in {step}, the published marts changed"
+    simulate_shop(refreshed["environment"].shop_url, hours=3, seed=5, progress=False)
+    result = refresh("hourly")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok published_marts" in " ".join(result.stdout.split())
+
+
+def test_terminating_a_run_interrupts_its_worker(refreshed: dict) -> None:
+    """The UI's Terminate: the launcher signals the worker, Dagster interrupts the step under
+    way and the run ends CANCELED, the published marts untouched."""
+    from dagster import DagsterInstance
+
+    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
+    before = mart_fingerprint("warehouse", "daily_sales")
+    run_id = submit_refresh("hourly")
+    with DagsterInstance.get() as instance:
+        pid, _step = run_worker(instance, run_id)
+        assert instance.run_launcher.terminate(run_id)
+        assert finished_status(instance, run_id, within=120) == "CANCELED"
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(pid).wait(30)  # the worker itself ends too
+    assert mart_fingerprint("warehouse", "daily_sales") == before
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.engines.dbt_forkserver import SOCKET_VAR
+from pipelines.engines.forkserver import SOCKET_VAR
 from pipelines.engines.settings import PROJECT_ROOT, state_dir
 from pipelines.errors import ShopmartsError
 
@@ -30,7 +30,7 @@ DEFINITIONS_MODULE = "pipelines.definitions"
 # The code location's name: the same as when Dagster loads the module itself (`-m`).
 CODE_LOCATION = DEFINITIONS_MODULE
 CODE_SERVER_START_SECONDS = 180
-DBT_FORKSERVER_START_SECONDS = 60  # importing dbt and its adapters
+FORKSERVER_START_SECONDS = 120  # importing dbt, Dagster and GX
 
 
 def dagster_home() -> Path:
@@ -54,26 +54,26 @@ def dagster_environment() -> dict[str, str]:
     environ = dict(os.environ)
     environ["DAGSTER_HOME"] = str(prepare_dagster_home())
     environ["SHOPMARTS_HOME"] = str(state_dir())
-    environ[SOCKET_VAR] = str(dbt_forkserver_socket())
+    environ[SOCKET_VAR] = str(forkserver_socket())
     return environ
 
 
-def dbt_forkserver_socket() -> Path:
-    return state_dir() / "dbt-forkserver.sock"
+def forkserver_socket() -> Path:
+    return state_dir() / "forkserver.sock"
 
 
-def start_dbt_forkserver(log_file: Path) -> int | None:
-    """Start the dbt fork server detached and wait until it answers; its pid, or None if it
-    could not serve (every dbt call then runs dbt itself, as before)."""
-    path = dbt_forkserver_socket()
+def start_forkserver(log_file: Path) -> int | None:
+    """Start the fork server detached and wait until it answers; its pid, or None if it could
+    not serve (dbt and the run workers then start as new processes)."""
+    path = forkserver_socket()
     if len(str(path)) > 100:  # AF_UNIX paths are limited to 108 bytes
         return None
     process = _spawn(
         Path(sys.executable).name,
-        ["-m", "pipelines.engines.dbt_forkserver", "--socket", str(path)],
+        ["-m", "pipelines.engines.forkserver", "--socket", str(path)],
         log_file,
     )
-    deadline = time.monotonic() + DBT_FORKSERVER_START_SECONDS
+    deadline = time.monotonic() + FORKSERVER_START_SECONDS
     while process.poll() is None and time.monotonic() < deadline:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
             if probe.connect_ex(str(path)) == 0:

@@ -214,14 +214,15 @@ def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
             code_server_serves,
             start_code_server,
             start_daemon,
-            start_dbt_forkserver,
+            start_forkserver,
         )
 
-        # Before the code server: the run workers it starts call dbt through this server.
-        forkserver = stack.get("dbt_forkserver", {}).get("pid")
+        # Before the daemon: it launches the run workers as forks of this server, and they
+        # call dbt through it.
+        forkserver = stack.get("forkserver", {}).get("pid")
         if not _process_alive(forkserver):
-            forkserver = start_dbt_forkserver(root / "dbt-forkserver.log")
-        stack["dbt_forkserver"] = {"pid": forkserver}
+            forkserver = start_forkserver(root / "forkserver.log")
+        stack["forkserver"] = {"pid": forkserver}
 
         server = stack.get("dagster_code_server", {})
         pid, port = server.get("pid"), server.get("port")
@@ -250,7 +251,7 @@ def down() -> list[str]:
     for key, name in (
         ("dagster_daemon", "Dagster daemon"),
         ("dagster_code_server", "Dagster code server"),
-        ("dbt_forkserver", "dbt fork server"),
+        ("forkserver", "fork server"),
         ("clickhouse", "ClickHouse"),
     ):
         pid = stack.get(key, {}).get("pid")

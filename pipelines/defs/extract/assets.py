@@ -34,6 +34,9 @@ class ExtractConfig(dg.Config):
     safety_margin_minutes: float = 5.0
     workers: int = 2
     clickhouse_method: Literal["stream", "pull"] = "stream"
+    # A connection error is retried 3 times, after this many seconds, then 3x, then 7x
+    # (exponential backoff, with jitter); any other error fails the extract at once.
+    retry_delay_seconds: float = 10.0
 
 
 def shop_table_key(table: str) -> dg.AssetKey:
@@ -118,10 +121,6 @@ def load_metadata(report: LoadReport) -> dict[str, dg.MetadataValue]:
     specs=raw_table_specs,
     can_subset=True,
     description="Extract the selected shop tables into raw, in both engines, from one snapshot.",
-    # Connection errors are retried with backoff; everything else fails at once.
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-    ),
 )
 def extract_raw(
     context: dg.AssetExecutionContext,
@@ -142,8 +141,20 @@ def extract_raw(
         reports = extract_loads(
             shopmarts_environment.environment(), config.mode, targets, options=options
         )
-    except (psycopg.OperationalError, ClickHouseOperationalError, OSError):
-        raise  # transient: the retry policy runs the op again
+    except (psycopg.OperationalError, ClickHouseOperationalError, OSError) as error:
+        # Transient: Dagster runs the op again after a backoff. Raised here rather than set as
+        # the op's retry policy, which Dagster also applies to interrupts: a run terminated
+        # during the extract would be retried instead of cancelled.
+        backoff = dg.RetryPolicy(
+            max_retries=3,
+            delay=config.retry_delay_seconds,
+            backoff=dg.Backoff.EXPONENTIAL,
+            jitter=dg.Jitter.PLUS_MINUS,
+        )
+        raise dg.RetryRequested(
+            max_retries=backoff.max_retries,
+            seconds_to_wait=backoff.calculate_delay(context.retry_number + 1),
+        ) from error
     except ShopmartsError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
     except Exception as error:

@@ -1,0 +1,241 @@
+"""Warm processes: dbt and Dagster's run workers start as forks of a process that imported them.
+
+Every dbt invocation (two per refresh, three with the docs) and every Dagster run worker
+used to start an interpreter and import its libraries: dbt-core and the adapters (2-4 s of
+CPU), Dagster, dagster-dbt and GX (5-6 s), on a 2-core machine the refresh itself waits for.
+The fork server imports them once, at `shopmarts up`. Each invocation is a fork of it that
+runs the program's own command line with the caller's arguments, environment, working
+folder and stdin/stdout/stderr (the descriptors travel over a unix socket), so to its caller
+it is that program: same output, same exit code, signals forwarded.
+
+    python -m pipelines.engines.forkserver --socket PATH    # the server (`shopmarts up`)
+    shopmarts-dbt build ...                                  # dagster-dbt's `dbt`
+    fork("dagster", ["api", "execute_run", ...])             # the run launcher
+
+Only libraries are imported in advance, never this project's own modules: a fork loads the
+definitions, the extract and the gates from the files as they are, like a fresh process.
+After upgrading a library, `shopmarts down && shopmarts up` restarts the server.
+
+`shopmarts-dbt` asks the server named by SHOPMARTS_FORKSERVER and, when none answers,
+becomes the real `dbt` (exec), so it is always safe to call. This module imports only the
+standard library at the top: the client must start in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+
+SOCKET_VAR = "SHOPMARTS_FORKSERVER"
+_MAX_REQUEST = 1 << 22  # argv + environment, as JSON
+
+# What the server imports before it serves: each program's command line and the libraries
+# its runs import (the run worker's: the definitions' and the steps').
+PRELOAD = {
+    "dbt": ("dbt.cli.main", "dbt.adapters.postgres", "dbt.adapters.clickhouse"),
+    "dagster": (
+        "dagster._cli",
+        "dagster_dbt",
+        "great_expectations",
+        "psycopg",
+        "clickhouse_connect",
+        "pyarrow",
+    ),
+}
+
+
+def _run_dbt(argv: list[str]) -> None:
+    from dbt.cli.main import cli
+
+    cli.main(args=argv, prog_name="dbt", standalone_mode=True)
+
+
+def _run_dagster(argv: list[str]) -> None:
+    from dagster._cli import ENV_PREFIX, cli
+
+    cli.main(args=argv, prog_name="dagster", auto_envvar_prefix=ENV_PREFIX, standalone_mode=True)
+
+
+PROGRAMS: dict[str, Callable[[list[str]], None]] = {"dbt": _run_dbt, "dagster": _run_dagster}
+
+
+# --- the callers' side ------------------------------------------------------------------
+
+
+@dataclass
+class Forked:
+    """A program running as a fork of the server."""
+
+    pid: int
+    _connection: socket.socket
+    _replies: BinaryIO
+
+    def wait(self) -> int:
+        """Its exit code, once it has exited."""
+        ended = self._replies.readline()
+        self.detach()
+        return int(json.loads(ended)["exit"]) if ended else 1
+
+    def detach(self) -> None:
+        """Stop listening: the program runs on, its exit reported to nobody."""
+        self._replies.close()
+        self._connection.close()
+
+
+def fork(
+    program: str,
+    argv: Sequence[str],
+    stdio: tuple[int, int, int] = (0, 1, 2),
+    path: str | None = None,
+) -> Forked | None:
+    """Run ``program argv`` as a fork of the server at ``path`` (default: SHOPMARTS_FORKSERVER)
+    with this process's environment and folder and ``stdio`` as its stdin, stdout, stderr;
+    None when no server answers (nothing was started)."""
+    path = path or os.environ.get(SOCKET_VAR)
+    if not path:
+        return None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    request = {"program": program, "argv": list(argv), "env": dict(os.environ), "cwd": os.getcwd()}
+    try:
+        connection.connect(path)
+        socket.send_fds(connection, [json.dumps(request).encode()], list(stdio))
+        replies = connection.makefile("rb")
+        started = replies.readline()
+    except OSError:
+        started = b""
+    if not started:
+        connection.close()
+        return None
+    return Forked(int(json.loads(started)["pid"]), connection, replies)
+
+
+def _real_dbt(argv: list[str]) -> NoReturn:
+    executable = str(Path(sys.executable).with_name("dbt"))
+    os.execv(executable, [executable, *argv])
+
+
+def client_main() -> NoReturn:
+    """`shopmarts-dbt ARGS`: run `dbt ARGS` in a fork of the server, or as `dbt` itself."""
+    argv = sys.argv[1:]
+    forked = fork("dbt", argv)
+    if forked is None:  # nothing ran, so dbt itself runs it
+        _real_dbt(argv)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: os.kill(forked.pid, number))
+    sys.exit(forked.wait())
+
+
+# --- the server's side ------------------------------------------------------------------
+
+
+def _become(request: dict, descriptors: list[int], connection: socket.socket) -> NoReturn:
+    """In the forked child: become the program with the caller's argv, env, folder, stdio."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for target, descriptor in zip((0, 1, 2), descriptors, strict=True):
+        os.dup2(descriptor, target)
+        os.close(descriptor)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own stdio
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    program = request["program"]
+    sys.argv = [program, *request["argv"]]
+    sys.path[0] = str(Path(sys.executable).parent)  # as for the program's own script
+    connection.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
+    code = 1
+    try:
+        PROGRAMS[program](request["argv"])
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except BaseException:  # noqa: BLE001 - reported like the program's own crash, exit code 1
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        with contextlib.suppress(OSError):
+            connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
+        os._exit(code)
+
+
+def _describe(request: dict) -> str:
+    argv = request["argv"]
+    if request["program"] == "dagster" and argv[:2] == ["api", "execute_run"]:
+        # The run's arguments carry the instance's settings: the log names the run only.
+        run_id = json.loads(argv[2]).get("pipeline_run_id", "?") if len(argv) > 2 else "?"
+        return f"dagster api execute_run (run {run_id})"
+    return " ".join([request["program"], *argv])
+
+
+def serve(path: Path) -> NoReturn:
+    """Import the programs, then fork one child per request on the unix socket at ``path``."""
+    started = time.monotonic()
+    for modules in PRELOAD.values():
+        for module in modules:
+            importlib.import_module(module)  # once here, for every child
+    print(f"imported in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o077)  # the socket runs anything as this user: this user only
+    try:
+        server.bind(str(path))
+    finally:
+        os.umask(previous)
+    server.listen(16)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the children are reaped by the kernel
+
+    def stop(_signum: int, _frame: object) -> NoReturn:
+        path.unlink(missing_ok=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        connection, _address = server.accept()
+        descriptors: list[int] = []
+        try:
+            message, descriptors, _flags, _ = socket.recv_fds(connection, _MAX_REQUEST, 3)
+            request = json.loads(message)
+            if request.get("program") not in PROGRAMS or len(descriptors) != 3:
+                raise ValueError("not a request")
+        except (OSError, ValueError):  # a probe, or not one of ours
+            for descriptor in descriptors:
+                os.close(descriptor)
+            connection.close()
+            continue
+        child = os.fork()
+        if child == 0:
+            server.close()
+            _become(request, descriptors, connection)
+        print(f"pid {child}: {_describe(request)}", file=sys.stderr, flush=True)
+        for descriptor in descriptors:
+            os.close(descriptor)
+        connection.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.engines.forkserver")
+    parser.add_argument("--socket", type=Path, required=True, help="unix socket to serve on")
+    args = parser.parse_args(argv)
+    serve(args.socket)  # never returns
+
+
+if __name__ == "__main__":
+    sys.exit(main())
