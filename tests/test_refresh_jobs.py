@@ -174,7 +174,8 @@ def finished_status(instance: Any, run_id: str, within: float) -> str:
 
 def test_run_workers_are_forks_of_the_warm_process_server(refreshed: dict) -> None:
     """Each run worker is `dagster api execute_run` forked from the stack's fork server, where
-    Dagster, dagster-dbt and GX are imported already; its pid is in the run's tags."""
+    Dagster, dagster-dbt and GX are imported already; its pid is in the run's tags. So is
+    `shopmarts refresh` itself (the test above ran it), its output and exit code its own."""
     from dagster import DagsterInstance
 
     from pipelines.engines.run_launcher import RUN_WORKER_TAG
@@ -182,6 +183,7 @@ def test_run_workers_are_forks_of_the_warm_process_server(refreshed: dict) -> No
 
     os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
     log = (state_dir() / "forkserver.log").read_text()
+    assert ": shopmarts refresh --mode hourly" in log
     with DagsterInstance.get() as instance:
         for run_id in refreshed["run_ids"]:
             run = instance.get_run_by_id(run_id)

@@ -11,6 +11,7 @@ it is that program: same output, same exit code, signals forwarded.
     python -m pipelines.engines.forkserver --socket PATH    # the server (`shopmarts up`)
     shopmarts-dbt build ...                                  # dagster-dbt's `dbt`
     fork("dagster", ["api", "execute_run", ...])             # the run launcher
+    shopmarts refresh ...                                    # the command itself
 
 Only libraries are imported in advance, never this project's own modules: a fork loads the
 definitions, the extract and the gates from the files as they are, like a fresh process.
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import BinaryIO, NoReturn
 
 SOCKET_VAR = "SHOPMARTS_FORKSERVER"
+FORKED_VAR = "SHOPMARTS_FORKED"  # set in every child: it runs as a fork already
 _MAX_REQUEST = 1 << 22  # argv + environment, as JSON
 
 # What the server imports before it serves: each program's command line and the libraries
@@ -67,7 +69,17 @@ def _run_dagster(argv: list[str]) -> None:
     cli.main(args=argv, prog_name="dagster", auto_envvar_prefix=ENV_PREFIX, standalone_mode=True)
 
 
-PROGRAMS: dict[str, Callable[[list[str]], None]] = {"dbt": _run_dbt, "dagster": _run_dagster}
+def _run_shopmarts(argv: list[str]) -> None:
+    from pipelines.cli import main
+
+    main.main(args=argv, prog_name="shopmarts")
+
+
+PROGRAMS: dict[str, Callable[[list[str]], None]] = {
+    "dbt": _run_dbt,
+    "dagster": _run_dagster,
+    "shopmarts": _run_shopmarts,
+}
 
 
 # --- the callers' side ------------------------------------------------------------------
@@ -86,6 +98,12 @@ class Forked:
         ended = self._replies.readline()
         self.detach()
         return int(json.loads(ended)["exit"]) if ended else 1
+
+    def become(self) -> NoReturn:
+        """Stand for the program until it ends: signals forwarded, its exit code ours."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda number, _frame: os.kill(self.pid, number))
+        sys.exit(self.wait())
 
     def detach(self) -> None:
         """Stop listening: the program runs on, its exit reported to nobody."""
@@ -131,9 +149,7 @@ def client_main() -> NoReturn:
     forked = fork("dbt", argv)
     if forked is None:  # nothing ran, so dbt itself runs it
         _real_dbt(argv)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda number, _frame: os.kill(forked.pid, number))
-    sys.exit(forked.wait())
+    forked.become()
 
 
 # --- the server's side ------------------------------------------------------------------
@@ -152,6 +168,7 @@ def _become(request: dict, descriptors: list[int], connection: socket.socket) ->
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    os.environ[FORKED_VAR] = "1"
     program = request["program"]
     sys.argv = [program, *request["argv"]]
     sys.path[0] = str(Path(sys.executable).parent)  # as for the program's own script
