@@ -54,6 +54,33 @@ def mart_fingerprint(target: str, mart: str) -> list[tuple[Any, ...]]:
     return rows(target, f"SELECT * FROM marts.{mart} ORDER BY 1, 2")
 
 
+FORKS_A_SLEEPER = """
+import os, sys, time
+from pipelines.defs.refresh.executor import die_with_this_process
+die_with_this_process()
+child = os.fork()
+if child == 0:
+    time.sleep(120)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_step_process_dies_with_the_run_worker_that_forked_it() -> None:
+    """What the refresh executor sets up in each run worker: a forked step process gets
+    SIGKILL when its run worker ends, even by SIGKILL, so no step runs on behind it."""
+    worker = subprocess.Popen(
+        [sys.executable, "-c", FORKS_A_SLEEPER], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert worker.stdout is not None
+    step = psutil.Process(int(worker.stdout.readline()))
+    assert step.is_running()
+    worker.kill()
+    worker.wait(10)
+    step.wait(5)  # raises TimeoutExpired if it outlives its worker
+
+
 @pytest.fixture(scope="module")
 def refreshed(environment: Environment) -> Iterator[dict[str, Any]]:
     """A small shop, the daemon running, and a nightly refresh with an hourly queued behind it."""
@@ -193,9 +220,9 @@ def test_run_workers_are_forks_of_the_warm_process_server(refreshed: dict) -> No
 
 
 def test_a_killed_run_worker_fails_its_run_and_the_next_refresh_runs(refreshed: dict) -> None:
-    """SIGKILL of a run worker mid-run: run monitoring marks the run failed (not left
-    started forever, holding the refresh queue), the published marts stay as they were, and
-    the next refresh runs and publishes."""
+    """SIGKILL of a run worker mid-run: its step processes die with it, run monitoring marks
+    the run failed (not left started forever, holding the refresh queue), the published
+    marts stay as they were, and the next refresh runs and publishes."""
     from dagster import DagsterInstance
 
     os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
@@ -203,7 +230,11 @@ def test_a_killed_run_worker_fails_its_run_and_the_next_refresh_runs(refreshed: 
     run_id = submit_refresh("hourly")
     with DagsterInstance.get() as instance:
         pid, step = run_worker(instance, run_id)
+        steps = psutil.Process(pid).children()  # each step runs in a fork of the worker
+        assert steps, "no step process under the run worker"
         os.kill(pid, signal.SIGKILL)
+        _gone, alive = psutil.wait_procs(steps, timeout=15)
+        assert not alive, f"step processes outlived their run worker: {alive}"
         assert finished_status(instance, run_id, within=90) == "FAILURE"
         run = instance.get_run_by_id(run_id)
         assert run is not None

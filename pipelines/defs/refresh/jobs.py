@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.defs.refresh.executor import forked_steps_executor
 from quality.tables import MARTS, SHADOW_SCHEMA
 
 REFRESH_TAG = "shopmarts/refresh"
@@ -72,7 +73,7 @@ nightly_refresh = dg.define_asset_job(
     ),
     config=refresh_run_config("nightly"),
     tags={REFRESH_TAG: "nightly"},
-    executor_def=dg.in_process_executor,
+    executor_def=forked_steps_executor,
 )
 
 hourly_refresh = dg.define_asset_job(
@@ -85,7 +86,7 @@ hourly_refresh = dg.define_asset_job(
     selection=RAW | HOURLY_MARTS_WITH_STAGING | PUBLISH,
     config=refresh_run_config("hourly"),
     tags={REFRESH_TAG: "hourly"},
-    executor_def=dg.in_process_executor,
+    executor_def=forked_steps_executor,
 )
 
 assert set(HOURLY_MARTS) <= set(MARTS)
