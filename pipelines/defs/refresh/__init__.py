@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.defs.refresh.executor import forked_steps_executor
 from pipelines.defs.refresh.jobs import (
     HOURLY_MARTS,
     REFRESH_TAG,
@@ -11,7 +12,12 @@ from pipelines.defs.refresh.jobs import (
 )
 from pipelines.defs.refresh.schedules import build_schedules, schedule_timezone
 
-defs = dg.Definitions(jobs=[nightly_refresh, hourly_refresh], schedules=build_schedules())
+# Also the executor of what is launched from the UI ("Materialize"): steps forked, not spawned.
+defs = dg.Definitions(
+    jobs=[nightly_refresh, hourly_refresh],
+    schedules=build_schedules(),
+    executor=forked_steps_executor,
+)
 
 __all__ = [
     "HOURLY_MARTS",
