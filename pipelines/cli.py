@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -195,8 +196,6 @@ def refresh(mode: str) -> None:
 def _as_fork_of_the_stack(argv: list[str]) -> None:
     """Run this command as a fork of the running stack's fork server, where Dagster is
     imported already (2 s of every refresh on 2 cores); returns when none answers."""
-    import os
-
     from pipelines.engines.dagster_daemon import forkserver_socket
     from pipelines.engines.forkserver import FORKED_VAR, fork
 

@@ -50,6 +50,14 @@ def rows(target: str, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(str(value) for value in row) for row in run_query(target, sql)[1]]
 
 
+def dagster_instance() -> Any:
+    """The stack's Dagster instance (its run launcher included), as the daemon has it."""
+    from dagster import DagsterInstance
+
+    os.environ["DAGSTER_HOME"] = dagster_environment()["DAGSTER_HOME"]
+    return DagsterInstance.get()
+
+
 def mart_fingerprint(target: str, mart: str) -> list[tuple[Any, ...]]:
     return rows(target, f"SELECT * FROM marts.{mart} ORDER BY 1, 2")
 
@@ -107,11 +115,8 @@ def test_nightly_then_hourly_publish_every_mart_in_both_engines(refreshed: dict)
 
 
 def test_a_refresh_submitted_during_another_waits_in_the_queue(refreshed: dict) -> None:
-    from dagster import DagsterInstance
-
-    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
     nightly_id, hourly_id = refreshed["run_ids"]
-    with DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         nightly = instance.get_run_record_by_id(nightly_id)
         hourly = instance.get_run_record_by_id(hourly_id)
     assert nightly is not None and hourly is not None
@@ -176,14 +181,15 @@ def run_worker(instance: Any, run_id: str) -> tuple[int, str]:
     """The pid of the run's worker, once the run is started, and the step it has reached."""
     from dagster import DagsterEventType
 
-    from pipelines.engines.run_launcher import RUN_WORKER_TAG
+    from pipelines.engines.run_launcher import run_worker_pid
 
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         run = instance.get_run_by_id(run_id)
         steps = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_START).records
-        if RUN_WORKER_TAG in run.tags and steps:
-            return int(run.tags[RUN_WORKER_TAG].split("@")[0]), steps[-1].event_log_entry.step_key
+        pid = run_worker_pid(run.tags)
+        if pid is not None and steps:
+            return pid, steps[-1].event_log_entry.step_key
         assert not run.is_finished, run.status
         time.sleep(0.2)
     raise AssertionError(f"run {run_id} started no step in 300 s")
@@ -203,19 +209,16 @@ def test_run_workers_are_forks_of_the_warm_process_server(refreshed: dict) -> No
     """Each run worker is `dagster api execute_run` forked from the stack's fork server, where
     Dagster, dagster-dbt and GX are imported already; its pid is in the run's tags. So is
     `shopmarts refresh` itself (the test above ran it), its output and exit code its own."""
-    from dagster import DagsterInstance
-
-    from pipelines.engines.run_launcher import RUN_WORKER_TAG
+    from pipelines.engines.run_launcher import run_worker_pid
     from pipelines.engines.settings import state_dir
 
-    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
     log = (state_dir() / "forkserver.log").read_text()
     assert ": shopmarts refresh --mode hourly" in log
-    with DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         for run_id in refreshed["run_ids"]:
             run = instance.get_run_by_id(run_id)
             assert run is not None
-            pid = run.tags[RUN_WORKER_TAG].split("@")[0]
+            pid = run_worker_pid(run.tags)
             assert f"pid {pid}: dagster api execute_run (run {run_id})" in log
 
 
@@ -223,12 +226,9 @@ def test_a_killed_run_worker_fails_its_run_and_the_next_refresh_runs(refreshed: 
     """SIGKILL of a run worker mid-run: its step processes die with it, run monitoring marks
     the run failed (not left started forever, holding the refresh queue), the published
     marts stay as they were, and the next refresh runs and publishes."""
-    from dagster import DagsterInstance
-
-    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
     before = {t: mart_fingerprint(t, "daily_sales") for t in ("warehouse", "clickhouse")}
     run_id = submit_refresh("hourly")
-    with DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         pid, step = run_worker(instance, run_id)
         steps = psutil.Process(pid).children()  # each step runs in a fork of the worker
         assert steps, "no step process under the run worker"
@@ -236,8 +236,6 @@ def test_a_killed_run_worker_fails_its_run_and_the_next_refresh_runs(refreshed: 
         _gone, alive = psutil.wait_procs(steps, timeout=15)
         assert not alive, f"step processes outlived their run worker: {alive}"
         assert finished_status(instance, run_id, within=90) == "FAILURE"
-        run = instance.get_run_by_id(run_id)
-        assert run is not None
     after = {t: mart_fingerprint(t, "daily_sales") for t in ("warehouse", "clickhouse")}
     assert after == before, f"killed in {step}, the published marts changed"
     simulate_shop(refreshed["environment"].shop_url, hours=3, seed=5, progress=False)
@@ -249,12 +247,9 @@ def test_a_killed_run_worker_fails_its_run_and_the_next_refresh_runs(refreshed: 
 def test_terminating_a_run_interrupts_its_worker(refreshed: dict) -> None:
     """The UI's Terminate: the launcher signals the worker, Dagster interrupts the step under
     way and the run ends CANCELED, the published marts untouched."""
-    from dagster import DagsterInstance
-
-    os.environ.update({"DAGSTER_HOME": dagster_environment()["DAGSTER_HOME"]})
     before = mart_fingerprint("warehouse", "daily_sales")
     run_id = submit_refresh("hourly")
-    with DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         pid, _step = run_worker(instance, run_id)
         assert instance.run_launcher.terminate(run_id)
         assert finished_status(instance, run_id, within=120) == "CANCELED"

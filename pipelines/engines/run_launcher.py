@@ -45,6 +45,12 @@ from pipelines.engines.forkserver import fork
 RUN_WORKER_TAG = "shopmarts/run_worker"  # "PID@START", START the process's start time (epoch s)
 
 
+def run_worker_pid(tags: Mapping[str, str]) -> int | None:
+    """The pid of a run's worker, from the run's tags; None if this launcher did not start it."""
+    tag = tags.get(RUN_WORKER_TAG)
+    return int(tag.partition("@")[0]) if tag else None
+
+
 class ForkedRunLauncher(RunLauncher, ConfigurableClass):
     """Launch each run as `dagster api execute_run`, forked from the warm process server."""
 
@@ -143,9 +149,8 @@ class ForkedRunLauncher(RunLauncher, ConfigurableClass):
             return CheckRunHealthResult(WorkerStatus.RUNNING, "not launched by this launcher")
         if self._worker(run) is not None:
             return CheckRunHealthResult(WorkerStatus.RUNNING)
-        pid = run.tags[RUN_WORKER_TAG].partition("@")[0]
         return CheckRunHealthResult(
             WorkerStatus.FAILED,
-            f"the run worker (pid {pid}) ended without finishing the run "
+            f"the run worker (pid {run_worker_pid(run.tags)}) ended without finishing the run "
             "(killed, or out of memory?)",
         )
