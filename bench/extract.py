@@ -20,6 +20,8 @@ stack's shop with ``--existing``), then runs each method in its own child proces
 Every method runs ``--repeat`` times (default 3), in interleaved rounds so a noisy
 moment of the machine falls on all of them alike; each keeps its fastest run (the
 one least disturbed by the rest of the machine), and the table shows the slowest too.
+The ratio to the floor is also given round by round (ours and the floor it is compared
+with ran back to back), with the median of the rounds.
 
 Prints rows, seconds, rows/s, peak RSS and the ratios; ``--output`` also writes JSON.
 """
@@ -32,6 +34,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -246,7 +249,13 @@ CHILD_IMPORTS: dict[str, tuple[str, ...]] = {
 
 def child_main(method: str, engine: str) -> None:
     for module in CHILD_IMPORTS[method]:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            raise SystemExit(
+                f"{error}: the peers are in the bench dependency group "
+                "(`make bench`, or `uv sync --group bench`)"
+            ) from error
     started = time.perf_counter()
     rows, note = CHILD_RUNNERS[method](engine)
     seconds = time.perf_counter() - started
@@ -311,11 +320,33 @@ def best_of(runs: list[Measurement]) -> Measurement:
     return best
 
 
-def report(measurements: list[Measurement], shop: str) -> str:
+FLOOR_FOR_ENGINE = {"postgres": "COPY binary", "clickhouse": "COPY text", "both": "COPY binary"}
+
+
+def paired_ratios(runs: dict[tuple[str, str], list[Measurement]]) -> dict[str, list[float]]:
+    """Per engine, ours over the floor within each round, per row loaded.
+
+    The rounds run back to back, so each pair saw the same phase of the machine: the
+    median of these ratios is steadier than the ratio of two fastest runs, which may
+    come from different phases (this VM's speed drifts by more than the gap measured).
+    """
+    ratios: dict[str, list[float]] = {}
+    for engine, floor_engine in FLOOR_FOR_ENGINE.items():
+        ours, floor = runs.get(("ours", engine), []), runs.get(("floor", floor_engine), [])
+        for mine, read in zip(ours, floor, strict=False):
+            if mine.error or read.error or not mine.rows_per_second:
+                continue
+            ratios.setdefault(engine, []).append(read.rows_per_second / mine.rows_per_second)
+    return ratios
+
+
+def report(
+    measurements: list[Measurement], shop: str, paired: dict[str, list[float]] | None = None
+) -> str:
     ours = {m.engine: m for m in measurements if m.method == "ours" and not m.error}
     floor = {m.engine: m for m in measurements if m.method == "floor" and not m.error}
-    floor_for_engine = {"postgres": "COPY binary", "clickhouse": "COPY text", "both": "COPY binary"}
-    ours_full = {engine: m for engine, m in ours.items() if engine in floor_for_engine}
+    paired = paired or {}
+    ours_full = {engine: m for engine, m in ours.items() if engine in FLOOR_FOR_ENGINE}
     runs = max((m.runs for m in measurements), default=1)
     lines = [
         f"extract benchmark, {shop}, {psutil.cpu_count()} cores, "
@@ -337,15 +368,21 @@ def report(measurements: list[Measurement], shop: str) -> str:
         )
     lines.append("")
     for engine, m in ours_full.items():
-        reference = floor.get(floor_for_engine[engine])
+        reference = floor.get(FLOOR_FOR_ENGINE[engine])
         if reference:
             slower = m.seconds / reference.seconds
             # "both" loads every row twice: per row loaded it is also compared to one read.
             per_row = reference.rows_per_second / m.rows_per_second
             lines.append(
-                f"ours {engine}: {slower:.2f}x the time of the floor ({floor_for_engine[engine]}"
+                f"ours {engine}: {slower:.2f}x the time of the floor ({FLOOR_FOR_ENGINE[engine]}"
                 f" read once), {per_row:.2f}x per row loaded (target <= 1.5x)"
             )
+            if len(paired.get(engine, ())) > 1:
+                rounds = sorted(paired[engine])
+                lines.append(
+                    f"  per row, round by round: median {statistics.median(rounds):.2f}x"
+                    f" (rounds: {', '.join(f'{r:.2f}' for r in rounds)})"
+                )
     for m in measurements:
         if m.method == "dlt" and not m.error and m.engine in ours:
             speedup = m.seconds / ours[m.engine].seconds
@@ -423,12 +460,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
         measurements = [best_of(runs[key]) for key in chosen]
         shop = "the running stack's shop" if args.existing else f"scale {args.scale:g}"
-        text = report(measurements, shop)
+        paired = paired_ratios(runs)
+        text = report(measurements, shop, paired)
         print("\n" + text)
         if args.output:
             args.output.write_text(
                 json.dumps(
-                    {"scale": args.scale, "measurements": [asdict(m) for m in measurements]},
+                    {
+                        "scale": args.scale,
+                        "measurements": [asdict(m) for m in measurements],
+                        "per_row_ratio_by_round": paired,
+                    },
                     indent=2,
                 )
             )
