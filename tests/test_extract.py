@@ -267,6 +267,33 @@ def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None
     assert viewed == scalar(extract_environment.shop_url, "SELECT count(*) FROM orders")
 
 
+def test_full_restores_a_primary_key_dropped_from_raw(extract_environment: Environment) -> None:
+    """The key raw gets back after a full load is the shop's, whatever raw had: an
+    incremental upsert (ON CONFLICT on the key) needs it."""
+    table = sql.Identifier(RAW, "customers")
+    key_columns = sql.SQL(
+        "SELECT array_agg(a.attname ORDER BY a.attnum) FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) "
+        "WHERE c.conrelid = {}::regclass AND c.contype = 'p'"
+    ).format(sql.Literal(f"{RAW}.customers"))
+    with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
+        warehouse.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT customers_pkey").format(table))
+    assert scalar(extract_environment.warehouse_url, key_columns) is None
+    extract(
+        extract_environment, "full", tables=["customers"], engines=["postgres"], options=OPTIONS
+    )
+    assert scalar(extract_environment.warehouse_url, key_columns) == ["customer_id"]
+    reports = extract(
+        extract_environment,
+        "incremental",
+        tables=["customers"],
+        engines=["postgres"],
+        options=OPTIONS,
+    )
+    assert [report.mode for report in reports] == ["incremental"]
+    assert_raw_equals_shop(extract_environment)
+
+
 def test_psql_reads_in_the_snapshot_and_names_the_table_it_failed_on(
     extract_environment: Environment,
 ) -> None:
