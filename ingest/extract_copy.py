@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import shutil
 import subprocess
@@ -48,10 +49,23 @@ def _output_buffer(size: int) -> list[str]:
     write, and a wake-up of the reader, every 4 KiB. coreutils' `stdbuf` sets a bigger
     buffer; measured on a ClickHouse full load at scale 20: context switches halved,
     0.35 s less CPU in this process and 0.4 s less in psql. Where there is no stdbuf
-    (not GNU coreutils), psql runs as it is.
+    (not GNU coreutils), or where it does not work, psql runs as it is.
     """
-    stdbuf = shutil.which("stdbuf")
+    stdbuf = _working_stdbuf()
     return [stdbuf, f"-o{size}"] if stdbuf else []
+
+
+@functools.cache
+def _working_stdbuf() -> str | None:
+    """The path of `stdbuf` if it runs a program here (it needs its libstdbuf.so)."""
+    stdbuf = shutil.which("stdbuf")
+    if stdbuf is None:
+        return None
+    try:
+        ran = subprocess.run([stdbuf, "-o4096", "true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return stdbuf if ran.returncode == 0 else None
 
 
 def split_password(url: str) -> tuple[str, str | None]:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,6 +31,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from ingest import extract_copy
 from ingest.extract import ExtractOptions, LoadReport, extract
 from ingest.extract_catalog import SourceTable, discover_source_tables
 from ingest.extract_copy import SnapshotCopy, split_password
@@ -324,6 +326,25 @@ def test_psql_reads_in_the_snapshot_and_names_the_table_it_failed_on(
     finally:
         with psycopg.connect(shop_url, autocommit=True) as shop:
             shop.execute("DROP SCHEMA snapshot_probe CASCADE")
+
+
+def test_psql_output_is_buffered_by_stdbuf_only_where_stdbuf_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """coreutils' stdbuf (these machines have it) buffers psql's output; a stdbuf that
+    cannot run (no libstdbuf.so) is left out instead of failing every read."""
+    extract_copy._working_stdbuf.cache_clear()
+    try:
+        prefix = extract_copy._output_buffer(1 << 19)
+        assert prefix[1:] == [f"-o{1 << 19}"] and Path(prefix[0]).name == "stdbuf"
+        broken = tmp_path / "stdbuf"
+        broken.write_text("#!/bin/sh\necho 'stdbuf: failed to find libstdbuf.so' >&2\nexit 1\n")
+        broken.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+        extract_copy._working_stdbuf.cache_clear()
+        assert extract_copy._output_buffer(1 << 19) == []
+    finally:
+        extract_copy._working_stdbuf.cache_clear()
 
 
 def test_psql_gets_the_password_from_its_environment_not_its_arguments() -> None:
