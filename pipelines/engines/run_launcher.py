@@ -45,10 +45,20 @@ from pipelines.engines.forkserver import fork
 RUN_WORKER_TAG = "shopmarts/run_worker"  # "PID@START", START the process's start time (epoch s)
 
 
+def _run_worker_tag(tags: Mapping[str, str]) -> tuple[int, float] | None:
+    """The pid and start time of a run's worker, from the run's tags; None if this launcher
+    did not start it."""
+    tag = tags.get(RUN_WORKER_TAG)
+    if not tag:
+        return None
+    pid, _, started = tag.partition("@")
+    return int(pid), float(started)
+
+
 def run_worker_pid(tags: Mapping[str, str]) -> int | None:
     """The pid of a run's worker, from the run's tags; None if this launcher did not start it."""
-    tag = tags.get(RUN_WORKER_TAG)
-    return int(tag.partition("@")[0]) if tag else None
+    worker = _run_worker_tag(tags)
+    return worker[0] if worker else None
 
 
 class ForkedRunLauncher(RunLauncher, ConfigurableClass):
@@ -111,12 +121,16 @@ class ForkedRunLauncher(RunLauncher, ConfigurableClass):
 
     @staticmethod
     def _worker(run: DagsterRun) -> psutil.Process | None:
-        """The run's worker process if it still runs; None when it has gone."""
-        pid, _, started = run.tags[RUN_WORKER_TAG].partition("@")
+        """The run's worker process if it still runs; None when it has gone (or this
+        launcher did not start it)."""
+        worker = _run_worker_tag(run.tags)
+        if worker is None:
+            return None
+        pid, started = worker
         try:
-            process = psutil.Process(int(pid))
+            process = psutil.Process(pid)
             # The same process, not a later one given the same pid.
-            if abs(process.create_time() - float(started)) > 1.0:
+            if abs(process.create_time() - started) > 1.0:
                 return None
             if process.status() == psutil.STATUS_ZOMBIE:
                 return None
@@ -129,7 +143,7 @@ class ForkedRunLauncher(RunLauncher, ConfigurableClass):
         if run is None or run.is_finished:
             return False
         self._instance.report_run_canceling(run)
-        worker = self._worker(run) if RUN_WORKER_TAG in run.tags else None
+        worker = self._worker(run)
         if worker is None:
             self._instance.report_engine_event(
                 "No run worker to terminate: it is not running.", run, cls=self.__class__
