@@ -71,16 +71,20 @@ def _timed(seconds: dict[str, float], step: str, work: Callable[[], Any]) -> Any
     return outcome
 
 
-def _bare_lane(environment, engine: str, mode: str, run_id: str, changed_since: dict) -> dict:  # noqa: ANN001
+def _bare_lane(
+    environment,  # noqa: ANN001
+    engine: str,
+    nightly: bool,
+    marts: list[str],
+    run_id: str,
+    changed_since: dict,
+) -> dict:
     """One engine's lane of the refresh, as its Dagster steps do: raw gate, dbt, mart gate."""
     from pipelines.defs.dbt.assets import DbtBuildConfig, dbt_build_args
     from pipelines.defs.dbt.connection import run_dbt
-    from pipelines.defs.refresh.jobs import HOURLY_MARTS
     from quality.gate import run_mart_gate, run_raw_gate
-    from quality.tables import MARTS, SHADOW_SCHEMA
+    from quality.tables import SHADOW_SCHEMA
 
-    nightly = mode == "nightly"
-    marts = list(MARTS) if nightly else list(HOURLY_MARTS)
     seconds: dict[str, float] = {}
     gate = _timed(
         seconds,
@@ -142,7 +146,8 @@ def bare_refresh(environment, mode: str) -> tuple[dict[str, float], float, int]:
                 _bare_lane,
                 environment,
                 engine,
-                mode,
+                nightly,
+                marts,
                 run_id,
                 {
                     r.table: (r.cursor_column, r.lower_bound)
