@@ -140,7 +140,7 @@ def test_docs_server_serves_nothing_else_of_the_state_folder(docs_server: str) -
 
 def test_status_shows_the_docs_server(docs_server: str) -> None:
     rows = {row.name: row for row in engine_stack.status()}
-    docs = rows["Docs (GX Data Docs, dbt docs)"]
+    docs = rows["Docs server"]
     assert docs.healthy and docs.url == docs_server
     assert json.loads((state_dir() / "stack.json").read_text())["docs_server"]["pid"] == docs.pid
 

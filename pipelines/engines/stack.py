@@ -387,7 +387,7 @@ def _docs_status(stack: dict) -> list[EngineStatus]:
     serving = _process_alive(server.get("pid")) and docs_ping(server["port"])
     return [
         EngineStatus(
-            "Docs (GX Data Docs, dbt docs)",
+            "Docs server",  # GX Data Docs and dbt docs
             f"http://127.0.0.1:{server['port']}/",
             serving,
             "-",
