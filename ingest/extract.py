@@ -65,6 +65,7 @@ from ingest.extract_drift import (
     read_clickhouse_raw_columns,
     read_postgres_raw_columns,
 )
+from pipelines.engines.clickhouse_cluster import clickhouse_cluster, on_cluster, table_engine
 from pipelines.engines.settings import Environment
 from pipelines.errors import ShopmartsError
 
@@ -88,6 +89,7 @@ _CLICKHOUSE_INSERT_SETTINGS = {"date_time_input_format": "best_effort", "optimiz
 _WATERMARKS_TABLE = "_watermarks"
 _LOADING_SUFFIX = "__loading"  # ClickHouse: a full load before EXCHANGE
 _KEYS_SUFFIX = "__keys"  # ClickHouse: the shop's keys, to find hard deletes
+_DELETE_BATCH = 10_000  # ClickHouse: gone keys per DELETE (a literal list each)
 # Hard deletes are narrowed down first: per bucket of this many consecutive values of an
 # integer first key column, the count and the sum of the keys on both sides. Only the
 # keys of the buckets that differ are read and anti-joined: an hour's deletes touch a
@@ -116,6 +118,9 @@ class ExtractOptions:
     # Incremental: also remove raw rows whose key the shop no longer has (a scan of
     # the key columns per table). Off, hard deletes wait for the next full extract.
     reconcile_deletes: bool = True
+    # ClickHouse cluster every DDL runs ON CLUSTER (replicated engines); default: the
+    # CLICKHOUSE_CLUSTER setting, read when the options are made (None: one server).
+    clickhouse_cluster: str | None = field(default_factory=clickhouse_cluster)
 
 
 @dataclass(frozen=True)
@@ -238,6 +243,7 @@ class _ExtractRun:
         self.options = options
         self.progress = progress
         self.raw = options.raw_schema
+        self.on_cluster = on_cluster(options.clickhouse_cluster)
         self.reports: list[LoadReport] = []
         self._lock = threading.Lock()
         self._failed = threading.Event()
@@ -334,13 +340,17 @@ class _ExtractRun:
         postgres_raw = read_postgres_raw_columns(warehouse, self.raw)
         clickhouse_raw = {}
         if clickhouse is not None:
-            clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {_ch_name(self.raw)}")
+            clickhouse.command(
+                f"CREATE DATABASE IF NOT EXISTS {_ch_name(self.raw)}{self.on_cluster}"
+            )
             clickhouse_raw = read_clickhouse_raw_columns(clickhouse, self.raw)
             # Scratch tables of crashed runs (a loading table was never exchanged, so
             # never seen). The advisory lock above: no other extract is filling one now.
             for name in list(clickhouse_raw):
                 if name.endswith((_LOADING_SUFFIX, _KEYS_SUFFIX)):
-                    clickhouse.command(f"DROP TABLE IF EXISTS {_ch_name(self.raw, name)} SYNC")
+                    clickhouse.command(
+                        f"DROP TABLE IF EXISTS {_ch_name(self.raw, name)}{self.on_cluster} SYNC"
+                    )
                     del clickhouse_raw[name]
         watermarks = {
             (table, engine): (cursor, watermark)
@@ -424,7 +434,9 @@ class _ExtractRun:
         if engine == "postgres":
             warehouse.execute(postgres_table_ddl(self.raw, source))
         elif clickhouse is not None:
-            clickhouse.command(clickhouse_table_ddl(self.raw, source.name, source))
+            clickhouse.command(
+                clickhouse_table_ddl(self.raw, source.name, source, self.options.clickhouse_cluster)
+            )
 
     # -- running ----------------------------------------------------------------------
 
@@ -797,9 +809,14 @@ class _ExtractRun:
             if plan.mode == "full":
                 loading = _ch_name(self.raw, source.name + _LOADING_SUFFIX)
                 # A table left by a crashed run is dropped: it was never exchanged.
-                client.command(f"DROP TABLE IF EXISTS {loading} SYNC")
+                client.command(f"DROP TABLE IF EXISTS {loading}{self.on_cluster} SYNC")
                 client.command(
-                    clickhouse_table_ddl(self.raw, source.name + _LOADING_SUFFIX, source)
+                    clickhouse_table_ddl(
+                        self.raw,
+                        source.name + _LOADING_SUFFIX,
+                        source,
+                        self.options.clickhouse_cluster,
+                    )
                 )
                 insert_into = loading
             else:
@@ -818,8 +835,8 @@ class _ExtractRun:
                 )
                 method = "COPY text -> INSERT TabSeparated"
             if plan.mode == "full":
-                client.command(f"EXCHANGE TABLES {loading} AND {target}")
-                client.command(f"DROP TABLE IF EXISTS {loading} SYNC")
+                client.command(f"EXCHANGE TABLES {loading} AND {target}{self.on_cluster}")
+                client.command(f"DROP TABLE IF EXISTS {loading}{self.on_cluster} SYNC")
             elif self.options.reconcile_deletes:
                 deleted = self._delete_missing_in_clickhouse(client, source, target)
         finally:
@@ -882,9 +899,21 @@ class _ExtractRun:
                 keys_table,
             )
             gone = f"{in_buckets} AND ({key_list}) NOT IN (SELECT {key_list} FROM {keys_table})"
-            deleted = int(str(client.command(f"SELECT count() FROM {target} WHERE {gone}")))
-            if deleted:  # a DELETE is a mutation: only when there is something to delete
-                client.command(f"DELETE FROM {target} WHERE {gone}")
+            # The gone keys are read here and deleted by value: a mutation of a replicated
+            # table (cluster mode) runs on every replica, where this session's scratch
+            # table does not exist, and must be deterministic. Hard deletes are few.
+            rows = client.query(
+                f"SELECT {key_list}, count() FROM {target} WHERE {gone} GROUP BY {key_list}"
+            ).result_rows
+            # Formatted as a tuple: single keys as values, composite keys as tuples.
+            gone_keys = [row[0] if len(row) == 2 else tuple(row[:-1]) for row in rows]
+            deleted = sum(int(row[-1]) for row in rows)  # every version of every gone key
+            # A DELETE is a mutation: only when there is something to delete, in batches.
+            for start in range(0, len(gone_keys), _DELETE_BATCH):
+                client.command(
+                    f"DELETE FROM {target} WHERE ({key_list}) IN %(keys)s",
+                    parameters={"keys": tuple(gone_keys[start : start + _DELETE_BATCH])},
+                )
         finally:
             client.command(f"DROP TABLE IF EXISTS {keys_table} SYNC")
         return deleted
@@ -1011,8 +1040,11 @@ def postgres_table_ddl(raw_schema: str, source: SourceTable) -> sql.Composed:
     )
 
 
-def clickhouse_table_ddl(raw_database: str, table_name: str, source: SourceTable) -> str:
-    """CREATE TABLE for the ClickHouse copy: ReplacingMergeTree versioned by load time."""
+def clickhouse_table_ddl(
+    raw_database: str, table_name: str, source: SourceTable, cluster: str | None = None
+) -> str:
+    """CREATE TABLE for the ClickHouse copy: ReplacingMergeTree versioned by load time
+    (on a ``cluster``: created ON CLUSTER, ReplicatedReplacingMergeTree)."""
     columns = [f"{_ch_name(column.name)} {column.clickhouse_type}" for column in source.columns]
     columns.append(f"{_ch_name(CLICKHOUSE_LOADED_AT)} DateTime64(6, 'UTC') DEFAULT now64(6)")
     if source.primary_key:
@@ -1022,8 +1054,8 @@ def clickhouse_table_ddl(raw_database: str, table_name: str, source: SourceTable
         # Without a key nothing can be deduplicated: such tables are always reloaded whole.
         engine = "MergeTree ORDER BY tuple()"
     return (
-        f"CREATE TABLE {_ch_name(raw_database, table_name)} ({', '.join(columns)}) "
-        f"ENGINE = {engine}"
+        f"CREATE TABLE {_ch_name(raw_database, table_name)}{on_cluster(cluster)} "
+        f"({', '.join(columns)}) ENGINE = {table_engine(engine, cluster)}"
     )
 
 

@@ -84,6 +84,10 @@ def up() -> None:
     click.echo(f"shop       {redact(environment.shop_url)}")
     click.echo(f"warehouse  {redact(environment.warehouse_url)}")
     click.echo(f"clickhouse {redact(environment.clickhouse_url)}")
+    from pipelines.engines.docs_server import docs_base_url
+
+    if docs := docs_base_url():
+        click.echo(f"docs       {docs}  (GX Data Docs, dbt docs)")
 
 
 @main.command()

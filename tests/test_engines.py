@@ -67,11 +67,13 @@ def test_status_reports_every_engine(home: Path) -> None:
         ["PostgreSQL", "shop"],
         ["PostgreSQL", "warehouse"],
         ["ClickHouse", "up"],
+        ["Docs", "server"],
         ["Dagster", "code"],
         ["Dagster", "daemon"],
     ]
-    assert lines[3].split()[3] == "up" and "grpc://127.0.0.1:" in lines[3], lines[3]
-    assert lines[4].split()[2] == "up" and "DAGSTER_HOME=" in lines[4], lines[4]
+    assert lines[3].split()[2] == "up" and "http://127.0.0.1:" in lines[3], lines[3]
+    assert lines[4].split()[3] == "up" and "grpc://127.0.0.1:" in lines[4], lines[4]
+    assert lines[5].split()[2] == "up" and "DAGSTER_HOME=" in lines[5], lines[5]
     assert "18." in lines[0] and "26." in lines[2]
 
 

@@ -34,6 +34,7 @@ from pipelines.errors import ShopmartsError
 
 POSTGRES_PORT_VAR = "SHOPMARTS_POSTGRES_PORT"
 CLICKHOUSE_PORT_VAR = "SHOPMARTS_CLICKHOUSE_PORT"
+DOCS_PORT_VAR = "SHOPMARTS_DOCS_PORT"
 
 
 def _scalar(conn: Any, query: str) -> Any:  # a psycopg connection, imported lazily
@@ -100,6 +101,40 @@ def clickhouse_ping(port: int, timeout: float = 1.0) -> bool:
             return response.read() == b"Ok.\n"
     except OSError:
         return False
+
+
+def docs_ping(port: int, timeout: float = 1.0) -> bool:
+    """Whether the docs server answers on ``port``."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=timeout) as response:
+            return response.read() == b"Ok.\n"
+    except OSError:
+        return False
+
+
+def _start_docs_server(root: Path, port: int, log_file: Path) -> int:
+    """Start the docs server (GX Data Docs and dbt docs over http) detached; its pid."""
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "pipelines.engines.docs_server",
+                "--root", str(root), "--host", "127.0.0.1", "--port", str(port),
+            ],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ShopmartsError(f"the docs server exited at once (log: {log_file})")
+        if docs_ping(port, timeout=0.5):
+            return process.pid
+        time.sleep(0.1)
+    process.kill()
+    raise ShopmartsError(f"the docs server did not answer within 30 s (log: {log_file})")
 
 
 def _owner_of(data_dir: Path) -> int | None:
@@ -175,7 +210,7 @@ def postgres_cluster() -> EmbeddedPostgres:
     )
 
 
-ALL_PARTS = ("postgres", "clickhouse", "dagster")
+ALL_PARTS = ("postgres", "clickhouse", "docs", "dagster")
 
 
 def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
@@ -207,6 +242,16 @@ def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
             port = _choose_port(CLICKHOUSE_PORT_VAR, port, "ClickHouse")
             pid = _start_clickhouse(data_dir, port, root / "clickhouse.log")
         stack["clickhouse"] = {"port": port, "pid": pid}
+        _write_stack(stack)
+
+    if "docs" in engines:
+        # Before Dagster: the checks' Data Docs links name this server's port.
+        docs = stack.get("docs_server", {})
+        pid, port = docs.get("pid"), docs.get("port")
+        if not (_process_alive(pid) and port and docs_ping(port)):
+            port = _choose_port(DOCS_PORT_VAR, port, "docs server")
+            pid = _start_docs_server(root, port, root / "docs-server.log")
+        stack["docs_server"] = {"pid": pid, "port": port}
         _write_stack(stack)
 
     if "dagster" in engines:
@@ -252,6 +297,7 @@ def down() -> list[str]:
         ("dagster_daemon", "Dagster daemon"),
         ("dagster_code_server", "Dagster code server"),
         ("forkserver", "fork server"),
+        ("docs_server", "docs server"),
         ("clickhouse", "ClickHouse"),
     ):
         pid = stack.get(key, {}).get("pid")
@@ -328,8 +374,28 @@ def status() -> list[EngineStatus]:
                 first_line[:200],
             )
         )
+    result += _docs_status(stack)
     result += _dagster_status(stack)
     return result
+
+
+def _docs_status(stack: dict) -> list[EngineStatus]:
+    """The docs server, when this stack has started it."""
+    if "docs_server" not in stack:
+        return []
+    server = stack["docs_server"]
+    serving = _process_alive(server.get("pid")) and docs_ping(server["port"])
+    return [
+        EngineStatus(
+            "Docs server",  # GX Data Docs and dbt docs
+            f"http://127.0.0.1:{server['port']}/",
+            serving,
+            "-",
+            _folder_size(state_dir() / "gx") + _folder_size(state_dir() / "docs"),
+            server.get("pid"),
+            "" if serving else "not serving",
+        )
+    ]
 
 
 def _dagster_status(stack: dict) -> list[EngineStatus]:

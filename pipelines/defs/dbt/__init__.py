@@ -18,11 +18,17 @@ from pipelines.defs.dbt.assets import (
     postgres_dbt_assets,
 )
 from pipelines.defs.dbt.connection import dbt_env, dbt_environment
+from pipelines.defs.dbt.exposures import load_exposure_specs
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator
 from pipelines.defs.extract import defs as extract_defs
 
 defs = dg.Definitions(
-    assets=[postgres_dbt_assets, clickhouse_dbt_assets],
+    # The exposures are the same in both manifests: the dashboards' pages, once each.
+    assets=[
+        postgres_dbt_assets,
+        clickhouse_dbt_assets,
+        *load_exposure_specs(dbt_project("postgres").manifest_path),
+    ],
     asset_checks=[marts_cross_engine_parity],
     resources={
         **dbt_resources(),

@@ -41,7 +41,8 @@ CROSS_MART_TAG = "cross_mart"
 def dbt_project(target: str) -> DbtProject:
     """The dbt project as built for ``target`` (`postgres` or `clickhouse`), prepared once.
 
-    A missing manifest is made with `dbt parse` (no connection needed); under
+    A missing manifest, or one older than a file of the project (a model, an exposure,
+    a macro edited since), is made with `dbt parse` (no connection needed); under
     `dagster dev` it is re-parsed so edits show up.
     """
     if target not in TARGETS:
@@ -52,10 +53,21 @@ def dbt_project(target: str) -> DbtProject:
         target=target,
         target_path=Path("target", target),
     )
-    if not project.manifest_path.exists() or project.preparer.using_dagster_dev():
+    if _manifest_is_stale(project.manifest_path) or project.preparer.using_dagster_dev():
         resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
         resource.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
+
+
+def _manifest_is_stale(manifest: Path) -> bool:
+    """Whether ``manifest`` is missing or older than a source file of the dbt project."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    for folder in ("models", "macros", "tests"):
+        sources += [path for path in (DBT_PROJECT_DIR / folder).rglob("*") if path.is_file()]
+    return any(path.stat().st_mtime > built for path in sources if path.exists())
 
 
 def mart_names(target: str = "clickhouse") -> list[str]:

@@ -9,6 +9,7 @@ import psycopg
 from pipelines.defs.dbt.connection import TARGETS, run_dbt
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY
+from pipelines.engines.docs_server import docs_url
 from pipelines.engines.settings import state_dir
 from pipelines.errors import ShopmartsError
 
@@ -85,7 +86,13 @@ def dbt_docs(
     metadata: dict[str, dg.MetadataValue] = {}
     for target in TARGETS:
         page = Path(docs_dir(target)) / "static_index.html"
-        metadata[f"{target}_docs"] = dg.MetadataValue.path(str(page))
+        # Over http from the docs server where there is one (the UI cannot open file://).
+        link = docs_url(page) or ""
+        metadata[f"{target}_docs"] = (
+            dg.MetadataValue.url(link)
+            if link.startswith("http")
+            else dg.MetadataValue.path(str(page))
+        )
         metadata[f"{target}_seconds"] = dg.MetadataValue.float(round(runs[target].seconds, 2))
     context.log.info(
         "dbt docs: " + ", ".join(str(v.value) for k, v in metadata.items() if k.endswith("_docs"))

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from pipelines.engines.clickhouse_cluster import clickhouse_cluster, on_cluster
 from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
 from pipelines.errors import ShopmartsError
@@ -257,8 +258,9 @@ def publish_clickhouse(
     """Swap ``marts`` from ``shadow`` into ``published`` with EXCHANGE TABLES."""
     report = EnginePublish("clickhouse")
     started = time.perf_counter()
+    cluster = on_cluster(clickhouse_cluster())  # cluster mode: on every node at once
     with clickhouse_client(clickhouse_url) as client:
-        client.command(f"CREATE DATABASE IF NOT EXISTS {_ch(published)}")
+        client.command(f"CREATE DATABASE IF NOT EXISTS {_ch(published)}{cluster}")
         shadows = clickhouse_uuids(client, shadow, marts)
         current = clickhouse_uuids(client, published, marts)
         to_move: list[str] = []
@@ -288,12 +290,12 @@ def publish_clickhouse(
             pairs = ", ".join(
                 f"{_ch(shadow)}.{_ch(m)} AND {_ch(published)}.{_ch(m)}" for m in exchange
             )
-            client.command(f"EXCHANGE TABLES {pairs}")
+            client.command(f"EXCHANGE TABLES {pairs}{cluster}")
         if rename:
             pairs = ", ".join(
                 f"{_ch(shadow)}.{_ch(m)} TO {_ch(published)}.{_ch(m)}" for m in rename
             )
-            client.command(f"RENAME TABLE {pairs}")
+            client.command(f"RENAME TABLE {pairs}{cluster}")
         report.seconds = time.perf_counter() - swap_started
         report.published = to_move
         now_published = clickhouse_uuids(client, published, to_move)
@@ -302,7 +304,7 @@ def publish_clickhouse(
             raise PublishError(f"ClickHouse: {', '.join(wrong)} not in place after the exchange")
         # The old tables are now in the shadow. Queries still reading them keep them alive.
         for mart in [*exchange, *leftovers]:
-            client.command(f"DROP TABLE IF EXISTS {_ch(shadow)}.{_ch(mart)}")
+            client.command(f"DROP TABLE IF EXISTS {_ch(shadow)}.{_ch(mart)}{cluster}")
     report.total_seconds = time.perf_counter() - started
     return report
 

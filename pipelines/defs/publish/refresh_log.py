@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from pipelines.engines.clickhouse_cluster import clickhouse_cluster, on_cluster, table_engine
 from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
 
@@ -44,7 +45,7 @@ CREATE INDEX IF NOT EXISTS refresh_log_refreshed_at_idx ON meta.refresh_log (ref
 """
 
 _CLICKHOUSE_DDL = """
-CREATE TABLE IF NOT EXISTS meta.refresh_log (
+CREATE TABLE IF NOT EXISTS meta.refresh_log{on_cluster} (
     run_id String,
     refreshed_at DateTime64(3),
     mode LowCardinality(String),
@@ -56,8 +57,20 @@ CREATE TABLE IF NOT EXISTS meta.refresh_log (
     publish_seconds Nullable(Float64),
     detail String,
     version UInt64
-) ENGINE = ReplacingMergeTree(version) ORDER BY run_id
+) ENGINE = {engine}
 """
+_CLICKHOUSE_ENGINE = "ReplacingMergeTree(version) ORDER BY run_id"
+
+
+def clickhouse_refresh_log_ddl(cluster: str | None) -> list[str]:
+    """The ClickHouse refresh log's DDL; on a ``cluster``, ON CLUSTER and replicated."""
+    return [
+        f"CREATE DATABASE IF NOT EXISTS meta{on_cluster(cluster)}",
+        _CLICKHOUSE_DDL.format(
+            on_cluster=on_cluster(cluster), engine=table_engine(_CLICKHOUSE_ENGINE, cluster)
+        ),
+    ]
+
 
 _COLUMNS = (
     "run_id",
@@ -172,8 +185,8 @@ def _upsert(conn: psycopg.Connection, outcome: RefreshOutcome) -> dict[str, obje
 
 def _copy_to_clickhouse(clickhouse_url: str, row: Mapping[str, object]) -> None:
     with clickhouse_client(clickhouse_url) as client:
-        client.command("CREATE DATABASE IF NOT EXISTS meta")
-        client.command(_CLICKHOUSE_DDL)
+        for statement in clickhouse_refresh_log_ddl(clickhouse_cluster()):
+            client.command(statement)
         version = int(dt.datetime.now(dt.UTC).timestamp() * 1_000_000)
         client.insert(
             "meta.refresh_log",

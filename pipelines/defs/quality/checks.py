@@ -25,6 +25,7 @@ from pydantic import Field
 
 from pipelines.defs.extract.assets import raw_loads_of_run
 from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.engines.docs_server import docs_url
 from pipelines.engines.settings import Environment
 from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
 
@@ -89,10 +90,11 @@ def outcome_metadata(outcome, result) -> dict[str, dg.MetadataValue]:  # noqa: A
     }
     if outcome.row_count is not None:
         metadata["rows"] = dg.MetadataValue.int(outcome.row_count)
-    if outcome.docs_url:
-        metadata["data_docs"] = dg.MetadataValue.url(outcome.docs_url)
-    if result.docs_url:
-        metadata["data_docs_index"] = dg.MetadataValue.url(result.docs_url)
+    # Over http from the docs server: a browser will not open file:// from the UI's page.
+    if page := docs_url(outcome.docs_url):
+        metadata["data_docs"] = dg.MetadataValue.url(page)
+    if index := docs_url(result.docs_url):
+        metadata["data_docs_index"] = dg.MetadataValue.url(index)
     if outcome.failures:
         metadata["failing_expectations"] = dg.MetadataValue.json(
             [failure.as_dict() for failure in outcome.failures]
@@ -166,7 +168,7 @@ def report_gate(
             "failing_rules": dg.MetadataValue.text(
                 ", ".join(failure.rule for failure in result.failures)
             ),
-            "data_docs_index": dg.MetadataValue.url(result.docs_url or ""),
+            "data_docs_index": dg.MetadataValue.url(docs_url(result.docs_url) or ""),
         },
         allow_retries=False,
     )
