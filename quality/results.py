@@ -66,6 +66,7 @@ class FailedExpectation:
             "description": self.description,
             "error": self.error,
             "example_keys": list(self.example_keys),
+            "summary": self.summary(),
         }
 
 
