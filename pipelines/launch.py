@@ -154,9 +154,7 @@ def follow_run(
                     entry.seconds = record.timestamp - (entry.seconds or record.timestamp)
                     entry.ok = event.event_type == DagsterEventType.STEP_SUCCESS
                     if not entry.ok:
-                        error = event.step_failure_data.error if event.step_failure_data else None
-                        message = error.message.strip() if error else ""
-                        entry.error = message.splitlines()[0] if message else "failed"
+                        entry.error = step_failure_message(event.step_failure_data)
                     mark = "ok" if entry.ok else "FAILED"
                     detail = f": {entry.error}" if entry.error else ""
                     echo(f"  {mark:>6} {step} ({entry.seconds:.1f} s){detail}")
@@ -204,3 +202,19 @@ def failing_expectations(evaluation: Any) -> list[str]:
             return lines
     description = (evaluation.description or "").strip().splitlines()
     return [line.strip().removeprefix("- ") for line in description[1:]] or description[:1]
+
+
+def step_failure_message(failure: Any) -> str:
+    """The first line of why a step failed: a `dg.Failure`'s own description (the gates put
+    the failing expectation there), else the error's message without its class name."""
+    user = getattr(failure, "user_failure_data", None)
+    text = (getattr(user, "description", None) or "").strip()
+    if not text:
+        error = getattr(failure, "error", None)
+        text = (error.message if error else "").strip()
+        # "dagster._core.definitions.events.Failure: ..." / "psycopg.errors.X: ...": the
+        # class name's module path says nothing to the reader; the class name itself may.
+        head, _, rest = text.partition(": ")
+        if rest and " " not in head and "." in head:
+            text = f"{head.rsplit('.', 1)[-1]}: {rest}" if "Failure" not in head else rest
+    return text.splitlines()[0] if text else "failed"

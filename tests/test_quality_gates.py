@@ -440,9 +440,13 @@ def test_fault_is_stopped_by_its_expectation(
     counts = {engine: rules[engine, fault.rule]["unexpected_count"] for engine in ENGINES}
     assert counts["postgres"] == counts["clickhouse"], counts
     assert fault.rule in failure_messages(result)
-    # Each failed step's first line (what `shopmarts refresh` prints) names the rule.
-    for message in failure_messages_by_step(result).values():
-        assert fault.rule in message.splitlines()[0], message
+    # Each failed gate's first line (what `shopmarts refresh` prints) names a failing rule
+    # of its engine, with its relation.
+    for step, message in failure_messages_by_step(result).items():
+        engine = step.split("_")[0]
+        first_line = message.splitlines()[0]
+        assert any(rule in first_line for e, rule in rules if e == engine), first_line
+        assert f"nothing is published: {engine} raw." in first_line, first_line
     key = next(s for s in raw_suites("postgres") if s.relation.name == fault.table).key
     row_level = rules["postgres", fault.rule]["unexpected_count"] is not None
     for engine in ENGINES:

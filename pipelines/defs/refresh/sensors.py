@@ -22,6 +22,7 @@ from pipelines.defs.publish.refresh_log import (
     refresh_mode,
 )
 from pipelines.defs.refresh.jobs import hourly_refresh, nightly_refresh
+from pipelines.launch import step_failure_message
 
 # Seconds between evaluations: the banner learns of a failed run within about this long.
 SENSOR_INTERVAL_SECONDS = 15
@@ -43,9 +44,8 @@ def failed_steps(context: dg.RunStatusSensorContext) -> list[str]:
         event = record.event_log_entry.dagster_event
         if event is None:
             continue
-        error = event.step_failure_data.error if event.step_failure_data else None
-        message = _first_line(error.message if error else event.message) or "failed"
-        steps.append(f"{event.step_key}: {message}")
+        message = step_failure_message(event.step_failure_data) if event.step_failure_data else ""
+        steps.append(f"{event.step_key}: {_first_line(message or event.message) or 'failed'}")
     return steps
 
 
