@@ -335,6 +335,7 @@ def _demo_summary(environment: Any, result: Any, seconds: float) -> str:
     if result.failed_checks:
         gates += f", {len(result.failed_checks)} FAILED: " + "; ".join(result.failed_checks)
     lines.append(f"gates: {gates}")
+    lines += [f"  - {line}" for line in result.failing_expectations]
     steps = ", ".join(
         f"{step.key} {step.seconds:.1f}s" for step in result.steps.values() if step.seconds
     )
