@@ -512,6 +512,11 @@ def test_mart_gate_catches_bad_shadow_marts(
     from quality.gate import run_mart_gate
 
     tampered = ("daily_sales", "monthly_revenue", "inventory_status")
+    product_id, warehouse_code = first(
+        environment,
+        "SELECT product_id, warehouse_code FROM marts.inventory_status "
+        "WHERE quantity_available > 0 ORDER BY 1, 2 LIMIT 1",
+    )
     # Copies of the published marts, except monthly_revenue, derived from the daily copy:
     # after an hourly refresh the published monthly_revenue lags daily_sales by design.
     with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
@@ -575,7 +580,14 @@ def test_mart_gate_catches_bad_shadow_marts(
                 "inventory_status.stock_status.consistent_with_quantities",
             }, (engine, result.describe())
             assert rules["monthly_revenue.revenue.matches_daily_sales"].unexpected_count == 1
-            assert rules["inventory_status.stock_status.consistent_with_quantities"].samples
+            stock = rules["inventory_status.stock_status.consistent_with_quantities"]
+            assert stock.samples
+            # The failing row is named by the mart's grain, the same in both engines.
+            key = f"(product_id={product_id}, warehouse_code={warehouse_code})"
+            assert stock.example_keys == (key,), (engine, stock)
+            assert f"{engine} {SHADOW_SCHEMA}.inventory_status: " in "\n".join(
+                result.failure_lines()
+            )
             # Without monthly_revenue rebuilt alongside, the cross-mart rule is left out.
             alone = run_mart_gate(environment, engine, ["daily_sales"], rebuilt_together=[])
             assert alone.success, alone.describe()
