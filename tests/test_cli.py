@@ -7,6 +7,7 @@ Each test runs the real `shopmarts` program in a subprocess; none needs an engin
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from importlib.metadata import version
@@ -119,3 +120,46 @@ def test_a_missing_env_file_named_explicitly_is_one_line(tmp_path: Path) -> None
     assert result.stderr == (
         f"shopmarts: SHOPMARTS_ENV_FILE names a file that does not exist: {missing}\n"
     )
+
+
+# --- Chromium, for the browser tests ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_make_says_in_one_line_what_to_install_where_it_cannot_install_chromium(
+    tmp_path: Path,
+) -> None:
+    """`make test` installs Chromium through apt-get as root or with passwordless sudo; on
+    a machine with neither Chromium nor apt-get it names what to install, in one line, and
+    goes on (the browser tests then fail saying the same)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("make", "sh", "bash", "env", "id"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "chromium"],
+        env={"PATH": str(bin_dir), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "make: Chromium is missing, so the browser tests will fail: install Chromium so that "
+        "`chromium` is on PATH (no apt-get here)\n"
+    )
+
+
+def test_a_missing_chromium_fails_the_browser_tests_naming_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from browser import chromium
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(pytest.fail.Exception) as failed:
+        chromium()
+    assert "Chromium is missing" in str(failed.value)
+    assert "sudo apt-get install chromium" in str(failed.value)
