@@ -13,7 +13,24 @@ SHOPMARTS := $(BIN)/shopmarts
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
+# Debian and Ubuntu ship venv (ensurepip) apart from python3: installed here the way Chromium
+# is below, where the machine allows it; elsewhere one line says what to install.
 $(UV):
+	@if ! $(PYTHON) -c "import ensurepip" >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "installing python3-venv (apt-get install python3-venv)"; \
+			env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -qq && \
+				apt-get install -y -qq --no-install-recommends python3-venv >/dev/null'; \
+		elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1 \
+				&& sudo -n true 2>/dev/null; then \
+			echo "installing python3-venv (sudo apt-get install python3-venv)"; \
+			sudo env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -qq && \
+				apt-get install -y -qq --no-install-recommends python3-venv >/dev/null'; \
+		else \
+			echo "make: $(PYTHON) cannot create virtualenvs (no ensurepip): install its venv module (Debian/Ubuntu: sudo apt-get install python3-venv)" >&2; \
+			exit 1; \
+		fi; \
+	fi
 	$(PYTHON) -m venv $(UV_BOOTSTRAP)
 	$(UV_BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv
 
