@@ -447,6 +447,15 @@ def test_fault_is_stopped_by_its_expectation(
         first_line = message.splitlines()[0]
         assert any(rule in first_line for e, rule in rules if e == engine), first_line
         assert f"nothing is published: {engine} raw." in first_line, first_line
+    # ... and its metadata lists every failing expectation with engine, relation and keys.
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            user_failure = event.event_specific_data.user_failure_data  # type: ignore[union-attr]
+            listed = user_failure.metadata["failing_expectations"].value
+            engine = str(event.step_key).split("_")[0]
+            item = next(i for i in listed if i["rule"] == fault.rule)
+            assert item["engine"] == engine and item["relation"] == f"raw.{fault.table}", item
+            assert item["example_keys"] == rules[engine, fault.rule]["example_keys"], item
     key = next(s for s in raw_suites("postgres") if s.relation.name == fault.table).key
     row_level = rules["postgres", fault.rule]["unexpected_count"] is not None
     for engine in ENGINES:
