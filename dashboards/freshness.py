@@ -1,9 +1,10 @@
 """The freshness banner: when the marts were last published, and how the last refresh went.
 
 Reads the refresh log (``meta.refresh_log`` in both engines, one row per refresh) that
-the gates and the publish step write: status ``published``, ``gate_failed`` (nothing
-published) or ``publish_failed`` (validated, but the swap did not happen). No log yet
-is not an error: the banner says so.
+the gates, the publish step and the refresh jobs' sensors write: status ``published``,
+``gate_failed`` (nothing published), ``publish_failed`` (validated, but the swap did not
+happen) or ``failed`` (the run ended before a gate decided: an extract or dbt error, a
+killed or terminated run). No log yet is not an error: the banner says so.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dashboards.data import ENGINE_LABELS, Engine, QueryFailed
 PUBLISHED = "published"
 GATE_FAILED = "gate_failed"
 PUBLISH_FAILED = "publish_failed"
+FAILED = "failed"
 SHOWN_FAILURES = 5
 
 
@@ -118,6 +120,14 @@ def message(freshness: Freshness, engine: Engine, now: dt.datetime) -> tuple[str
         if published
         else "No refresh has published marts yet."
     )
+    if latest.status == FAILED:
+        # The sensor's detail reads "<job> failed before its gates decided: <reason>".
+        reason = latest.detail.split(": ", 1)[1] if ": " in latest.detail else latest.detail
+        return "warning", (
+            f"The last refresh ({latest.mode}, {when(latest.refreshed_at, now)}) failed "
+            f"before its gates decided, so it published nothing: {reason or 'see its run'}. "
+            + shown
+        )
     if latest.status == GATE_FAILED:
         failing = latest.failing_expectations or latest.gates_failed
         return "warning", (

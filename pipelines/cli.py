@@ -63,13 +63,29 @@ class OneLineErrorsGroup(click.Group):
             sys.exit(error.exit_code)
 
 
+# Every option's value is checked when it is parsed: a bad one is refused in one line
+# naming the option, before anything starts.
+PORT = click.IntRange(1, 65535)
+POSITIVE = click.FloatRange(min=0, min_open=True)
+SEED = click.IntRange(min=0)
+
+
 @click.group(cls=OneLineErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="shopmarts", prog_name="shopmarts", message="%(prog)s %(version)s"
+)
+@clear_errors
 def main() -> None:
     """shopmarts: e-commerce analytics marts on PostgreSQL and ClickHouse.
 
     Embedded engines by default; set SHOP_DATABASE_URL, WAREHOUSE_DATABASE_URL
-    and CLICKHOUSE_URL to use real servers instead.
+    and CLICKHOUSE_URL to use real servers instead, in the environment or in the
+    project's `.env` (SHOPMARTS_ENV_FILE names another; the environment wins).
     """
+    from pipelines.engines.settings import load_env_file
+
+    # Before any subcommand: every process `up` starts inherits these variables too.
+    load_env_file()
 
 
 @main.command()
@@ -79,7 +95,7 @@ def up() -> None:
     from pipelines.engines import stack
     from pipelines.engines.settings import get_environment, redact
 
-    stack.up()
+    stack.up(report=click.echo)
     environment = get_environment()
     click.echo(f"shop       {redact(environment.shop_url)}")
     click.echo(f"warehouse  {redact(environment.warehouse_url)}")
@@ -88,6 +104,7 @@ def up() -> None:
 
     if docs := docs_base_url():
         click.echo(f"docs       {docs}  (GX Data Docs, dbt docs)")
+    click.echo("Dagster UI: `shopmarts ui` (http://127.0.0.1:3000); dashboards: `make dashboards`")
 
 
 @main.command()
@@ -121,12 +138,12 @@ def status() -> None:
 @main.command()
 @click.option(
     "--scale",
-    type=float,
+    type=POSITIVE,
     default=1.0,
     show_default=True,
-    help="Size of the shop; 1 = 10,000 customers and 50,000 orders.",
+    help="Size of the shop, > 0; 1 = 10,000 customers and 50,000 orders.",
 )
-@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option("--seed", type=SEED, default=42, show_default=True, help="Random seed (>= 0).")
 @click.option("--replace", is_flag=True, help="Drop and recreate a non-empty shop.")
 @click.option(
     "--end-date",
@@ -140,8 +157,6 @@ def generate(scale: float, seed: int, replace: bool, end_date: Any) -> None:
     from ingest.generate import generate_shop
     from ingest.shop_schema import configured_shop_url
 
-    if scale <= 0:
-        raise ShopmartsError(f"--scale must be positive, got {scale}")
     report = generate_shop(
         configured_shop_url(),
         scale=scale,
@@ -154,11 +169,13 @@ def generate(scale: float, seed: int, replace: bool, end_date: Any) -> None:
 
 
 @main.command()
-@click.option("--hours", type=float, required=True, help="How many hours of activity to add.")
-@click.option("--seed", type=int, default=None, help="Random seed (default: from the clock).")
+@click.option(
+    "--hours", type=POSITIVE, required=True, help="How many hours of activity to add (> 0)."
+)
+@click.option("--seed", type=SEED, default=None, help="Random seed (default: from the clock).")
 @click.option(
     "--intensity",
-    type=float,
+    type=POSITIVE,
     default=1.0,
     show_default=True,
     help="Multiplies the shop's recent rates of orders, signups and changes.",
@@ -169,8 +186,6 @@ def simulate(hours: float, seed: int | None, intensity: float) -> None:
     from ingest.shop_schema import configured_shop_url
     from ingest.simulate import simulate_shop
 
-    if hours <= 0:
-        raise ShopmartsError(f"--hours must be positive, got {hours}")
     report = simulate_shop(
         configured_shop_url(),
         hours=hours,
@@ -254,10 +269,10 @@ def query(target: str, sql: str) -> None:
 @main.command()
 @click.option(
     "--scale",
-    type=float,
+    type=POSITIVE,
     default=1.0,
     show_default=True,
-    help="Size of the shop generated when the shop is empty.",
+    help="Size of the shop generated when the shop is empty (> 0).",
 )
 @clear_errors
 def demo(scale: float) -> None:
@@ -269,7 +284,7 @@ def demo(scale: float) -> None:
 
     started = time.perf_counter()
     click.echo("1/3 starting the embedded engines and the Dagster daemon")
-    stack.up()
+    stack.up(report=lambda line: click.echo(f"    {line}"))
     environment = get_environment()
     with connect(environment.shop_url) as conn:
         empty = not any(table_rows(conn).values())
@@ -324,6 +339,7 @@ def _demo_summary(environment: Any, result: Any, seconds: float) -> str:
     if result.failed_checks:
         gates += f", {len(result.failed_checks)} FAILED: " + "; ".join(result.failed_checks)
     lines.append(f"gates: {gates}")
+    lines += [f"  - {line}" for line in result.failing_expectations]
     steps = ", ".join(
         f"{step.key} {step.seconds:.1f}s" for step in result.steps.values() if step.seconds
     )
@@ -336,7 +352,7 @@ def _demo_summary(environment: Any, result: Any, seconds: float) -> str:
 
 
 @main.command()
-@click.option("--port", type=int, default=3000, show_default=True)
+@click.option("--port", type=PORT, default=3000, show_default=True, help="1-65535.")
 @clear_errors
 def ui(port: int) -> None:
     """Start the Dagster UI (lineage, checks, runs) on 127.0.0.1; the daemon runs via `up`."""
@@ -349,7 +365,7 @@ def ui(port: int) -> None:
 
     if not stack.port_is_free(port):
         raise ShopmartsError(f"port {port} on 127.0.0.1 is already in use (Dagster UI)")
-    stack.up()
+    stack.up(report=click.echo)
     click.echo(
         f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C stops it; the daemon keeps "
         "running until `shopmarts down`)"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
 from pipelines.engines.settings import state_dir
@@ -41,6 +42,8 @@ class RefreshResult:
     steps: dict[str, StepResult] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
     passed_checks: int = 0
+    # One line per failing expectation: engine, relation, rule, failing rows, their keys.
+    failing_expectations: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -151,9 +154,7 @@ def follow_run(
                     entry.seconds = record.timestamp - (entry.seconds or record.timestamp)
                     entry.ok = event.event_type == DagsterEventType.STEP_SUCCESS
                     if not entry.ok:
-                        error = event.step_failure_data.error if event.step_failure_data else None
-                        message = error.message.strip() if error else ""
-                        entry.error = message.splitlines()[0] if message else "failed"
+                        entry.error = step_failure_message(event.step_failure_data)
                     mark = "ok" if entry.ok else "FAILED"
                     detail = f": {entry.error}" if entry.error else ""
                     echo(f"  {mark:>6} {step} ({entry.seconds:.1f} s){detail}")
@@ -166,6 +167,10 @@ def follow_run(
                     else:
                         result.failed_checks.append(name)
                         echo(f"  FAILED check {name}")
+                        for line in failing_expectations(evaluation):
+                            prefix = evaluation.asset_key.path[0]
+                            result.failing_expectations.append(f"{prefix}: {line}")
+                            echo(f"         {line}")
             # The run's status is read when an event says it ended, and every few seconds
             # besides (a run can also end without its own event, e.g. marked failed by run
             # monitoring): each read costs CPU the run itself is waiting for on 2 cores.
@@ -184,3 +189,32 @@ def follow_run(
             if time.monotonic() - submitted > timeout:
                 raise ShopmartsError(f"run {run_id} did not finish within {timeout:.0f} s")
             time.sleep(1.0)
+
+
+def failing_expectations(evaluation: Any) -> list[str]:
+    """The failing expectations a check evaluation reports in its metadata, one line each
+    (rule, failing rows, keys of a few); else the check's own description."""
+    entry = evaluation.metadata.get("failing_expectations")
+    listed = getattr(entry, "value", None)
+    if isinstance(listed, list):
+        lines = [str(item.get("summary") or item.get("rule")) for item in listed if item]
+        if lines:
+            return lines
+    description = (evaluation.description or "").strip().splitlines()
+    return [line.strip().removeprefix("- ") for line in description[1:]] or description[:1]
+
+
+def step_failure_message(failure: Any) -> str:
+    """The first line of why a step failed: a `dg.Failure`'s own description (the gates put
+    the failing expectation there), else the error's message without its class name."""
+    user = getattr(failure, "user_failure_data", None)
+    text = (getattr(user, "description", None) or "").strip()
+    if not text:
+        error = getattr(failure, "error", None)
+        text = (error.message if error else "").strip()
+        # "dagster._core.definitions.events.Failure: ..." / "psycopg.errors.X: ...": the
+        # class name's module path says nothing to the reader; the class name itself may.
+        head, _, rest = text.partition(": ")
+        if rest and " " not in head and "." in head:
+            text = f"{head.rsplit('.', 1)[-1]}: {rest}" if "Failure" not in head else rest
+    return text.splitlines()[0] if text else "failed"

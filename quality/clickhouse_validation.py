@@ -124,14 +124,25 @@ def validate_suite(
             continue
         row_level.append((index, expectation, condition, sample))
 
+    # Per rule, in the same pass: failing rows, sample values, and the keys of a few
+    # failing rows (as GX's `partial_unexpected_index_list`: one dict per row).
+    key = list(suite.key)
+    key_tuple = f"tuple({', '.join(key)})" if key else None
     selects = ["count()"]
     for _, _, condition, sample in row_level:
         selects.append(f"countIf({condition})")
         selects.append(f"groupArrayIf({SAMPLE_SIZE})({sample}, {condition})" if sample else "[]")
+        selects.append(
+            f"groupArrayIf({SAMPLE_SIZE})({key_tuple}, {condition})" if key_tuple else "[]"
+        )
     row = client.query(f"SELECT {', '.join(selects)} FROM {source}").result_rows[0]
     row_count = int(row[0])
     measured = {
-        index: (int(row[1 + 2 * n]), list(row[2 + 2 * n]))
+        index: (
+            int(row[1 + 3 * n]),
+            list(row[2 + 3 * n]),
+            [dict(zip(key, values, strict=True)) for values in row[3 + 3 * n]],
+        )
         for n, (index, *_rest) in enumerate(row_level)
     }
 
@@ -147,9 +158,9 @@ def validate_suite(
             success = (low is None or row_count >= low) and (high is None or row_count <= high)
             results.append(_result(expectation, success, {"observed_value": row_count}))
         elif isinstance(expectation, gxe.UnexpectedRowsExpectation):
-            results.append(_unexpected_rows(client, expectation, source))
+            results.append(_unexpected_rows(client, expectation, source, key))
         else:
-            unexpected, samples = measured[index]
+            unexpected, samples, keys = measured[index]
             results.append(
                 _result(
                     expectation,
@@ -159,6 +170,7 @@ def validate_suite(
                         "unexpected_count": unexpected,
                         "unexpected_percent": 100.0 * unexpected / row_count if row_count else 0.0,
                         "partial_unexpected_list": samples,
+                        "partial_unexpected_index_list": keys,
                     },
                 )
             )
@@ -166,7 +178,7 @@ def validate_suite(
 
 
 def _unexpected_rows(
-    client: Client, expectation: gxe.UnexpectedRowsExpectation, source: str
+    client: Client, expectation: gxe.UnexpectedRowsExpectation, source: str, key: list[str]
 ) -> ExpectationValidationResult:
     query = str(expectation.unexpected_rows_query).replace("{batch}", source)
     # One round trip: the first rows, each carrying the total count.
@@ -180,9 +192,15 @@ def _unexpected_rows(
     names: Sequence[str] = answer.column_names
     rows = answer.result_rows
     count = int(rows[0][-1]) if rows else 0
-    samples = [format_value(dict(zip(names[:-1], values[:-1], strict=True))) for values in rows]
+    found = [dict(zip(names[:-1], values[:-1], strict=True)) for values in rows]
+    # The rule's rows are the table's when they carry its key columns (`SELECT *`).
+    keys = [{c: r[c] for c in key} for r in found if key and all(c in r for c in key)]
     return _result(
         expectation,
         count == 0,
-        {"observed_value": count, "details": {"unexpected_rows": samples}},
+        {
+            "observed_value": count,
+            "details": {"unexpected_rows": [format_value(r) for r in found]},
+            "partial_unexpected_index_list": keys,
+        },
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
+import great_expectations.expectations as gxe
 import psycopg
 from clickhouse_connect.driver.client import Client as ClickHouseClient
 from great_expectations.core.expectation_validation_result import (
@@ -48,9 +49,10 @@ from quality.results import (
     SuiteOutcome,
     failures_from_gx,
     format_value,
+    keys_of_rows,
 )
 from quality.suites import Engine, RawSuiteOptions, Relation, TableSuite, mart_suites, raw_suites
-from quality.suites.suite import rule_of
+from quality.suites.suite import quote_identifier, rule_of
 from quality.tables import SHADOW_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -322,6 +324,8 @@ def _run_on_postgres(
         before = postgres_identities(conn, [s.relation for s in suites])
         present = [s for s in suites if before[s.relation] is not None]
         validations = []
+        batches: dict[str, Any] = {}
+        keys: dict[str, dict[str, list[str]]] = {}
         if present:
             # Whole tables are read in place. The rows an incremental load changed are
             # selected once into a temporary table that every expectation then reads.
@@ -341,6 +345,7 @@ def _run_on_postgres(
                     + (f" WHERE {where}" if where else ""),
                 )
                 batch = asset.add_batch_definition_whole_table("whole table")
+                batches[suite.name] = batch
                 validations.append(
                     context.validation_definitions.add(
                         gx.ValidationDefinition(
@@ -357,6 +362,14 @@ def _run_on_postgres(
             )
             try:
                 run = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
+                # Which rows failed, by key: asked again of the failed suites only, so a
+                # gate that passes pays nothing for it.
+                for result in run.run_results.values():
+                    if not result.success:
+                        suite = next(s for s in present if s.name == result.suite_name)
+                        keys[suite.name] = _postgres_failing_keys(
+                            conn, batches[suite.name], suite, result
+                        )
             finally:
                 for datasource in datasources.values():
                     with contextlib.suppress(Exception):
@@ -373,14 +386,19 @@ def _run_on_postgres(
                 outcomes.append(_missing(suite))
                 continue
             key, result = by_suite[suite.name]
-            samples = _postgres_samples(conn, suite, result)
+            samples, row_keys = _postgres_samples(conn, suite, result)
             outcomes.append(
                 _outcome(
                     suite,
                     result,
                     before[suite.relation],
                     after[suite.relation],
-                    failures=failures_from_gx(result.results, samples),
+                    failures=failures_from_gx(
+                        result.results,
+                        samples,
+                        key_columns=suite.key,
+                        keys={**keys.get(suite.name, {}), **row_keys},
+                    ),
                     row_count=_row_count(result),
                     docs_url=_page_url(context, key),
                 )
@@ -388,11 +406,101 @@ def _run_on_postgres(
     return outcomes
 
 
+# Expectations GX cannot give failing rows' keys for: row rules (their own SQL, see
+# _postgres_samples), table-level ones, and compound uniqueness on SQL (GX skips it there).
+_NOT_INDEXED_BY_GX = {
+    "unexpected_rows_expectation",
+    "expect_table_row_count_to_be_between",
+    "expect_compound_columns_to_be_unique",
+}
+
+
+def _postgres_failing_keys(
+    conn: psycopg.Connection,
+    batch_definition: Any,
+    suite: TableSuite,
+    result: ExpectationSuiteValidationResult,
+) -> dict[str, list[str]]:
+    """{rule: keys of a few failing rows} of the failed expectations of ``suite``.
+
+    Column expectations are validated again by GX on the same batch, with the suite's key
+    as `unexpected_index_column_names` (its `partial_unexpected_index_list`); compound
+    uniqueness is asked directly. A failure here costs the examples, never the verdict.
+    """
+    if not suite.key:
+        return {}
+    failed = {
+        rule_of(item.expectation_config)
+        for item in result.results
+        if not item.success
+        and item.expectation_config is not None
+        and not _exception_raised(item.exception_info)
+    }
+    by_rule = {rule_of(e): e for e in suite.expectations}
+    again = [
+        by_rule[rule].copy(deep=True)
+        for rule in failed
+        if rule in by_rule and by_rule[rule].expectation_type not in _NOT_INDEXED_BY_GX
+    ]
+    keys: dict[str, list[str]] = {}
+    if again:
+        try:
+            recheck = batch_definition.get_batch().validate(
+                gx.ExpectationSuite(name=f"{suite.name}.failing_keys", expectations=again),
+                result_format={
+                    **RESULT_FORMAT,
+                    "unexpected_index_column_names": list(suite.key),
+                    "return_unexpected_index_query": False,
+                },
+            )
+        except Exception as error:  # noqa: BLE001 - examples are a courtesy
+            log.warning("keys of the failing rows of %s unavailable: %s", suite.name, error)
+        else:
+            for item in recheck.results:
+                indexed = (item.result or {}).get("partial_unexpected_index_list") or []
+                found = keys_of_rows([r for r in indexed if isinstance(r, dict)], suite.key)
+                if found:
+                    keys[rule_of(item.expectation_config)] = found
+    for rule in failed:
+        expectation = by_rule.get(rule)
+        if isinstance(expectation, gxe.ExpectCompoundColumnsToBeUnique):
+            keys[rule] = _postgres_duplicate_keys(conn, suite, list(expectation.column_list))
+    return keys
+
+
+def _postgres_duplicate_keys(
+    conn: psycopg.Connection, suite: TableSuite, columns: list[str]
+) -> list[str]:
+    """Keys of a few rows sharing ``columns`` with another row."""
+    quoted = ", ".join(quote_identifier("postgres", c) for c in columns)
+    present = " AND ".join(f"{quote_identifier('postgres', c)} IS NOT NULL" for c in columns)
+    key = ", ".join(quote_identifier("postgres", c) for c in suite.key)
+    source = suite.relation.from_clause()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {key} FROM {source} AS rows WHERE ({quoted}) IN "
+                f"(SELECT {quoted} FROM {source} AS grouped WHERE {present} "
+                f"GROUP BY {quoted} HAVING count(*) > 1) LIMIT {SAMPLE_SIZE}"
+            )
+            found = cursor.fetchall()
+    except psycopg.Error as error:
+        log.warning("keys of the duplicated rows of %s unavailable: %s", suite.name, error)
+        return []
+    return keys_of_rows([dict(zip(suite.key, row, strict=True)) for row in found], suite.key)
+
+
+def _exception_raised(info: Any) -> bool:
+    return isinstance(info, Mapping) and bool(info.get("raised_exception"))
+
+
 def _postgres_samples(
     conn: psycopg.Connection, suite: TableSuite, result: ExpectationSuiteValidationResult
-) -> dict[str, list[str]]:
-    """A few offending rows of each failed SQL rule (GX's SUMMARY keeps none)."""
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """A few offending rows of each failed SQL rule (GX's SUMMARY keeps none), and their
+    keys when the rule's rows are the table's: ({rule: rows}, {rule: keys})."""
     samples: dict[str, list[str]] = {}
+    keys: dict[str, list[str]] = {}
     for item in result.results:
         config = item.expectation_config
         if item.success or config is None or config.type != "unexpected_rows_expectation":
@@ -407,10 +515,10 @@ def _postgres_samples(
                 rows = cursor.fetchall()
         except psycopg.Error:
             continue
-        samples[rule_of(config)] = [
-            format_value(dict(zip(names, row, strict=True))) for row in rows
-        ]
-    return samples
+        found = [dict(zip(names, row, strict=True)) for row in rows]
+        samples[rule_of(config)] = [format_value(row) for row in found]
+        keys[rule_of(config)] = keys_of_rows(found, suite.key)
+    return samples, keys
 
 
 # --- ClickHouse: pushdown, results handed to GX for Data Docs --------------------------
@@ -494,7 +602,7 @@ def _run_on_clickhouse(
                 result,
                 before[suite.relation],
                 after[suite.relation],
-                failures=failures_from_gx(result.results),
+                failures=failures_from_gx(result.results, key_columns=suite.key),
                 row_count=rows,
                 docs_url=_page_url(context, key) if key in keys else None,
             )

@@ -1,7 +1,8 @@
 """What a gate found, in a form Dagster metadata, the refresh log and tests can use.
 
 Each failing expectation is named by its rule, with its GX type, the number of rows
-breaking it and a few sample values, whichever engine produced it.
+breaking it, the keys of a few of those rows (primary key or grain: what an engineer
+looks up) and a few sample values, whichever engine produced it.
 """
 
 from __future__ import annotations
@@ -30,17 +31,27 @@ class FailedExpectation:
     samples: tuple[str, ...]
     description: str
     error: str | None = None  # the expectation could not be evaluated at all
+    # Keys of a few failing rows, e.g. "order_id=17" or "(order_id=3, promotion_id=9)".
+    example_keys: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        """One line: the rule, how badly it failed, and examples."""
+        """One line: the rule, how many rows break it, which ones (keys), and examples."""
         if self.error:
             return f"{self.rule}: could not be evaluated ({self.error})"
         if self.unexpected_count is not None:
             noun = "row" if self.unexpected_count == 1 else "rows"
-            text = f"{self.rule}: {self.unexpected_count:,} unexpected {noun}"
+            text = f"{self.rule}: {self.unexpected_count:,} failing {noun}"
         else:
             text = f"{self.rule}: observed {self.observed}"
-        if self.samples:
+        if self.example_keys:
+            more = self.unexpected_count is not None and self.unexpected_count > len(
+                self.example_keys[:3]
+            )
+            text += ", keys " + "; ".join(self.example_keys[:3]) + (" ..." if more else "")
+            # A whole row says little more than its key; a column's value says what is wrong.
+            if self.samples and self.expectation_type != "unexpected_rows_expectation":
+                text += " (values " + "; ".join(self.samples[:3]) + ")"
+        elif self.samples:
             text += " (e.g. " + "; ".join(self.samples[:3]) + ")"
         return text
 
@@ -54,6 +65,8 @@ class FailedExpectation:
             "samples": list(self.samples),
             "description": self.description,
             "error": self.error,
+            "example_keys": list(self.example_keys),
+            "summary": self.summary(),
         }
 
 
@@ -111,6 +124,14 @@ class GateResult:
     def outcome(self, table: str) -> SuiteOutcome:
         return next(outcome for outcome in self.outcomes if outcome.table == table)
 
+    def failure_lines(self) -> list[str]:
+        """One line per failing expectation: engine, relation, rule, failing rows, keys."""
+        return [
+            f"{self.engine} {outcome.relation}: {failure.summary()}"
+            for outcome in self.outcomes
+            for failure in outcome.failures
+        ]
+
     def describe(self) -> str:
         head = (
             f"{self.gate} gate on {self.engine}: "
@@ -124,13 +145,38 @@ class GateResult:
 # --- from Great Expectations' results ---------------------------------------------------
 
 
+def format_key(row: Mapping[str, Any], columns: Sequence[str]) -> str:
+    """The key of one row: ``order_id=17``, or ``(order_id=3, promotion_id=9)``."""
+    text = ", ".join(f"{column}={format_value(row.get(column))}" for column in columns)
+    return text if len(columns) == 1 else f"({text})"
+
+
+def keys_of_rows(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> list[str]:
+    """The keys of ``rows`` (dicts holding at least ``columns``), in order, without repeats;
+    none when a row lacks a key column (a rule whose rows are not the table's)."""
+    keys: list[str] = []
+    for row in rows:
+        if not columns or any(column not in row for column in columns):
+            return []
+        key = format_key(row, columns)
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
 def failures_from_gx(
-    results: Iterable[Any], samples: Mapping[str, Sequence[str]] | None = None
+    results: Iterable[Any],
+    samples: Mapping[str, Sequence[str]] | None = None,
+    *,
+    key_columns: Sequence[str] = (),
+    keys: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[FailedExpectation, ...]:
     """The failing ones among GX ``ExpectationValidationResult``s.
 
     ``samples``: sample rows fetched separately, by rule (GX keeps none for SQL
-    expectations in its SUMMARY format).
+    expectations in its SUMMARY format). ``keys``: keys of failing rows fetched
+    separately, by rule; otherwise they come from GX's ``partial_unexpected_index_list``
+    (rows of ``key_columns`` and the expectation's columns).
     """
     failures = []
     for result in results:
@@ -152,6 +198,11 @@ def failures_from_gx(
         if found is None:
             found = body.get("partial_unexpected_list") or []
         sample_values = tuple(v if isinstance(v, str) else format_value(v) for v in found)
+        example_keys = (keys or {}).get(rule)
+        if example_keys is None:
+            indexed = body.get("partial_unexpected_index_list") or []
+            rows = [row for row in indexed if isinstance(row, Mapping)]
+            example_keys = keys_of_rows(rows, key_columns)
         failures.append(
             FailedExpectation(
                 rule=rule,
@@ -162,6 +213,7 @@ def failures_from_gx(
                 samples=sample_values[:SAMPLE_SIZE],
                 description=str(getattr(config, "description", None) or rule),
                 error=error,
+                example_keys=tuple(example_keys[:SAMPLE_SIZE]),
             )
         )
     return tuple(failures)

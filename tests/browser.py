@@ -18,12 +18,18 @@ from typing import Any, TypeVar
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+CHROMIUM_MISSING = (
+    "Chromium is missing: the browser tests need `chromium` on PATH. `make test` installs "
+    "it where it may (root, or sudo without a password); else run `sudo apt-get install "
+    "chromium` (Debian/Ubuntu) and run the tests again"
+)
+
 
 def chromium() -> str:
-    """Debian's Chromium; missing is a failure, never a skip (.ci/run installs it)."""
+    """Debian's Chromium; missing is a failure naming what to install, never a skip."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does)")
+        pytest.fail(CHROMIUM_MISSING, pytrace=False)
     return path
 
 

@@ -20,8 +20,15 @@ def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("shopmarts-home")
     previous = {name: os.environ.pop(name, None) for name in ENGINE_VARS}
     os.environ["SHOPMARTS_HOME"] = str(home)
+    # The `shopmarts` commands the tests run read no developer's `.env` (its real servers).
+    previous_env_file = os.environ.get("SHOPMARTS_ENV_FILE")
+    os.environ["SHOPMARTS_ENV_FILE"] = os.devnull
     yield home
     os.environ.pop("SHOPMARTS_HOME", None)
+    if previous_env_file is None:
+        os.environ.pop("SHOPMARTS_ENV_FILE", None)
+    else:
+        os.environ["SHOPMARTS_ENV_FILE"] = previous_env_file
     for name, value in previous.items():
         if value is not None:
             os.environ[name] = value

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from dashboards import formatting as fmt
 from ingest.extract import extract
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
-from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
+from pipelines.defs.publish.refresh_log import RefreshOutcome, record_ended_run, record_refresh
 from pipelines.engines.settings import Environment
 
 # --- the hand-made shop -----------------------------------------------------------------
@@ -982,6 +982,62 @@ def test_freshness_banner_reads_the_refresh_log(hand_made_shop: Environment, eng
         app = open_app(engine)
         (banner,) = app.warning
         assert "passed its gates but could not publish: the marts stayed in use" in banner.value
+    finally:
+        forget_refreshes(hand_made_shop)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_freshness_banner_shows_a_run_that_failed_before_its_gates(
+    hand_made_shop: Environment, engine: str
+) -> None:
+    """A run that ended before any gate decided (here: its extract failed) has its row,
+    written the way the refresh jobs' failure sensor writes it, and the banner says so;
+    writing it again changes nothing, and it never overwrites a gate's own account."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    nightly = RefreshOutcome(
+        "run-1",
+        "nightly",
+        "published",
+        marts_published=ALL_MARTS,
+        refreshed_at=now - dt.timedelta(hours=5),
+    )
+    gate_failed = RefreshOutcome(
+        "run-2",
+        "hourly",
+        "gate_failed",
+        gates_failed=["postgres raw"],
+        failing_expectations=["postgres raw.orders: orders.order_status.known: 1 failing row"],
+        refreshed_at=now - dt.timedelta(hours=1),
+    )
+    extract_failed = RefreshOutcome(
+        "run-3",
+        "hourly",
+        "failed",
+        failing_expectations=['extract_raw: relation "reviews" does not exist'],
+        detail=(
+            "hourly_refresh failed before its gates decided: step extract_raw: "
+            'relation "reviews" does not exist'
+        ),
+        refreshed_at=now - dt.timedelta(minutes=20),
+    )
+    try:
+        record_refreshes(hand_made_shop, [nightly, gate_failed])
+        wrote, row = record_ended_run(hand_made_shop, extract_failed)
+        assert wrote and row["status"] == "failed" and row["gates_passed"] is False
+        assert record_ended_run(hand_made_shop, extract_failed)[0] is False  # idempotent
+        # A run the gates already reported keeps its status and its failing expectations.
+        wrote, row = record_ended_run(hand_made_shop, replace(extract_failed, run_id="run-2"))
+        assert not wrote and row["status"] == "gate_failed", row
+        assert row["failing_expectations"] == gate_failed.failing_expectations
+        data.clear_cache()
+        app = open_app(engine)
+        assert not app.exception and not app.error
+        (banner,) = app.warning
+        assert "The last refresh (hourly, " in banner.value
+        assert "failed before its gates decided, so it published nothing" in banner.value
+        assert 'step extract_raw: relation "reviews" does not exist' in banner.value
+        assert "published " in banner.value and "by the nightly refresh" in banner.value
+        assert app.metric, "the page still shows the marts"
     finally:
         forget_refreshes(hand_made_shop)
 

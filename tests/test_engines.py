@@ -57,6 +57,13 @@ def test_up_twice_is_a_no_op(home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert stack_json(home) == before
     assert "clickhouse http://default:@127.0.0.1:" in result.stdout
+    # Each part says it is there, in the order `up` checks them.
+    parts = [
+        line.split("  ")[0] for line in result.stdout.splitlines() if "already running" in line
+    ]
+    assert parts == [
+        "PostgreSQL", "ClickHouse", "fork server", "Dagster code server", "Dagster daemon"
+    ], result.stdout  # fmt: skip
 
 
 def test_status_reports_every_engine(home: Path) -> None:
@@ -196,7 +203,14 @@ def test_dbt_runs_as_a_fork_of_the_fork_server(home: Path) -> None:
 
 
 def test_down_leaves_no_process_behind(tmp_path: Path) -> None:
-    assert run_cli(["up"], tmp_path).returncode == 0
+    result = run_cli(["up"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    # A fresh start reports each part before waiting for it, then how long it took.
+    lines = result.stdout.splitlines()
+    for part in ("PostgreSQL", "ClickHouse", "Dagster code server", "Dagster daemon"):
+        starting = next(i for i, line in enumerate(lines) if line.startswith(f"{part}  "))
+        assert "starting (" in lines[starting], lines
+        assert lines[starting + 1].startswith(part) and " up in " in lines[starting + 1], lines
     pids = [stack_json(tmp_path)["postgres"]["pid"], stack_json(tmp_path)["clickhouse"]["pid"]]
     assert run_cli(["down"], tmp_path).returncode == 0
     for pid in pids:

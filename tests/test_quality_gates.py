@@ -53,6 +53,7 @@ from pipelines.defs.quality.checks import (
 )
 from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
+from quality.suites import raw_suites
 from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
 
 SCALE = 0.02
@@ -166,6 +167,14 @@ def failure_messages(result: dg.ExecuteInProcessResult) -> str:
     )
 
 
+def failure_messages_by_step(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    return {
+        str(event.step_key): str(event.event_specific_data.error.message)  # type: ignore[union-attr]
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    }
+
+
 def failed_rules(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dict[str, Any]]:
     """{(engine, rule): failure as reported in the check metadata} of every failed check."""
     found = {}
@@ -258,6 +267,8 @@ class Fault:
     table: str  # the raw table it lands in
     in_shop: bool  # True: injected into the shop; False: into the load (raw)
     inject: Callable[[Environment], Callable[[], None] | None]  # returns how to undo a shop fault
+    # The key of the row the fault lands in, when known: the failure must name it.
+    corrupted_key: Callable[[Environment], Any] | None = None
 
 
 def future_order_date(environment: Environment) -> Callable[[], None]:
@@ -327,6 +338,7 @@ FAULTS = [
         "products",
         False,
         load_fault("products", "product_id", lambda e, k: {"unit_price": -5}),
+        lambda e: first(e, "SELECT min(product_id) FROM raw.products"),
     ),
     Fault(
         "zero quantity",
@@ -334,6 +346,7 @@ FAULTS = [
         "order_items",
         False,
         load_fault("order_items", "order_item_id", lambda e, k: {"quantity": 0}),
+        lambda e: first(e, "SELECT min(order_item_id) FROM raw.order_items"),
     ),
     Fault(
         "review rated 7",
@@ -341,6 +354,7 @@ FAULTS = [
         "reviews",
         False,
         load_fault("reviews", "review_id", lambda e, k: {"rating": 7}),
+        lambda e: first(e, "SELECT min(review_id) FROM raw.reviews"),
     ),
     Fault(
         "order total breaks the identity",
@@ -348,6 +362,7 @@ FAULTS = [
         "orders",
         False,
         load_fault("orders", "order_id", broken_total),
+        lambda e: first(e, "SELECT min(order_id) FROM raw.orders"),
     ),
     Fault(
         "order of a missing customer",
@@ -355,6 +370,7 @@ FAULTS = [
         "orders",
         False,
         load_fault("orders", "order_id", lambda e, k: {"customer_id": 987_654_321}),
+        lambda e: first(e, "SELECT min(order_id) FROM raw.orders"),
     ),
     Fault(
         "duplicate keys in a load",
@@ -362,6 +378,7 @@ FAULTS = [
         "products",
         False,
         load_fault("products", "product_id", duplicate_sku),
+        lambda e: first(e, "SELECT min(product_id) FROM raw.products"),
     ),
     Fault(
         "unknown order status",
@@ -369,6 +386,7 @@ FAULTS = [
         "orders",
         False,
         load_fault("orders", "order_id", lambda e, k: {"order_status": "teleported"}),
+        lambda e: first(e, "SELECT min(order_id) FROM raw.orders"),
     ),
 ]
 
@@ -431,11 +449,36 @@ def test_fault_is_stopped_by_its_expectation(
     counts = {engine: rules[engine, fault.rule]["unexpected_count"] for engine in ENGINES}
     assert counts["postgres"] == counts["clickhouse"], counts
     assert fault.rule in failure_messages(result)
+    # Each failed gate's first line (what `shopmarts refresh` prints) names a failing rule
+    # of its engine, with its relation.
+    for step, message in failure_messages_by_step(result).items():
+        engine = step.split("_")[0]
+        first_line = message.splitlines()[0]
+        assert any(rule in first_line for e, rule in rules if e == engine), first_line
+        assert f"nothing is published: {engine} raw." in first_line, first_line
+    # ... and its metadata lists every failing expectation with engine, relation and keys.
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            user_failure = event.event_specific_data.user_failure_data  # type: ignore[union-attr]
+            listed = user_failure.metadata["failing_expectations"].value
+            engine = str(event.step_key).split("_")[0]
+            item = next(i for i in listed if i["rule"] == fault.rule)
+            assert item["engine"] == engine and item["relation"] == f"raw.{fault.table}", item
+            assert item["example_keys"] == rules[engine, fault.rule]["example_keys"], item
+    key = next(s for s in raw_suites("postgres") if s.relation.name == fault.table).key
+    row_level = rules["postgres", fault.rule]["unexpected_count"] is not None
     for engine in ENGINES:
         failure = rules[engine, fault.rule]
         assert failure["error"] is None, failure
         if failure["unexpected_count"] is not None:
             assert failure["unexpected_count"] > 0 and failure["samples"], failure
+            # The keys of the failing rows, by the table's primary key: the corrupted row.
+            assert failure["example_keys"], failure
+            assert all(k.startswith(f"{key[0]}=") for k in failure["example_keys"]), failure
+            if fault.corrupted_key is not None:
+                corrupted = f"{key[0]}={fault.corrupted_key(environment)}"
+                assert corrupted in failure["example_keys"], (corrupted, failure)
+            assert "keys " + failure["example_keys"][0] in failure["summary"], failure
     failed_checks = {
         (e.asset_key.to_user_string(), e.check_name)
         for e in result.get_asset_check_evaluations()
@@ -461,6 +504,13 @@ def test_fault_is_stopped_by_its_expectation(
     assert latest["run_id"] == result.run_id
     assert latest["status"] == "gate_failed" and latest["gates_passed"] is False
     assert any(fault.rule in text for text in latest["failing_expectations"])
+    # One line per engine: engine, table, rule, failing rows and (row rules) their keys.
+    for engine in ENGINES:
+        logged = [t for t in latest["failing_expectations"] if t.startswith(f"{engine} ")]
+        line = next(t for t in logged if fault.rule in t)
+        assert line.startswith(f"{engine} raw.{fault.table}: {fault.rule}: "), line
+        if row_level:
+            assert " failing row" in line and f"keys {key[0]}=" in line, line
     with clickhouse_client(environment.clickhouse_url) as client:
         row = client.query(
             "SELECT status, failing_expectations FROM meta.refresh_log WHERE run_id = %(r)s",
@@ -479,6 +529,11 @@ def test_mart_gate_catches_bad_shadow_marts(
     from quality.gate import run_mart_gate
 
     tampered = ("daily_sales", "monthly_revenue", "inventory_status")
+    product_id, warehouse_code = first(
+        environment,
+        "SELECT product_id, warehouse_code FROM marts.inventory_status "
+        "WHERE quantity_available > 0 ORDER BY 1, 2 LIMIT 1",
+    )
     # Copies of the published marts, except monthly_revenue, derived from the daily copy:
     # after an hourly refresh the published monthly_revenue lags daily_sales by design.
     with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
@@ -542,7 +597,14 @@ def test_mart_gate_catches_bad_shadow_marts(
                 "inventory_status.stock_status.consistent_with_quantities",
             }, (engine, result.describe())
             assert rules["monthly_revenue.revenue.matches_daily_sales"].unexpected_count == 1
-            assert rules["inventory_status.stock_status.consistent_with_quantities"].samples
+            stock = rules["inventory_status.stock_status.consistent_with_quantities"]
+            assert stock.samples
+            # The failing row is named by the mart's grain, the same in both engines.
+            key = f"(product_id={product_id}, warehouse_code={warehouse_code})"
+            assert stock.example_keys == (key,), (engine, stock)
+            assert f"{engine} {SHADOW_SCHEMA}.inventory_status: " in "\n".join(
+                result.failure_lines()
+            )
             # Without monthly_revenue rebuilt alongside, the cross-mart rule is left out.
             alone = run_mart_gate(environment, engine, ["daily_sales"], rebuilt_together=[])
             assert alone.success, alone.describe()

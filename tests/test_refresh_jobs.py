@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 import pytest
 from browser import launch_chromium, stop, wait_for
 from PIL import Image
@@ -56,6 +57,50 @@ def dagster_instance() -> Any:
 
     os.environ["DAGSTER_HOME"] = dagster_environment()["DAGSTER_HOME"]
     return DagsterInstance.get()
+
+
+def run_id_of(result: subprocess.CompletedProcess[str]) -> str:
+    """The run id `shopmarts refresh` printed."""
+    line = next(line for line in result.stdout.splitlines() if line.startswith("run "))
+    return line.split()[1]
+
+
+REFRESH_LOG_QUERIES = {
+    "warehouse": (
+        "SELECT status, gates_passed, detail, array_to_string(failing_expectations, ' | ') "
+        "FROM meta.refresh_log WHERE run_id = '{run_id}'"
+    ),
+    "clickhouse": (
+        "SELECT status, gates_passed, detail, arrayStringConcat(failing_expectations, ' | ') "
+        "FROM meta.refresh_log FINAL WHERE run_id = '{run_id}'"
+    ),
+}
+
+
+def refresh_log_rows(run_id: str, within: float = 120) -> dict[str, dict[str, str]]:
+    """The run's refresh-log row in each engine, waiting for the daemon's sensor to write it
+    (it is evaluated every few seconds)."""
+    from pipelines.defs.refresh.sensors import SENSOR_INTERVAL_SECONDS
+
+    assert within > 2 * SENSOR_INTERVAL_SECONDS
+    found: dict[str, dict[str, str]] = {}
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for target, query in REFRESH_LOG_QUERIES.items():
+            if target not in found:
+                answer = rows(target, query.format(run_id=run_id))
+                if answer:
+                    status, passed, detail, failing = answer[0]
+                    found[target] = {
+                        "status": status,
+                        "gates_passed": passed,
+                        "detail": detail,
+                        "failing_expectations": failing,
+                    }
+        if len(found) == len(REFRESH_LOG_QUERIES):
+            return found
+        time.sleep(1)
+    raise AssertionError(f"no refresh-log row for run {run_id} after {within:.0f} s: {found}")
 
 
 def mart_fingerprint(target: str, mart: str) -> list[tuple[Any, ...]]:
@@ -238,6 +283,10 @@ def test_a_killed_run_worker_fails_its_run_and_the_next_refresh_runs(refreshed: 
         assert finished_status(instance, run_id, within=90) == "FAILURE"
     after = {t: mart_fingerprint(t, "daily_sales") for t in ("warehouse", "clickhouse")}
     assert after == before, f"killed in {step}, the published marts changed"
+    # The daemon's failure sensor gives the run its refresh-log row in both engines.
+    for target, row in refresh_log_rows(run_id).items():
+        assert row["status"] == "failed" and row["gates_passed"] in ("False", "false"), row
+        assert "hourly_refresh failed before its gates decided" in row["detail"], (target, row)
     simulate_shop(refreshed["environment"].shop_url, hours=3, seed=5, progress=False)
     result = refresh("hourly")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -256,6 +305,99 @@ def test_terminating_a_run_interrupts_its_worker(refreshed: dict) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             psutil.Process(pid).wait(30)  # the worker itself ends too
     assert mart_fingerprint("warehouse", "daily_sales") == before
+    for target, row in refresh_log_rows(run_id).items():
+        assert row["status"] == "failed", (target, row)
+        assert "hourly_refresh canceled before its gates decided" in row["detail"], (target, row)
+
+
+def test_a_gate_failure_names_its_expectation_and_rows_in_the_cli_and_the_log(
+    refreshed: dict,
+) -> None:
+    """An order dated three days ahead reaches raw by the hourly extract; the raw gates of
+    both engines stop it. `shopmarts refresh` names the expectation, the engine and table,
+    how many rows fail and the order's key; so does the refresh log; nothing is published."""
+    shop_url = refreshed["environment"].shop_url
+    before = {t: mart_fingerprint(t, "daily_sales") for t in ("warehouse", "clickhouse")}
+    with psycopg.connect(shop_url, autocommit=True) as conn:
+        order_id, order_date, created_at = conn.execute(
+            "SELECT order_id, order_date, created_at FROM orders WHERE shipped_at IS NULL "
+            "ORDER BY order_id DESC LIMIT 1"
+        ).fetchone()
+        # created_at >= order_date is a shop constraint: both move three days ahead.
+        conn.execute(
+            "UPDATE orders SET created_at = now() + interval '3 days', "
+            "order_date = now() + interval '3 days' WHERE order_id = %s",
+            (order_id,),
+        )
+        try:
+            result = refresh("hourly")
+        finally:
+            conn.execute(
+                "UPDATE orders SET order_date = %s, created_at = %s WHERE order_id = %s",
+                (order_date, created_at, order_id),
+            )
+    assert result.returncode == 1, result.stdout + result.stderr
+    rule = "orders.order_date.not_in_future"
+    named = f"{rule}: 1 failing row, keys order_id={order_id}"
+    for engine in ("postgres", "clickhouse"):
+        check = f"FAILED check raw_suite on {engine}/raw/orders"
+        assert check in result.stdout, result.stdout
+        # The line under the failed check names the expectation, its rows and their keys.
+        following = result.stdout.split(check, 1)[1].splitlines()[1].strip()
+        assert following.startswith(named), following
+        assert (
+            f"shopmarts: step {engine}_raw_gate failed: The {engine} raw gate failed, "
+            f"nothing is published: {engine} raw.orders: {named}"
+        ) in result.stderr, result.stderr
+    run_id = run_id_of(result)
+    for target, row in refresh_log_rows(run_id).items():
+        assert row["status"] == "gate_failed", (target, row)
+        for engine in ("postgres", "clickhouse"):
+            assert f"{engine} raw.orders: {named}" in row["failing_expectations"], (target, row)
+    after = {t: mart_fingerprint(t, "daily_sales") for t in ("warehouse", "clickhouse")}
+    assert after == before
+    refreshed["gate_failed_run"] = run_id
+
+
+def test_a_refresh_whose_extract_fails_is_logged_and_the_banner_says_so(refreshed: dict) -> None:
+    """A shop column of a type the extract cannot copy fails the extract, before any gate:
+    the failure sensor writes the run's `failed` row naming the step, the dashboards'
+    banner shows it in both engines, and a gate's own row is left as the gate wrote it."""
+    from test_dashboards import open_app
+
+    from dashboards import data
+
+    shop_url = refreshed["environment"].shop_url
+    with psycopg.connect(shop_url, autocommit=True) as conn:
+        conn.execute("DROP TYPE IF EXISTS test_mood CASCADE")
+        conn.execute("CREATE TYPE test_mood AS (calm int, loud int)")
+        conn.execute("ALTER TABLE reviews ADD COLUMN mood test_mood")
+        try:
+            result = refresh("hourly")
+        finally:
+            conn.execute("ALTER TABLE reviews DROP COLUMN mood")
+            conn.execute("DROP TYPE test_mood")
+    assert result.returncode == 1, result.stdout + result.stderr
+    reason = "shop table reviews: column mood has user-defined type test_mood"
+    assert f"shopmarts: step extract_raw failed: {reason}" in result.stderr, result.stderr
+    run_id = run_id_of(result)
+    for target, row in refresh_log_rows(run_id).items():
+        assert row["status"] == "failed", (target, row)
+        assert row["detail"].startswith(
+            f"hourly_refresh failed before its gates decided: step extract_raw: {reason}"
+        ), (target, row)
+    for engine in ("postgres", "clickhouse"):
+        data.clear_cache()
+        app = open_app(engine)
+        assert not app.exception, [e.value for e in app.exception]
+        (banner,) = app.warning
+        assert "failed before its gates decided, so it published nothing" in banner.value
+        assert f"step extract_raw: {reason}" in banner.value, banner.value
+    # The sensor has handled every run that ended before this one: the gate's row stands.
+    gate_failed_run = refreshed.get("gate_failed_run")
+    if gate_failed_run:
+        for target, row in refresh_log_rows(gate_failed_run).items():
+            assert row["status"] == "gate_failed", (target, row)
 
 
 @pytest.fixture(scope="module")

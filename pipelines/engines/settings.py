@@ -18,11 +18,37 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHOP_URL_VAR = "SHOP_DATABASE_URL"
 WAREHOUSE_URL_VAR = "WAREHOUSE_DATABASE_URL"
 CLICKHOUSE_URL_VAR = "CLICKHOUSE_URL"
+ENV_FILE_VAR = "SHOPMARTS_ENV_FILE"
 
 
 def state_dir() -> Path:
     """The one ignored folder holding all embedded state (`SHOPMARTS_HOME` moves it)."""
     return Path(os.environ.get("SHOPMARTS_HOME") or PROJECT_ROOT / ".shopmarts").resolve()
+
+
+def env_file() -> Path:
+    """The `.env` file the command line reads: `SHOPMARTS_ENV_FILE`, else the project's."""
+    return Path(os.environ.get(ENV_FILE_VAR) or PROJECT_ROOT / ".env")
+
+
+def load_env_file() -> Path | None:
+    """Put the variables of :func:`env_file` into ``os.environ``; returns the file, or None
+    when there is none. A variable already set in the real environment wins over the file,
+    so one command can still override a setting (``CLICKHOUSE_URL=... shopmarts status``).
+    """
+    from dotenv import dotenv_values  # python-dotenv: quoting, `export`, comments, escapes
+
+    path = env_file()
+    if not path.exists():
+        if os.environ.get(ENV_FILE_VAR):
+            raise ShopmartsError(f"{ENV_FILE_VAR} names a file that does not exist: {path}")
+        return None
+    if path.is_dir():
+        raise ShopmartsError(f"{path} is a folder, not a .env file")
+    for name, value in dotenv_values(path).items():
+        if value is not None:
+            os.environ.setdefault(name, value)
+    return path
 
 
 def stack_file() -> Path:

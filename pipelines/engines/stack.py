@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,23 +214,62 @@ def postgres_cluster() -> EmbeddedPostgres:
 ALL_PARTS = ("postgres", "clickhouse", "docs", "dagster")
 
 
-def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
-    """Start whatever embedded engine is not running; a no-op when all are. Returns the stack."""
+class _Progress:
+    """Tells the caller (`shopmarts up`) what starts, as it starts: each part's first line
+    comes before the wait, so a slow start is never a silent one."""
+
+    def __init__(self, report: Callable[[str], None] | None) -> None:
+        self._report = report
+        self._started = 0.0
+
+    def running(self, part: str, where: str) -> None:
+        self._say(f"{part:<20} already running ({where})")
+
+    def starting(self, part: str, where: str) -> None:
+        self._started = time.monotonic()
+        self._say(f"{part:<20} starting ({where}) ...")
+
+    def started(self, part: str, detail: str = "") -> None:
+        seconds = time.monotonic() - self._started
+        self._say(f"{part:<20} up in {seconds:.1f} s" + (f" ({detail})" if detail else ""))
+
+    def external(self, part: str, variables: str) -> None:
+        self._say(f"{part:<20} external ({variables}): nothing to start")
+
+    def _say(self, line: str) -> None:
+        if self._report is not None:
+            self._report(line)
+
+
+def up(engines: tuple[str, ...] = ALL_PARTS, report: Callable[[str], None] | None = None) -> dict:
+    """Start whatever embedded engine is not running; a no-op when all are. Returns the stack.
+
+    ``report`` receives one line as each part starts (or is found running)."""
+    progress = _Progress(report)
     environment = get_environment(require_running=False)
     root = state_dir()
     root.mkdir(parents=True, exist_ok=True)
     stack = read_stack()
 
+    if not environment.embedded_postgres and "postgres" in engines:
+        progress.external("PostgreSQL", "SHOP_DATABASE_URL, WAREHOUSE_DATABASE_URL")
     if environment.embedded_postgres and "postgres" in engines:
         cluster = postgres_cluster()
         if cluster.pid() is None:
             cluster.port = _choose_port(
                 POSTGRES_PORT_VAR, stack.get("postgres", {}).get("port"), "PostgreSQL"
             )
-        cluster.start()
+            progress.starting("PostgreSQL", f"127.0.0.1:{cluster.port}")
+            cluster.start()
+            progress.started("PostgreSQL", f"pid {cluster.pid()}")
+        else:
+            cluster.start()  # idempotent: makes sure the databases exist
+            progress.running("PostgreSQL", f"127.0.0.1:{cluster.port}, pid {cluster.pid()}")
         stack["postgres"] = {"port": cluster.port, "pid": cluster.pid()}
         _write_stack(stack)
 
+    if not environment.embedded_clickhouse and "clickhouse" in engines:
+        progress.external("ClickHouse", "CLICKHOUSE_URL")
     if environment.embedded_clickhouse and "clickhouse" in engines:
         clickhouse = stack.get("clickhouse", {})
         data_dir = root / "clickhouse" / "data"
@@ -240,7 +280,11 @@ def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
                 os.kill(pid, signal.SIGKILL)
                 psutil.Process(pid).wait(10)
             port = _choose_port(CLICKHOUSE_PORT_VAR, port, "ClickHouse")
+            progress.starting("ClickHouse", f"chDB on 127.0.0.1:{port}")
             pid = _start_clickhouse(data_dir, port, root / "clickhouse.log")
+            progress.started("ClickHouse", f"pid {pid}")
+        else:
+            progress.running("ClickHouse", f"127.0.0.1:{port}, pid {pid}")
         stack["clickhouse"] = {"port": port, "pid": pid}
         _write_stack(stack)
 
@@ -266,7 +310,14 @@ def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
         # call dbt through it.
         forkserver = stack.get("forkserver", {}).get("pid")
         if not _process_alive(forkserver):
+            progress.starting("fork server", "imports dbt, Dagster and GX once")
             forkserver = start_forkserver(root / "forkserver.log")
+            progress.started(
+                "fork server",
+                f"pid {forkserver}" if forkserver else "not serving: new processes instead",
+            )
+        else:
+            progress.running("fork server", f"pid {forkserver}")
         stack["forkserver"] = {"pid": forkserver}
 
         server = stack.get("dagster_code_server", {})
@@ -277,12 +328,20 @@ def up(engines: tuple[str, ...] = ALL_PARTS) -> dict:
                 if _process_alive(stale):
                     _stop_process_tree(stale)
             port = free_port()
+            progress.starting("Dagster code server", f"grpc://127.0.0.1:{port}")
             pid = start_code_server(root / "dagster-code-server.log", port)
+            progress.started("Dagster code server", f"pid {pid}, definitions loaded")
+        else:
+            progress.running("Dagster code server", f"grpc://127.0.0.1:{port}, pid {pid}")
         stack["dagster_code_server"] = {"pid": pid, "port": port}
         _write_stack(stack)
         pid = daemon
         if not _process_alive(pid):
+            progress.starting("Dagster daemon", "schedules, run queue, sensors")
             pid = start_daemon(root / "dagster-daemon.log")
+            progress.started("Dagster daemon", f"pid {pid}")
+        else:
+            progress.running("Dagster daemon", f"pid {pid}")
         stack["dagster_daemon"] = {"pid": pid}
         _write_stack(stack)
     return stack

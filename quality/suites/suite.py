@@ -76,6 +76,9 @@ class TableSuite:
     layer: str  # "raw" or "marts": the suite's family, whatever schema it reads
     relation: Relation
     expectations: list[gxe.Expectation] = field(default_factory=list)
+    # The columns naming a row (the primary key or the grain), set by `add_key`: a failure
+    # reports the keys of a few failing rows by them.
+    key: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -119,7 +122,9 @@ def rule_of(expectation: Any) -> str:
 
 
 def add_key(suite: TableSuite, columns: Sequence[str], *, what: str = "primary key") -> None:
-    """Key columns present and, together, unique."""
+    """Key columns present and, together, unique; the first key added names the rows."""
+    if not suite.key:
+        suite.key = tuple(columns)
     for column in columns:
         suite.add(
             f"{column}.not_null",

@@ -4,6 +4,9 @@
 gate passed, which marts were published, which gates and expectations failed. The publish
 step writes it when it publishes; a failing gate writes it too (nothing published), so
 the dashboards can say "the last refresh failed its gates; the marts shown are from ...".
+A run that ends before any gate decided (an extract or dbt error, a killed run worker, a
+terminated run) gets its row from the refresh jobs' run-status sensors, status `failed`
+(see :func:`record_ended_run`): every refresh that ends has a row, published or not.
 
 Several writers may report on one run (two gates failing in parallel): the warehouse row
 is upserted (lists merged) under an advisory lock, then copied to ClickHouse, where the
@@ -26,6 +29,8 @@ _LOG_LOCK = 0x5EED_0D03
 
 # Worse outcomes win when several writers report on one run.
 _STATUS_RANK = {"published": 0, "publish_failed": 1, "gate_failed": 2}
+# A run that ended before a gate decided: written only where no other writer reported.
+ENDED_BEFORE_A_GATE = "failed"
 
 _POSTGRES_DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -92,7 +97,7 @@ class RefreshOutcome:
 
     run_id: str
     mode: str
-    status: str  # "published", "gate_failed" or "publish_failed"
+    status: str  # "published", "gate_failed", "publish_failed" or "failed"
     marts_published: Sequence[str] = ()
     gates_failed: Sequence[str] = ()
     failing_expectations: Sequence[str] = ()
@@ -104,7 +109,8 @@ class RefreshOutcome:
 
     @property
     def gates_passed(self) -> bool:
-        return self.status != "gate_failed"
+        """Whether every gate passed: a run that ended before its gates passed none."""
+        return self.status in ("published", "publish_failed")
 
 
 def refresh_mode(tags: Mapping[str, str], job_name: str | None) -> str:
@@ -135,6 +141,56 @@ def record_refresh(environment: Environment, outcome: RefreshOutcome) -> dict[st
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOG_LOCK,))
     return row
+
+
+def record_ended_run(
+    environment: Environment, outcome: RefreshOutcome
+) -> tuple[bool, dict[str, object]]:
+    """Give a run that ended unpublished its row (status `failed`), unless a gate or the
+    publish step already wrote one: their account (which gate, which expectations) stands.
+
+    Idempotent per run id, so a sensor evaluated again writes nothing twice. Returns
+    (whether this call wrote the row, the run's row as it now is). The ClickHouse copy is
+    written again either way: a copy an earlier call could not write lands now.
+    """
+    if outcome.status != ENDED_BEFORE_A_GATE:
+        raise ValueError(f"record_ended_run writes status {ENDED_BEFORE_A_GATE!r} only")
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOG_LOCK,))
+            conn.execute(_POSTGRES_DDL)
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOG_LOCK,))
+        try:
+            inserted = conn.execute(
+                """
+                INSERT INTO meta.refresh_log (run_id, refreshed_at, mode, status,
+                    gates_passed, marts_published, gates_failed, failing_expectations,
+                    publish_seconds, detail)
+                VALUES (%s, %s, %s, %s, %s, '{}', %s, %s, NULL, %s)
+                ON CONFLICT (run_id) DO NOTHING
+                RETURNING run_id
+                """,
+                (
+                    outcome.run_id,
+                    outcome.refreshed_at,
+                    outcome.mode,
+                    outcome.status,
+                    outcome.gates_passed,
+                    sorted(set(outcome.gates_failed)),
+                    list(dict.fromkeys(outcome.failing_expectations)),
+                    outcome.detail,
+                ),
+            ).fetchone()
+            values = conn.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM meta.refresh_log WHERE run_id = %s",
+                (outcome.run_id,),
+            ).fetchone()
+            assert values is not None
+            row = dict(zip(_COLUMNS, values, strict=True))
+            _copy_to_clickhouse(environment.clickhouse_url, row)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOG_LOCK,))
+    return inserted is not None, row
 
 
 def _upsert(conn: psycopg.Connection, outcome: RefreshOutcome) -> dict[str, object]:

@@ -99,15 +99,21 @@ def outcome_metadata(outcome, result) -> dict[str, dg.MetadataValue]:  # noqa: A
         metadata["failing_expectations"] = dg.MetadataValue.json(
             [failure.as_dict() for failure in outcome.failures]
         )
-        rows = ["| rule | type | unexpected | samples |", "|---|---|---|---|"]
+        rows = [
+            "| rule | type | failing rows | keys of failing rows | samples |",
+            "|---|---|---|---|---|",
+        ]
         for failure in outcome.failures:
             count = (
                 f"{failure.unexpected_count:,}"
                 if failure.unexpected_count is not None
                 else (failure.error and "error") or f"observed {failure.observed}"
             )
+            keys = "; ".join(failure.example_keys).replace("|", "\\|")
             samples = "; ".join(failure.samples[:3]).replace("|", "\\|")
-            rows.append(f"| `{failure.rule}` | {failure.expectation_type} | {count} | {samples} |")
+            rows.append(
+                f"| `{failure.rule}` | {failure.expectation_type} | {count} | {keys} | {samples} |"
+            )
         metadata["failures"] = dg.MetadataValue.md("\n".join(rows))
     skipped = [rule for rule in result.skipped_rules if rule.startswith(f"{outcome.table}.")]
     if skipped:
@@ -149,6 +155,8 @@ def report_gate(
     if result.success:
         return
     gate = f"{result.engine} {result.gate}"
+    # Each line: engine, relation, rule, how many rows fail it and the keys of a few.
+    failing = result.failure_lines()
     record_refresh(
         environment,
         RefreshOutcome(
@@ -156,17 +164,27 @@ def report_gate(
             mode=refresh_mode(context.run.tags, context.run.job_name),
             status="gate_failed",
             gates_failed=[gate],
-            failing_expectations=[
-                f"{result.engine}: {failure.summary()}" for failure in result.failures
-            ],
+            failing_expectations=failing,
             detail=f"{gate} gate failed: nothing published",
         ),
     )
+    # The first line is what `shopmarts refresh` and the run's summary show: it names the
+    # first failing expectation itself, not just the gate.
+    more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
     raise dg.Failure(
-        description=f"The {gate} gate failed; nothing is published.\n{result.describe()}",
+        description=(
+            f"The {gate} gate failed, nothing is published: {failing[0]}{more}\n{result.describe()}"
+        ),
         metadata={
             "failing_rules": dg.MetadataValue.text(
                 ", ".join(failure.rule for failure in result.failures)
+            ),
+            "failing_expectations": dg.MetadataValue.json(
+                [
+                    {"engine": result.engine, "relation": outcome.relation, **failure.as_dict()}
+                    for outcome in result.outcomes
+                    for failure in outcome.failures
+                ]
             ),
             "data_docs_index": dg.MetadataValue.url(docs_url(result.docs_url) or ""),
         },

@@ -1,4 +1,4 @@
-"""The refresh jobs and their schedules."""
+"""The refresh jobs, their schedules, and the sensors that log every run that ends."""
 
 import dagster as dg
 
@@ -11,11 +11,13 @@ from pipelines.defs.refresh.jobs import (
     refresh_run_config,
 )
 from pipelines.defs.refresh.schedules import build_schedules, schedule_timezone
+from pipelines.defs.refresh.sensors import refresh_log_sensors
 
 # Also the executor of what is launched from the UI ("Materialize"): steps forked, not spawned.
 defs = dg.Definitions(
     jobs=[nightly_refresh, hourly_refresh],
     schedules=build_schedules(),
+    sensors=refresh_log_sensors,
     executor=forked_steps_executor,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "defs",
     "hourly_refresh",
     "nightly_refresh",
+    "refresh_log_sensors",
     "refresh_run_config",
     "schedule_timezone",
 ]
