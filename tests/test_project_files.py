@@ -136,7 +136,11 @@ RUNTIME_ONLY = {
     "dbt-clickhouse": ("dbt_project/profiles.yml", "type: clickhouse"),
     "dbt-core": ("pipelines/defs/dbt/assets.py", "dbt-core"),
 }
-IMPORT_NAMES = {"great-expectations": "great_expectations", "psycopg": "psycopg"}
+IMPORT_NAMES = {
+    "great-expectations": "great_expectations",
+    "psycopg": "psycopg",
+    "python-dotenv": "dotenv",
+}
 
 
 def test_every_dependency_is_used_and_bounded() -> None:
