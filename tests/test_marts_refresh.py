@@ -1,11 +1,14 @@
-"""Categories of any depth, and a deleted parent category, through a gated refresh.
+"""The marts analysts asked for next (issue #18) through a gated refresh.
 
-Seed 003: the category tree "supports unlimited depth", and "deleting parent category ->
-child becomes top-level". A small generated shop (three levels) gets a chain of three
+Categories of any depth and a deleted parent category. Seed 003: the category tree
+"supports unlimited depth", and "deleting parent category -> child becomes top-level".
+A small generated shop (three levels) gets a chain of three
 more levels below one of its leaves, products moved into them, and one mid-level
 category deleted in the shop. The refresh (extract, raw gates, dbt, mart gates, parity,
 publish) must publish, and `category_performance` must equal, in both engines, the
-roll-up computed here in Python from the shop's own tables.
+roll-up computed here in Python from the shop's own tables. Then the mart gate's new
+rules (promotions, the tree, margins, suggested orders) must catch tampered copies of
+the published marts in the shadow.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from test_quality_gates import Pipeline, failure_messages
 
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
+from pipelines.defs.publish.marts import mart_fingerprints
+from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.query import run_query
 from pipelines.engines.settings import Environment
 from quality import records
+from quality.suites.suite import ENGINES
+from quality.tables import SHADOW_SCHEMA
 
 SCALE = 0.02
 SEED = 20261204
@@ -208,3 +215,77 @@ def test_dbt_tests_of_the_category_mart_pass_on_the_deep_tree(
         assert run.ok, f"dbt test failed on {target}:\n{run.output[-3000:]}"
         names = {result["unique_id"] for result in run.artifact()["results"]}
         assert any("assert_category_tree_has_no_cycles" in name for name in names), target
+
+
+# mart -> (the tampering, Postgres then ClickHouse; the rule that must catch it)
+TAMPERED: dict[str, tuple[str, str, str]] = {
+    "promotion_performance": (
+        # The most used promotion: one with orders, so only this rule can break.
+        "UPDATE {t} SET orders_count = redemptions + 1 WHERE promotion_id = "
+        "(SELECT promotion_id FROM {t} ORDER BY orders_count DESC, promotion_id LIMIT 1)",
+        "ALTER TABLE {t} UPDATE orders_count = redemptions + 1 WHERE promotion_id = "
+        "(SELECT promotion_id FROM marts.promotion_performance "
+        "ORDER BY orders_count DESC, promotion_id LIMIT 1)",
+        "promotion_performance.orders_count.within_redemptions",
+    ),
+    "category_performance": (
+        "UPDATE {t} SET category_level = NULL "
+        "WHERE category_id = (SELECT max(category_id) FROM {t})",
+        "ALTER TABLE {t} UPDATE category_level = NULL WHERE category_id = "
+        "(SELECT max(category_id) FROM marts.category_performance)",
+        "category_performance.category_level.not_null",
+    ),
+    "product_performance": (
+        "UPDATE {t} SET gross_margin = gross_margin + 1 WHERE revenue_rank = 1",
+        "ALTER TABLE {t} UPDATE gross_margin = gross_margin + 1 WHERE revenue_rank = 1",
+        "product_performance.gross_margin.identity",
+    ),
+    "inventory_status": (
+        "UPDATE {t} SET suggested_order_quantity = 1 WHERE quantity_available > reorder_point",
+        "ALTER TABLE {t} UPDATE suggested_order_quantity = 1 "
+        "WHERE quantity_available > reorder_point",
+        "inventory_status.suggested_order_quantity.rule",
+    ),
+}
+
+
+def test_the_mart_gate_catches_broken_new_columns(
+    refreshed: dict[str, Any], environment: Environment
+) -> None:
+    from quality.gate import run_mart_gate
+
+    published = mart_fingerprints(environment)
+    marts = list(TAMPERED)
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SHADOW_SCHEMA}")
+        for mart, (postgres, _, _) in TAMPERED.items():
+            table = f"{SHADOW_SCHEMA}.{mart}"
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute(f"CREATE TABLE {table} AS SELECT * FROM marts.{mart}")
+            conn.execute(postgres.format(t=table))
+    with clickhouse_client(environment.clickhouse_url) as client:
+        client.command(f"CREATE DATABASE IF NOT EXISTS {SHADOW_SCHEMA}")
+        for mart, (_, clickhouse, _) in TAMPERED.items():
+            table = f"{SHADOW_SCHEMA}.{mart}"
+            client.command(f"DROP TABLE IF EXISTS {table}")
+            client.command(
+                f"CREATE TABLE {table} ENGINE = MergeTree ORDER BY tuple() "
+                f"AS SELECT * FROM marts.{mart}"
+            )
+            client.command(clickhouse.format(t=table), settings={"mutations_sync": 2})
+    try:
+        for engine in ENGINES:
+            result = run_mart_gate(environment, engine, marts, rebuilt_together=marts)
+            failed = {failure.rule for failure in result.failures}
+            assert failed == {rule for _, _, rule in TAMPERED.values()}, (
+                engine,
+                result.describe(),
+            )
+    finally:
+        with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+            for mart in marts:
+                conn.execute(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+        with clickhouse_client(environment.clickhouse_url) as client:
+            for mart in marts:
+                client.command(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+    assert mart_fingerprints(environment) == published
