@@ -14,7 +14,7 @@ customers, every warehouse), without the app's cache, on warm connections, batch
 the app batches them (the entry script's date bounds and refresh log side by side, then
 the page's own queries side by side). The same queries one after another are timed too.
 Each page runs ``--repeat`` times after one warm-up; medians and the slowest run are
-printed with the 200 ms target.
+printed with the 100 ms target.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from dashboards.data import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TARGET_MS = 200.0
+# Issue #18: every page's median under 100 ms on ClickHouse at scale 20.
+TARGET_MS = 100.0
 ENGINES: tuple[Engine, ...] = ("postgres", "clickhouse")
 
 
@@ -74,6 +75,7 @@ def page_queries(last_date: dt.date) -> tuple[list[Request], dict[str, list[Requ
         "RFM segments": [
             (q.SEGMENT_SUMMARY, {}),
             (q.RFM_GRID, {}),
+            (q.SEGMENT_TIERS, {}),
             (q.SEGMENT_CUSTOMERS, {"segments": [], "limit": 1_000}),  # []: every segment
         ],
         "Products & categories": [
@@ -87,6 +89,7 @@ def page_queries(last_date: dt.date) -> tuple[list[Request], dict[str, list[Requ
             (q.COVER_BANDS, {}),
             (q.STOCK_ALERTS, {"warehouse": "", "limit": 1_000}),
         ],
+        "Promotions": [(q.PROMOTION_PERFORMANCE, {})],
     }
 
 

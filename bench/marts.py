@@ -4,7 +4,7 @@
 
 Generates a shop at ``--scale`` in a throwaway SHOPMARTS_HOME (``--home DIR`` keeps it
 and reuses its shop and raw tables on the next run), extracts it in full, builds the
-staging views on both targets, then builds the seven marts from scratch into the schema
+staging views on both targets, then builds the eight marts from scratch into the schema
 `bench_marts`, one engine after the other and one mart at a time (``--threads 1``, so
 no two marts share the two cores). Each mart's seconds are dbt's own
 (run_results.json: the whole materialization, DDL and indexes included). Prints the

@@ -32,6 +32,7 @@ def main() -> None:
             st.Page("views/segments.py", title="RFM segments", icon=":material/groups:"),
             st.Page("views/products.py", title="Products & categories", icon=":material/category:"),
             st.Page("views/inventory.py", title="Inventory alerts", icon=":material/inventory_2:"),
+            st.Page("views/promotions.py", title="Promotions", icon=":material/sell:"),
         ]
     )
     engine = engine_switch()

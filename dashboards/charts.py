@@ -297,3 +297,86 @@ def days_of_cover(bands: pd.DataFrame, height: int = 240) -> alt.Chart:
         )
         .properties(height=height)
     )  # fmt: skip
+
+
+def promotion_revenue(promotions: pd.DataFrame, step: int = 26) -> alt.Chart:
+    """Revenue of the recognized orders carrying each promotion, as horizontal bars."""
+    return (
+        alt.Chart(promotions)
+        .mark_bar(color=REVENUE_COLOR)
+        .encode(
+            y=alt.Y("code:N", sort="-x", title=None, axis=alt.Axis(labelLimit=180)),
+            x=alt.X("revenue:Q", title="Revenue", axis=alt.Axis(format="$,.0f")),
+            tooltip=[
+                alt.Tooltip("code:N", title="Code"),
+                alt.Tooltip("name:N", title="Name"),
+                alt.Tooltip("revenue:Q", title="Revenue", format="$,.2f"),
+                alt.Tooltip("orders_count:Q", title="Orders", format=","),
+                alt.Tooltip("redemptions:Q", title="Redemptions", format=","),
+                alt.Tooltip("discount_total:Q", title="Discounts", format="$,.2f"),
+            ],
+        )
+        .properties(height=alt.Step(step))
+    )
+
+
+def promotion_order_values(promotions: pd.DataFrame, step: int = 13) -> alt.Chart:
+    """Average order value with each promotion next to that of orders without any."""
+    frame = promotions[["code", "revenue", "avg_order_value", "avg_order_value_without"]].melt(
+        id_vars=["code", "revenue"],
+        value_vars=["avg_order_value", "avg_order_value_without"],
+        var_name="orders",
+        value_name="value",
+    )
+    labels = {
+        "avg_order_value": "with the promotion",
+        "avg_order_value_without": "without any promotion",
+    }
+    frame["orders"] = frame["orders"].map(labels)
+    order = list(labels.values())
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("code:N", sort=alt.EncodingSortField("revenue", order="descending"),
+                    title=None, axis=alt.Axis(labelLimit=180)),
+            yOffset=alt.YOffset("orders:N", sort=order),
+            x=alt.X("value:Q", title="Average order value", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color("orders:N", title="Orders",
+                            scale=alt.Scale(domain=order, range=[REVENUE_COLOR, AVERAGE_COLOR])),
+            tooltip=[
+                alt.Tooltip("code:N", title="Code"),
+                alt.Tooltip("orders:N", title="Orders"),
+                alt.Tooltip("value:Q", title="Average order value", format="$,.2f"),
+            ],
+        )
+        .properties(height=alt.Step(step))
+    )  # fmt: skip
+
+
+TIERS = ("platinum", "gold", "silver", "bronze")
+
+
+def tier_segments(tiers: pd.DataFrame, height: int = 220) -> alt.Chart:
+    """Customers per loyalty tier (rows) and RFM segment (columns)."""
+    frame = tiers.copy()
+    frame["dark_cell"] = frame["customers"] > frame["customers"].max() / 2
+    base = alt.Chart(frame).encode(
+        x=alt.X("segment:N", title=None, sort=list(SEGMENT_COLORS),
+                axis=alt.Axis(labelAngle=-30, labelLimit=140)),
+        y=alt.Y("tier:N", title="Tier", sort=list(TIERS)),
+    )  # fmt: skip
+    cells = base.mark_rect().encode(
+        color=alt.Color("customers:Q", title="Customers", scale=alt.Scale(scheme="greens")),
+        tooltip=[
+            alt.Tooltip("tier:N", title="Tier"),
+            alt.Tooltip("segment:N", title="Segment"),
+            alt.Tooltip("customers:Q", title="Customers", format=","),
+            alt.Tooltip("revenue:Q", title="Revenue", format="$,.2f"),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("customers:Q", format=","),
+        color=alt.condition(alt.datum.dark_cell, alt.value("white"), alt.value("#262730")),
+    )
+    return (cells + text).properties(height=height)

@@ -124,6 +124,17 @@ SEGMENT_SUMMARY = Query(
     """,
 )
 
+# RFM by loyalty tier: how each tier's customers spread over the segments.
+SEGMENT_TIERS = Query(
+    "segment_tiers",
+    """
+    SELECT tier, segment, count(*) AS customers, sum(monetary) AS revenue
+    FROM marts.customer_segments
+    GROUP BY tier, segment
+    ORDER BY tier, segment
+    """,
+)
+
 RFM_GRID = Query(
     "rfm_grid",
     """
@@ -182,7 +193,8 @@ TOP_PRODUCTS = Query(
     "top_products",
     """
     SELECT revenue_rank, product_id, product_name, category_name, units_sold, revenue,
-           orders_count, review_count, avg_rating
+           orders_count, review_count, avg_rating, is_active, cost_of_goods, gross_margin,
+           gross_margin_pct
     FROM marts.product_performance
     WHERE %(category)s = '' OR category_name = %(category)s
     ORDER BY revenue DESC, product_id
@@ -207,8 +219,9 @@ PRODUCT_CATEGORIES = Query(
 CATEGORY_PERFORMANCE = Query(
     "category_performance",
     """
-    SELECT category_id, category_name, parent_category_name, products_count, units_sold,
-           revenue, revenue_share
+    SELECT category_id, category_name, parent_category_name, products_count,
+           active_products_count, units_sold, revenue, revenue_share, cost_of_goods,
+           gross_margin, gross_margin_pct
     FROM marts.category_performance
     WHERE coalesce(parent_category_name, '') = %(parent)s
     ORDER BY revenue DESC, category_id
@@ -261,11 +274,12 @@ COVER_BANDS = Query(
 )
 
 # params: warehouse ('' for all), limit. Out of stock first, then the fewest days of
-# cover. The most urgent `limit` items are picked first, then named from
-# product_performance, the only mart that names products (ClickHouse: small side right).
+# cover. The most urgent `limit` items are picked first, then given their category from
+# product_performance (ClickHouse: small side right).
 _URGENT_ITEMS = """
-    SELECT warehouse_code, product_id, stock_status, quantity_on_hand, quantity_reserved,
-           quantity_available, reorder_point, avg_daily_units_30d, days_of_cover,
+    SELECT warehouse_code, product_id, product_name, stock_status, quantity_on_hand,
+           quantity_reserved, quantity_available, reorder_point, avg_daily_units_30d,
+           days_of_cover, reorder_quantity, suggested_order_quantity,
            CASE WHEN stock_status = 'out_of_stock' THEN 0 ELSE 1 END AS urgency
     FROM marts.inventory_status
     WHERE stock_status IN ('out_of_stock', 'low')
@@ -276,11 +290,12 @@ _URGENT_ITEMS = """
 """
 _STOCK_ALERT_COLUMNS = """
     i.warehouse_code AS warehouse_code, i.product_id AS product_id,
-    p.product_name AS product_name, p.category_name AS category_name,
+    i.product_name AS product_name, p.category_name AS category_name,
     i.stock_status AS stock_status, i.quantity_on_hand AS quantity_on_hand,
     i.quantity_reserved AS quantity_reserved, i.quantity_available AS quantity_available,
     i.reorder_point AS reorder_point, i.avg_daily_units_30d AS avg_daily_units_30d,
-    i.days_of_cover AS days_of_cover
+    i.days_of_cover AS days_of_cover, i.reorder_quantity AS reorder_quantity,
+    i.suggested_order_quantity AS suggested_order_quantity
 """
 _STOCK_ALERT_ORDER = """
     i.urgency, i.days_of_cover ASC NULLS FIRST, i.avg_daily_units_30d DESC,
@@ -301,6 +316,20 @@ STOCK_ALERTS = Query(
     FROM marts.product_performance AS p
     RIGHT JOIN urgent AS i ON p.product_id = i.product_id
     ORDER BY {_STOCK_ALERT_ORDER}
+    """,
+)
+
+# --- promotions (all time, as of the last refresh) --------------------------------------
+
+# Every promotion, the ones that brought most first (a shop runs tens to hundreds).
+PROMOTION_PERFORMANCE = Query(
+    "promotion_performance",
+    """
+    SELECT promotion_id, code, name, discount_type, redemptions, orders_count, revenue,
+           discount_total, avg_order_value, avg_order_value_without, revenue_share,
+           first_order_date, last_order_date
+    FROM marts.promotion_performance
+    ORDER BY revenue DESC, promotion_id
     """,
 )
 

@@ -276,8 +276,10 @@ CREATE INDEX reviews_updated_at_idx ON reviews (updated_at);
 -- two index-only scans.
 ALTER TABLE addresses ADD CONSTRAINT addresses_customer_id_fkey
     FOREIGN KEY (customer_id) REFERENCES customers (customer_id) ON DELETE CASCADE;
+-- Deleting a parent category makes its children top-level (seed 003, "Set NULL").
 ALTER TABLE product_categories ADD CONSTRAINT product_categories_parent_category_id_fkey
-    FOREIGN KEY (parent_category_id) REFERENCES product_categories (category_id);
+    FOREIGN KEY (parent_category_id) REFERENCES product_categories (category_id)
+    ON DELETE SET NULL;
 ALTER TABLE products ADD CONSTRAINT products_category_id_fkey
     FOREIGN KEY (category_id) REFERENCES product_categories (category_id);
 ALTER TABLE inventory ADD CONSTRAINT inventory_product_id_fkey

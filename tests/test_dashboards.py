@@ -85,6 +85,8 @@ MART_COLUMNS: dict[str, tuple[Column, ...]] = {
         avg_order_value numeric(14,2) | Nullable(Decimal(14,2))
         items_purchased bigint | Int64
         days_since_last_order integer | Nullable(Int32)
+        tier text | String
+        is_active boolean | Bool
     """),
     "customer_segments": _columns("""
         customer_id bigint | Int64
@@ -96,6 +98,8 @@ MART_COLUMNS: dict[str, tuple[Column, ...]] = {
         m_score integer | Int32
         rfm_score text | String
         segment text | String
+        tier text | String
+        is_active boolean | Bool
     """),
     "product_performance": _columns("""
         product_id bigint | Int64
@@ -107,6 +111,10 @@ MART_COLUMNS: dict[str, tuple[Column, ...]] = {
         review_count bigint | Int64
         avg_rating numeric(3,2) | Nullable(Decimal(3,2))
         revenue_rank bigint | Int64
+        is_active boolean | Bool
+        cost_of_goods numeric(14,2) | Decimal(14,2)
+        gross_margin numeric(14,2) | Decimal(14,2)
+        gross_margin_pct numeric(8,2) | Nullable(Decimal(8,2))
     """),
     "category_performance": _columns("""
         category_id bigint | Int64
@@ -116,6 +124,13 @@ MART_COLUMNS: dict[str, tuple[Column, ...]] = {
         units_sold bigint | Int64
         revenue numeric(14,2) | Decimal(14,2)
         revenue_share numeric(12,6) | Nullable(Decimal(12,6))
+        category_level integer | Nullable(Int32)
+        active_products_count bigint | Int64
+        own_units_sold bigint | Int64
+        own_revenue numeric(14,2) | Decimal(14,2)
+        cost_of_goods numeric(14,2) | Decimal(14,2)
+        gross_margin numeric(14,2) | Decimal(14,2)
+        gross_margin_pct numeric(8,2) | Nullable(Decimal(8,2))
     """),
     "inventory_status": _columns("""
         product_id bigint | Int64
@@ -127,6 +142,24 @@ MART_COLUMNS: dict[str, tuple[Column, ...]] = {
         avg_daily_units_30d numeric(10,2) | Decimal(10,2)
         days_of_cover numeric(10,1) | Nullable(Decimal(10,1))
         stock_status text | String
+        product_name text | Nullable(String)
+        reorder_quantity integer | Int32
+        suggested_order_quantity bigint | Int64
+    """),
+    "promotion_performance": _columns("""
+        promotion_id bigint | Int64
+        code text | String
+        name text | String
+        discount_type text | String
+        redemptions bigint | Int64
+        orders_count bigint | Int64
+        revenue numeric(14,2) | Decimal(14,2)
+        discount_total numeric(14,2) | Decimal(14,2)
+        avg_order_value numeric(14,2) | Nullable(Decimal(14,2))
+        avg_order_value_without numeric(14,2) | Nullable(Decimal(14,2))
+        revenue_share numeric(12,6) | Nullable(Decimal(12,6))
+        first_order_date date | Nullable(Date)
+        last_order_date date | Nullable(Date)
     """),
 }
 
@@ -258,6 +291,12 @@ CUSTOMERS: list[tuple[Any, ...]] = [
 ]
 
 
+# Loyalty tier and active flag per customer; 9 closed their account.
+TIERS = {1: "platinum", 2: "gold", 3: "gold", 4: "silver", 5: "bronze", 6: "bronze",
+         7: "silver", 8: "bronze", 9: "bronze", 10: "silver", 11: "bronze"}  # fmt: skip
+INACTIVE = {9}
+
+
 def _customer_analytics() -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = [
         (
@@ -269,59 +308,91 @@ def _customer_analytics() -> list[tuple[Any, ...]]:
             _money(float(revenue) / orders),
             items,
             (AS_OF - last).days,
+            TIERS[cid],
+            cid not in INACTIVE,
         )
         for cid, first, last, orders, revenue, items, *_ in CUSTOMERS
     ]
     # A registered customer who never completed an order.
-    rows.append((11, None, None, 0, Decimal("0.00"), None, 0, None))
+    rows.append((11, None, None, 0, Decimal("0.00"), None, 0, None, TIERS[11], True))
     return rows
 
 
 def _customer_segments() -> list[tuple[Any, ...]]:
     return [
-        (cid, (AS_OF - last).days, orders, revenue, r, f, m, f"{r}{f}{m}", segment)
+        (cid, (AS_OF - last).days, orders, revenue, r, f, m, f"{r}{f}{m}", segment, TIERS[cid],
+         cid not in INACTIVE)
         for cid, _first, last, orders, revenue, _items, r, f, m, segment in CUSTOMERS
-    ]
+    ]  # fmt: skip
 
 
+D = Decimal
+# ..., revenue_rank, is_active, cost_of_goods, gross_margin, gross_margin_pct
 PRODUCTS: list[tuple[Any, ...]] = [
-    (101, "Aurora phone", "Phones", 40, Decimal("16000.00"), 35, 12, Decimal("4.50"), 1),
-    (102, "Borealis tablet", "Tablets", 18, Decimal("7200.00"), 17, 5, Decimal("4.20"), 2),
-    (103, "Comet earbuds", "Audio", 60, Decimal("4800.00"), 44, 20, Decimal("3.90"), 3),
-    (104, "Dune novel", "Books", 75, Decimal("1125.00"), 70, 9, Decimal("4.80"), 4),
-    (105, "Eclipse charger", "Phones", 30, Decimal("600.00"), 28, 0, None, 5),
-    (106, "Fjord atlas", "Books", 0, Decimal("0.00"), 0, 0, None, 6),
-]
+    (101, "Aurora phone", "Phones", 40, D("16000.00"), 35, 12, D("4.50"), 1,
+     True, D("9600.00"), D("6400.00"), D("40.00")),
+    (102, "Borealis tablet", "Tablets", 18, D("7200.00"), 17, 5, D("4.20"), 2,
+     True, D("5040.00"), D("2160.00"), D("30.00")),
+    (103, "Comet earbuds", "Audio", 60, D("4800.00"), 44, 20, D("3.90"), 3,
+     True, D("1920.00"), D("2880.00"), D("60.00")),
+    (104, "Dune novel", "Books", 75, D("1125.00"), 70, 9, D("4.80"), 4,
+     True, D("675.00"), D("450.00"), D("40.00")),
+    (105, "Eclipse charger", "Phones", 30, D("600.00"), 28, 0, None, 5,
+     False, D("480.00"), D("120.00"), D("20.00")),
+    (106, "Fjord atlas", "Books", 0, D("0.00"), 0, 0, None, 6,
+     False, D("0.00"), D("0.00"), None),
+]  # fmt: skip
 
-# A category's figures cover its whole subtree, as in the real mart.
+# A category's figures cover its whole subtree, as in the real mart; then category_level,
+# active_products_count, own_units_sold, own_revenue, cost_of_goods, gross_margin, _pct.
 CATEGORIES: list[tuple[Any, ...]] = [
-    (1, "Electronics", None, 4, 148, Decimal("28600.00"), Decimal("0.962153")),
-    (2, "Phones", "Electronics", 2, 70, Decimal("16600.00"), Decimal("0.558452")),
-    (3, "Tablets", "Electronics", 1, 18, Decimal("7200.00"), Decimal("0.242220")),
-    (4, "Audio", "Electronics", 1, 60, Decimal("4800.00"), Decimal("0.161480")),
-    (5, "Books", None, 2, 75, Decimal("1125.00"), Decimal("0.037847")),
-]
+    (1, "Electronics", None, 4, 148, D("28600.00"), D("0.962153"),
+     1, 3, 0, D("0.00"), D("17040.00"), D("11560.00"), D("40.42")),
+    (2, "Phones", "Electronics", 2, 70, D("16600.00"), D("0.558452"),
+     2, 1, 70, D("16600.00"), D("10080.00"), D("6520.00"), D("39.28")),
+    (3, "Tablets", "Electronics", 1, 18, D("7200.00"), D("0.242220"),
+     2, 1, 18, D("7200.00"), D("5040.00"), D("2160.00"), D("30.00")),
+    (4, "Audio", "Electronics", 1, 60, D("4800.00"), D("0.161480"),
+     2, 1, 60, D("4800.00"), D("1920.00"), D("2880.00"), D("60.00")),
+    (5, "Books", None, 2, 75, D("1125.00"), D("0.037847"),
+     1, 1, 75, D("1125.00"), D("675.00"), D("450.00"), D("40.00")),
+]  # fmt: skip
 
-# (product, warehouse, on_hand, reserved, reorder_point, avg_daily_units_30d, status)
+# (product, warehouse, on_hand, reserved, reorder_point, avg_daily_units_30d, status,
+#  reorder_quantity, suggested_order_quantity)
 STOCK: list[tuple[Any, ...]] = [
-    (101, "EAST", 0, 0, 10, "1.20", "out_of_stock"),
-    (101, "WEST", 8, 2, 10, "0.80", "low"),
-    (102, "EAST", 25, 5, 8, "0.50", "ok"),
-    (102, "WEST", 3, 0, 8, "0.25", "low"),
-    (103, "EAST", 140, 10, 15, "1.00", "ok"),
-    (103, "WEST", 400, 0, 15, "0.40", "overstock"),
-    (104, "EAST", 2, 2, 12, "1.50", "out_of_stock"),
-    (104, "WEST", 60, 10, 12, "1.00", "ok"),
-    (105, "EAST", 5, 1, 6, "0.00", "low"),
-    (105, "WEST", 30, 0, 6, "0.70", "ok"),
-    (106, "EAST", 12, 0, 4, "0.00", "ok"),
-    (106, "WEST", 0, 0, 4, "0.00", "out_of_stock"),
+    (101, "EAST", 0, 0, 10, "1.20", "out_of_stock", 20, 36),
+    (101, "WEST", 8, 2, 10, "0.80", "low", 20, 20),
+    (102, "EAST", 25, 5, 8, "0.50", "ok", 15, 0),
+    (102, "WEST", 3, 0, 8, "0.25", "low", 15, 15),
+    (103, "EAST", 140, 10, 15, "1.00", "ok", 30, 0),
+    (103, "WEST", 400, 0, 15, "0.40", "overstock", 30, 0),
+    (104, "EAST", 2, 2, 12, "1.50", "out_of_stock", 25, 45),
+    (104, "WEST", 60, 10, 12, "1.00", "ok", 25, 0),
+    (105, "EAST", 5, 1, 6, "0.00", "low", 10, 10),
+    (105, "WEST", 30, 0, 6, "0.70", "ok", 10, 0),
+    (106, "EAST", 12, 0, 4, "0.00", "ok", 5, 0),
+    (106, "WEST", 0, 0, 4, "0.00", "out_of_stock", 5, 5),
 ]
+PRODUCT_NAMES = {row[0]: row[1] for row in PRODUCTS}
+
+# (id, code, name, type, redemptions, orders, revenue, discounts, aov, aov without, share,
+#  first order, last order); shares of 50,000.00 of revenue.
+PROMOTIONS: list[tuple[Any, ...]] = [
+    (1, "SAVE10", "Save 10%", "percentage", 120, 100, D("12500.00"), D("1250.00"),
+     D("125.00"), D("98.50"), D("0.250000"), dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
+    (2, "WINTER25", "Winter sale", "fixed_amount", 60, 48, D("4800.00"), D("1200.00"),
+     D("100.00"), D("95.00"), D("0.096000"), dt.date(2025, 1, 5), dt.date(2025, 2, 28)),
+    (3, "VIP15", "VIP 15% off", "percentage", 10, 8, D("2400.00"), D("360.00"),
+     D("300.00"), D("98.50"), D("0.048000"), dt.date(2025, 2, 1), dt.date(2025, 3, 30)),
+    (4, "SPRING5", "Spring 5 off", "fixed_amount", 3, 0, D("0.00"), D("0.00"),
+     None, None, D("0.000000"), None, None),
+]  # fmt: skip
 
 
 def _inventory_status() -> list[tuple[Any, ...]]:
     rows = []
-    for product, warehouse, on_hand, reserved, reorder, daily, status in STOCK:
+    for product, warehouse, on_hand, reserved, reorder, daily, status, quantity, suggested in STOCK:
         available = on_hand - reserved
         cover = None if daily == "0.00" else Decimal(str(round(available / float(daily), 1)))
         rows.append(
@@ -335,6 +406,9 @@ def _inventory_status() -> list[tuple[Any, ...]]:
                 Decimal(daily),
                 cover,
                 status,
+                PRODUCT_NAMES[product],
+                quantity,
+                suggested,
             )
         )
     return rows
@@ -348,6 +422,7 @@ MART_ROWS: dict[str, list[tuple[Any, ...]]] = {
     "product_performance": PRODUCTS,
     "category_performance": CATEGORIES,
     "inventory_status": _inventory_status(),
+    "promotion_performance": PROMOTIONS,
 }
 
 
@@ -475,9 +550,10 @@ ENGINES = ("postgres", "clickhouse")
 PAGES = {
     "views/overview.py": ("Overview", 1),
     "views/trends.py": ("Revenue trends", 4),
-    "views/segments.py": ("RFM segments", 3),
+    "views/segments.py": ("RFM segments", 4),
     "views/products.py": ("Products & categories", 2),
     "views/inventory.py": ("Inventory alerts", 2),
+    "views/promotions.py": ("Promotions", 2),
 }
 FEBRUARY = (dt.date(2025, 2, 1), dt.date(2025, 2, 28))
 
@@ -660,7 +736,7 @@ def test_trends_equal_the_marts(hand_made_shop: Environment, engine: str) -> Non
 def test_segments_equal_the_marts(hand_made_shop: Environment, engine: str) -> None:
     app = open_app(engine, "views/segments.py")
     assert_clean(app)
-    summary, customers = frames(app)
+    summary, by_tier, customers = frames(app)
     expected = marts_sql(
         hand_made_shop,
         engine,
@@ -674,6 +750,25 @@ def test_segments_equal_the_marts(hand_made_shop: Environment, engine: str) -> N
     assert summary["revenue_share_pct"].tolist() == pytest.approx(
         (expected["revenue"] / total * 100).tolist()
     )
+    # RFM by tier: customers per tier and segment, as the mart counts them and as written
+    # above (platinum: customer 1, a Champion; gold: 2 and 3; silver: 4, 7 and 10; ...).
+    tiers = marts_sql(
+        hand_made_shop,
+        engine,
+        "SELECT tier, segment, count(*) AS customers FROM marts.customer_segments "
+        "GROUP BY tier, segment",
+    )
+    shown_tiers = by_tier.set_index("Tier")
+    assert list(shown_tiers.index) == ["platinum", "gold", "silver", "bronze"]
+    for tier, segment, count in tiers.itertuples(index=False):
+        assert shown_tiers.at[tier, segment] == count, (tier, segment)
+    assert shown_tiers["Customers"].to_dict() == {
+        "platinum": 1, "gold": 2, "silver": 3, "bronze": 4
+    }  # fmt: skip
+    assert (
+        shown_tiers.at["gold", "Champions"] == 1 and shown_tiers.at["gold", "Loyal Customers"] == 1
+    )
+    assert shown_tiers.at["bronze", "Revenue"] == pytest.approx(120.00 + 85.50 + 410.25 + 60.00)
     shown = metrics(app)
     assert shown["Segmented customers"][0] == "10"
     assert shown["Top segment by revenue"][0] == "Champions"
@@ -696,7 +791,7 @@ def test_segments_equal_the_marts(hand_made_shop: Environment, engine: str) -> N
 
     app.multiselect(key="rfm_segments").set_value(["At Risk", "Lost"]).run()
     assert_clean(app)
-    _, customers = frames(app)
+    _, _, customers = frames(app)
     assert customers["customer_id"].tolist() == [7, 8, 9]
     assert app.get("download_button"), "the customer table can be downloaded as CSV"
 
@@ -736,6 +831,12 @@ def test_products_and_categories_equal_the_marts(hand_made_shop: Environment, en
     )
     same_rows(categories, top_level, ["category_id", "category_name", "revenue", "revenue_share"])
     assert categories["revenue_share"].sum() == pytest.approx(1.0)
+
+    # Margins from the rows written above: Electronics 11,560.00 of 28,600.00 (40.42 %).
+    assert products["gross_margin"].tolist()[:2] == [6400.00, 2160.00]
+    electronics = categories.set_index("category_name").loc["Electronics"]
+    assert (electronics["gross_margin"], electronics["gross_margin_pct"]) == (11560.00, 40.42)
+    assert electronics["active_products_count"] == 3
 
     app.selectbox(key="category_level").set_value("Electronics").run()
     app.selectbox(key="product_category").set_value("Phones").run()
@@ -785,9 +886,54 @@ def test_inventory_alerts_equal_the_marts(hand_made_shop: Environment, engine: s
     low = alerts[alerts["stock_status"] == "Low"]
     assert low["product_id"].tolist() == [105, 101, 102]  # no recent sales, 7.5 days, 12 days
 
+    # The suggested orders written above: 36 for product 101 in EAST (its 30 days' sales
+    # beat the reorder quantity of 20), the reorder quantity for 105 (no recent sales).
+    suggested = {
+        (row.product_id, row.warehouse_code): row.suggested_order_quantity
+        for row in alerts.itertuples()
+    }
+    assert suggested[(101, "EAST")] == 36 and suggested[(105, "EAST")] == 10
+    assert alerts.set_index("product_id").loc[104, "product_name"] == "Dune novel"
+
     app.selectbox(key="warehouse").set_value("EAST").run()
     _, alerts = frames(app)
     assert set(alerts["warehouse_code"]) == {"EAST"} and len(alerts) == 3
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_promotions_equal_the_marts(hand_made_shop: Environment, engine: str) -> None:
+    app = open_app(engine, "views/promotions.py")
+    assert_clean(app)
+    (table,) = frames(app)
+    expected = marts_sql(
+        hand_made_shop,
+        engine,
+        "SELECT * FROM marts.promotion_performance ORDER BY revenue DESC, promotion_id",
+    )
+    same_rows(
+        table,
+        expected,
+        ["code", "name", "redemptions", "orders_count", "revenue", "discount_total",
+         "avg_order_value", "avg_order_value_without", "revenue_share", "last_order_date"],
+    )  # fmt: skip
+    # From the rows written above: VIP15's orders were worth 300.00 against 98.50 without
+    # a promotion (+204.6 %); SPRING5 has no recognized order, so nothing to compare.
+    uplift = dict(zip(table["code"], table["order_value_uplift_pct"], strict=True))
+    assert uplift["SAVE10"] == pytest.approx((125.00 / 98.50 - 1) * 100)
+    assert uplift["VIP15"] == pytest.approx((300.00 / 98.50 - 1) * 100)
+    assert pd.isna(uplift["SPRING5"])
+    shown = metrics(app)
+    assert shown["Promotions used"] == ("3", "of 4")
+    assert shown["Promoted orders"][0] == "156"  # 100 + 48 + 8
+    assert shown["Revenue of promoted orders"] == ("$19.7K", "39.4% of revenue")
+    assert shown["Discounts given"][0] == "$2,810"  # 1,250 + 1,200 + 360
+    revenue_chart, values_chart = charts(app)
+    [bars] = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in revenue_chart.proto.datasets]
+    assert bars["code"].tolist() == ["SAVE10", "WINTER25", "VIP15"]  # the used ones
+    [pairs] = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in values_chart.proto.datasets]
+    assert len(pairs) == 6 and pairs["value"].sum() == pytest.approx(
+        125.00 + 98.50 + 100.00 + 95.00 + 300.00 + 98.50
+    )
 
 
 # --- switching engines shows the same figures -------------------------------------------
@@ -916,7 +1062,7 @@ def test_unpublished_marts_show_a_message(republish_afterwards: Environment, eng
 
 ALL_MARTS = [
     "category_performance", "customer_analytics", "customer_segments", "daily_sales",
-    "inventory_status", "monthly_revenue", "product_performance",
+    "inventory_status", "monthly_revenue", "product_performance", "promotion_performance",
 ]  # fmt: skip
 
 

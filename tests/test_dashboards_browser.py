@@ -33,9 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
     "": ("Overview", 1),
     "trends": ("Revenue trends", 4),
-    "segments": ("RFM segments", 3),
+    "segments": ("RFM segments", 4),
     "products": ("Products & categories", 2),
     "inventory": ("Inventory alerts", 2),
+    "promotions": ("Promotions", 2),
 }
 WINDOW = (1400, 1000)
 

@@ -18,7 +18,7 @@ from pipelines.engines.settings import Environment
 # The unit tests run in a sandbox (unit_staging, unit_marts): dbt needs their inputs'
 # relations to exist for the column types, and must not touch the real schemas.
 SANDBOX = ["--vars", "{schema_prefix: unit_}"]
-UNIT_TESTS = 9
+UNIT_TESTS = 11
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ st.title("Inventory alerts")
 st.caption(
     "Stock per product and warehouse as of the last refresh (inventory_status). Days of cover "
     "is stock available divided by the average units sold per day over the last 30 days. "
-    "The date range does not apply here."
+    "Suggested order: at or below the reorder point, the larger of the reorder quantity and "
+    "the last 30 days' sales minus what is available. The date range does not apply here."
 )
 
 
@@ -109,5 +110,9 @@ st.dataframe(
         "reorder_point": st.column_config.NumberColumn("Reorder point", format="localized"),
         "avg_daily_units_30d": st.column_config.NumberColumn("Units/day (30 d)", format="%.2f"),
         "days_of_cover": st.column_config.NumberColumn("Days of cover", format="%.1f"),
+        "reorder_quantity": st.column_config.NumberColumn("Reorder qty", format="localized"),
+        "suggested_order_quantity": st.column_config.NumberColumn(
+            "Suggested order", format="localized"
+        ),
     },
 )

@@ -15,7 +15,8 @@ current = selection.current()
 st.title("Products & categories")
 st.caption(
     "Revenue of recognized orders' lines (line totals) since the shop opened, as of the last "
-    "refresh (product_performance, category_performance). The date range does not apply here."
+    "refresh (product_performance, category_performance). Gross margin is revenue minus the "
+    "units sold at today's cost price. The date range does not apply here."
 )
 
 
@@ -72,6 +73,10 @@ else:
             "orders_count": st.column_config.NumberColumn("Orders", format="localized"),
             "review_count": st.column_config.NumberColumn("Reviews", format="localized"),
             "avg_rating": st.column_config.NumberColumn("Rating", format="%.2f"),
+            "is_active": st.column_config.CheckboxColumn("On sale"),
+            "cost_of_goods": st.column_config.NumberColumn("Cost of goods", format="dollar"),
+            "gross_margin": st.column_config.NumberColumn("Gross margin", format="dollar"),
+            "gross_margin_pct": st.column_config.NumberColumn("Margin %", format="%.1f%%"),
         },
     )
 
@@ -110,8 +115,12 @@ else:
             "category_name": "Name",
             "parent_category_name": "Parent",
             "products_count": st.column_config.NumberColumn("Products", format="localized"),
+            "active_products_count": st.column_config.NumberColumn("On sale", format="localized"),
             "units_sold": st.column_config.NumberColumn("Units sold", format="localized"),
             "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
             "revenue_share": st.column_config.NumberColumn("Share of revenue", format="percent"),
+            "cost_of_goods": st.column_config.NumberColumn("Cost of goods", format="dollar"),
+            "gross_margin": st.column_config.NumberColumn("Gross margin", format="dollar"),
+            "gross_margin_pct": st.column_config.NumberColumn("Margin %", format="%.1f%%"),
         },
     )

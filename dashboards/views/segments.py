@@ -26,9 +26,10 @@ def segments_param(chosen: list[str] | None, every: list[str] | None) -> list[st
 
 
 # Every figure's query side by side, the customer table with the filters of the last run.
-summary, grid, _ = current.fetch_many(
+summary, grid, tiers, _ = current.fetch_many(
     (queries.SEGMENT_SUMMARY, {}),
     (queries.RFM_GRID, {}),
+    (queries.SEGMENT_TIERS, {}),
     (
         queries.SEGMENT_CUSTOMERS,
         {
@@ -95,6 +96,33 @@ st.dataframe(
 st.subheader("Recency × frequency")
 st.altair_chart(charts.rfm_heatmap(grid), width="stretch")
 st.caption("Customers per recency and frequency score; top right are the best customers.")
+
+st.subheader("Segments by loyalty tier")
+st.altair_chart(charts.tier_segments(tiers), width="stretch")
+# Text order in pandas, not SQL: engines (and PostgreSQL collations) order text differently.
+by_tier = (
+    tiers.pivot_table(
+        index="tier", columns="segment", values="customers", fill_value=0, aggfunc="sum"
+    )
+    .reindex(index=[t for t in charts.TIERS if t in set(tiers["tier"])])
+    .reindex(columns=[s for s in charts.SEGMENT_COLORS if s in set(tiers["segment"])], fill_value=0)
+    .astype(int)
+)
+tier_revenue = tiers.groupby("tier")["revenue"].sum()
+by_tier.insert(0, "Customers", by_tier.sum(axis=1))
+by_tier.insert(1, "Revenue", tier_revenue.reindex(by_tier.index).fillna(0.0))
+st.dataframe(
+    by_tier.rename_axis(index="Tier", columns=None).reset_index(),
+    hide_index=True,
+    column_config={
+        "Customers": st.column_config.NumberColumn("Customers", format="localized"),
+        "Revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+    },
+)
+st.caption(
+    "Customers of each loyalty tier (as the shop holds it today) per RFM segment: "
+    "whether the tiers reward the customers who buy most, and who is slipping away."
+)
 
 st.subheader("Customers")
 segments = summary["segment"].tolist()

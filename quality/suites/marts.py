@@ -2,7 +2,9 @@
 published ones.
 
 Per mart: its grain present and unique, revenues and counts not negative, scores 1..5,
-segments from the known set, stock status consistent with the quantities. Across marts,
+segments from the known set, stock status and suggested orders consistent with the
+quantities, margins consistent with revenue and cost, every category in the tree (no
+cycle), promotions' orders within their redemptions. Across marts,
 when the run rebuilt both: `daily_sales` summed by month equals `monthly_revenue`, and
 every customer of `customer_segments` is in `customer_analytics`. A cross-mart rule is
 left out when the run did not rebuild the other mart: a fresh mart legitimately differs
@@ -29,6 +31,7 @@ from quality.suites.suite import (
 from quality.tables import MARTS, SHADOW_SCHEMA
 
 STOCK_STATUSES = ("out_of_stock", "low", "ok", "overstock")
+CUSTOMER_TIERS = ("bronze", "silver", "gold", "platinum")
 
 # The one table of RFM segment rules lives in the dbt project; the gate reads the
 # segment names from it rather than keeping a second copy that could drift.
@@ -83,6 +86,7 @@ def mart_suites(
         "items_purchased",
         "days_since_last_order",
     )
+    add_in_set(customer_analytics, "tier", CUSTOMER_TIERS, what="customer tiers")
     customer_analytics.add(
         "last_order_date.not_before_first",
         gxe.ExpectColumnPairValuesAToBeGreaterThanB,
@@ -136,6 +140,7 @@ def mart_suites(
         column="segment",
     )
     add_in_set(segments, "segment", known_segments(), what="RFM segments of dbt's rule table")
+    add_in_set(segments, "tier", CUSTOMER_TIERS, what="customer tiers")
     if "customer_analytics" in together:
         analytics = relation("customer_analytics")
         if engine == "clickhouse":
@@ -175,6 +180,7 @@ def mart_suites(
         column="revenue_rank",
         min_value=1,
     )
+    _add_margin_rules(products)
 
     daily = suites["daily_sales"]
     add_key(daily, ["sales_date"], what="grain: one row per day")
@@ -242,6 +248,22 @@ def mart_suites(
         min_value=0,
         max_value=1,
     )
+    add_non_negative(categories, "own_units_sold", "own_revenue")
+    categories.add(
+        "category_level.not_null",
+        gxe.ExpectColumnValuesToNotBeNull,
+        "every category hangs from a top-level one (no cycle of parents in the tree)",
+        column="category_level",
+    )
+    add_unexpected_rows(
+        categories,
+        "subtree.covers_own",
+        "a category's subtree covers its own products: active_products_count <= "
+        "products_count, own_units_sold <= units_sold, own_revenue <= revenue",
+        "SELECT * FROM {batch} WHERE active_products_count > products_count "
+        "OR own_units_sold > units_sold OR own_revenue > revenue",
+    )
+    _add_margin_rules(categories)
 
     inventory = suites["inventory_status"]
     add_key(inventory, ["product_id", "warehouse_code"], what="grain: product x warehouse")
@@ -277,5 +299,67 @@ def mart_suites(
         "AND stock_status <> 'low') "
         "OR (quantity_available > reorder_point AND stock_status NOT IN ('ok', 'overstock'))",
     )
+    add_unexpected_rows(
+        inventory,
+        "suggested_order_quantity.rule",
+        "suggested_order_quantity is 0 above the reorder point, and at least "
+        "reorder_quantity at or below it",
+        "SELECT * FROM {batch} WHERE suggested_order_quantity IS NULL "
+        "OR (quantity_available > reorder_point AND suggested_order_quantity <> 0) "
+        "OR (quantity_available <= reorder_point "
+        "AND suggested_order_quantity < reorder_quantity)",
+    )
+
+    promotions = suites["promotion_performance"]
+    add_key(promotions, ["promotion_id"], what="grain: one row per promotion")
+    add_non_negative(
+        promotions,
+        "redemptions",
+        "orders_count",
+        "revenue",
+        "discount_total",
+        "avg_order_value",
+        "avg_order_value_without",
+    )
+    promotions.add(
+        "orders_count.within_redemptions",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        "redemptions >= orders_count (recognized orders are some of the redemptions)",
+        column_A="redemptions",
+        column_B="orders_count",
+        or_equal=True,
+    )
+    promotions.add(
+        "revenue_share.between_0_and_1",
+        gxe.ExpectColumnValuesToBeBetween,
+        "revenue_share is a share: 0 to 1",
+        column="revenue_share",
+        min_value=0,
+        max_value=1,
+    )
+    add_unexpected_rows(
+        promotions,
+        "orders.consistent",
+        "a promotion without recognized orders has no revenue, average or period; one "
+        "with orders has both dates, in order",
+        "SELECT * FROM {batch} WHERE (orders_count = 0 AND (revenue <> 0 "
+        "OR avg_order_value IS NOT NULL OR first_order_date IS NOT NULL)) "
+        "OR (orders_count > 0 AND (first_order_date IS NULL OR last_order_date IS NULL "
+        "OR last_order_date < first_order_date))",
+    )
 
     return [suites[name] for name in wanted]
+
+
+def _add_margin_rules(suite: TableSuite) -> None:
+    """cost_of_goods, gross_margin and gross_margin_pct agree with revenue."""
+    add_non_negative(suite, "cost_of_goods")
+    add_unexpected_rows(
+        suite,
+        "gross_margin.identity",
+        "gross_margin = revenue - cost_of_goods; gross_margin_pct is empty exactly "
+        "without revenue and at most 100",
+        "SELECT * FROM {batch} WHERE gross_margin IS NULL "
+        "OR gross_margin <> revenue - cost_of_goods "
+        "OR (gross_margin_pct IS NULL) <> (revenue = 0) OR gross_margin_pct > 100",
+    )

@@ -7,7 +7,7 @@ with
 
 customers as (
 
-    select customer_id from {{ ref('stg_shop__customers') }}
+    select customer_id, customer_tier, is_active from {{ ref('stg_shop__customers') }}
 
 ),
 
@@ -69,7 +69,9 @@ final as (
             as avg_order_value,
         {{ to_bigint('coalesce(customer_items.quantity_sum, 0)') }} as items_purchased,
         {{ days_between('customer_orders.last_order_date', 'as_of.as_of_date') }}
-            as days_since_last_order
+            as days_since_last_order,
+        customers.customer_tier as tier,
+        {{ to_boolean('customers.is_active') }} as is_active
     from customers
     left join customer_orders
         on customers.customer_id = customer_orders.customer_id

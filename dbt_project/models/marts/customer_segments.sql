@@ -5,6 +5,12 @@
 
 with
 
+customers as (
+
+    select customer_id, customer_tier, is_active from {{ ref('stg_shop__customers') }}
+
+),
+
 recognized_orders as (
 
     select customer_id, order_date, total_amount
@@ -62,17 +68,25 @@ scored as (
 final as (
 
     select
-        customer_id,
-        recency_days,
-        frequency,
-        monetary,
-        r_score,
-        f_score,
-        m_score,
-        concat({{ to_text('r_score') }}, {{ to_text('f_score') }}, {{ to_text('m_score') }})
-            as rfm_score,
-        {{ rfm_segment_case('r_score', 'f_score', 'm_score') }} as segment
+        scored.customer_id as customer_id,
+        scored.recency_days as recency_days,
+        scored.frequency as frequency,
+        scored.monetary as monetary,
+        scored.r_score as r_score,
+        scored.f_score as f_score,
+        scored.m_score as m_score,
+        concat(
+            {{ to_text('scored.r_score') }},
+            {{ to_text('scored.f_score') }},
+            {{ to_text('scored.m_score') }}
+        ) as rfm_score,
+        {{ rfm_segment_case('scored.r_score', 'scored.f_score', 'scored.m_score') }} as segment,
+        customers.customer_tier as tier,
+        {{ to_boolean('customers.is_active') }} as is_active
     from scored
+    -- Every buyer is a customer (orders.customer_id references customers).
+    left join customers
+        on scored.customer_id = customers.customer_id
 
 )
 

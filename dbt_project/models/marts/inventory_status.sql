@@ -8,7 +8,13 @@
 
 {#- Demand is the product's recognized sales over the 30 days before the as-of date,
     across the whole shop (orders do not say which warehouse ships them), so a
-    warehouse's days_of_cover is how long its available stock alone would last. -#}
+    warehouse's days_of_cover is how long its available stock alone would last.
+
+    suggested_order_quantity (docs block `suggested_order_rule`): for a row at or below
+    its reorder point, the larger of the reorder quantity and what the next 30 days
+    would sell at the recent pace (avg_daily_units_30d x 30, i.e. the units sold in the
+    last 30 days) minus what is available; else 0. Whole numbers only, so both engines
+    agree. -#}
 
 {%- set overstock_days = 180 -%}
 
@@ -22,8 +28,15 @@ inventory as (
         quantity_on_hand,
         quantity_reserved,
         quantity_available,
-        reorder_point
+        reorder_point,
+        reorder_quantity
     from {{ ref('stg_shop__inventory') }}
+
+),
+
+products as (
+
+    select product_id, product_name from {{ ref('stg_shop__products') }}
 
 ),
 
@@ -77,10 +90,14 @@ measured as (
         inventory.quantity_reserved as quantity_reserved,
         inventory.quantity_available as quantity_available,
         inventory.reorder_point as reorder_point,
+        inventory.reorder_quantity as reorder_quantity,
+        products.product_name as product_name,
         {{ to_bigint('coalesce(recent_sales.quantity_sum, 0)') }} as units_30d
     from inventory
     left join recent_sales
         on inventory.product_id = recent_sales.product_id
+    left join products
+        on inventory.product_id = products.product_id
 
 ),
 
@@ -105,7 +122,13 @@ final as (
             when units_30d = 0
                 or quantity_available * 30 > {{ overstock_days }} * units_30d then 'overstock'
             else 'ok'
-        end as stock_status
+        end as stock_status,
+        product_name,
+        reorder_quantity,
+        {{ to_bigint(
+            'case when quantity_available <= reorder_point'
+            ' then greatest(reorder_quantity, units_30d - quantity_available) else 0 end'
+        ) }} as suggested_order_quantity
     from measured
 
 )

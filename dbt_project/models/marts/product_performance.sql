@@ -9,7 +9,8 @@ with
 
 products as (
 
-    select product_id, product_name, category_id from {{ ref('stg_shop__products') }}
+    select product_id, product_name, category_id, cost_price, is_active
+    from {{ ref('stg_shop__products') }}
 
 ),
 
@@ -73,7 +74,11 @@ measured as (
         {{ to_bigint('coalesce(product_sales.distinct_orders, 0)') }} as orders_count,
         {{ to_bigint('coalesce(product_reviews.reviews_written, 0)') }} as review_count,
         {{ safe_divide('product_reviews.rating_sum', 'product_reviews.reviews_written', 2) }}
-            as avg_rating
+            as avg_rating,
+        {{ to_boolean('products.is_active') }} as is_active,
+        -- At today's cost price: the shop keeps no history of cost prices.
+        {{ to_money('coalesce(product_sales.quantity_sum, 0) * products.cost_price') }}
+            as cost_of_goods
     from products
     left join categories
         on products.category_id = categories.category_id
@@ -96,7 +101,11 @@ final as (
         review_count,
         avg_rating,
         -- 1 = highest revenue; equal revenue is ranked by product_id, so ranks are unique.
-        {{ to_bigint('row_number() over (order by revenue desc, product_id)') }} as revenue_rank
+        {{ to_bigint('row_number() over (order by revenue desc, product_id)') }} as revenue_rank,
+        is_active,
+        cost_of_goods,
+        {{ to_money('revenue - cost_of_goods') }} as gross_margin,
+        {{ safe_divide('(revenue - cost_of_goods) * 100', 'revenue', 2) }} as gross_margin_pct
     from measured
 
 )

@@ -5,6 +5,7 @@ source as (
     select
         promotion_id,
         code,
+        name,
         discount_type,
         discount_value,
         starts_at,
@@ -36,7 +37,12 @@ renamed as (
         starts_at,
         ends_at,
         created_at,
-        updated_at
+        updated_at,
+
+        ---------- added later
+        -- Last: on Postgres a staging view is replaced in place (CREATE OR REPLACE VIEW),
+        -- which only accepts new columns at the end.
+        name as promotion_name
 
     from source
 

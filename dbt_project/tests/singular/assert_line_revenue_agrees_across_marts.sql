@@ -23,7 +23,7 @@ category_totals as (
         coalesce(sum(revenue), 0) as revenue,
         coalesce(sum(units_sold), 0) as units
     from {{ ref('category_performance') }}
-    where parent_category_name is null
+    where category_level = 1
 
 )
 
