@@ -18,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHOP_URL_VAR = "SHOP_DATABASE_URL"
 WAREHOUSE_URL_VAR = "WAREHOUSE_DATABASE_URL"
 CLICKHOUSE_URL_VAR = "CLICKHOUSE_URL"
+SOURCE_PROFILE_VAR = "SHOPMARTS_SOURCE_PROFILE"
 
 
 def state_dir() -> Path:
@@ -139,3 +140,8 @@ def get_environment(require_running: bool = True) -> Environment:
         embedded_postgres=needs_postgres,
         embedded_clickhouse=not clickhouse,
     )
+
+
+def source_profile_name() -> str:
+    """The shop's source profile (SHOPMARTS_SOURCE_PROFILE, default ``canonical``)."""
+    return (os.environ.get(SOURCE_PROFILE_VAR) or "canonical").strip().lower()
