@@ -69,7 +69,9 @@ class Profile:
         return PROFILES_DIR / self.name / "fill.sql"
 
 
-def _tables(key_type: KeyType, *specs: tuple[str, str | tuple[str, ...], bool]) -> tuple[ProfileTable, ...]:
+def _tables(
+    key_type: KeyType, *specs: tuple[str, str | tuple[str, ...], bool]
+) -> tuple[ProfileTable, ...]:
     return tuple(
         ProfileTable(name, (key,) if isinstance(key, str) else key, key_type, updated_at)
         for name, key, updated_at in specs

@@ -1,0 +1,283 @@
+"""`shopmarts generate --profile P`: every seed's schema, filled with the same logical shop.
+
+Against the embedded PostgreSQL, in private databases of the session's cluster. For each
+profile: the seed's tables and columns exist with the seed's types; its constraints refuse
+bad rows; and the shop is the canonical one generated with the same scale and seed, read
+back through the profile's README inverse rules in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ingest.generate import GenerateReport, generate_shop
+from ingest.profiles import PROFILES, get_profile
+from pipelines.errors import ShopmartsError
+
+SCALE = 0.05  # 500 customers, 2,500 orders: every status and path occurs
+SEED = 7
+END = date(2026, 11, 1)
+
+V = "character varying"
+TS = "timestamp without time zone"
+TSTZ = "timestamp with time zone"
+
+
+def database_url(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@contextmanager
+def private_databases(shop_url: str) -> Iterator[Callable[[str], str]]:
+    """Creates (or recreates) databases on the test cluster; drops them on the way out."""
+    admin_url = database_url(shop_url, "postgres")
+    created: list[str] = []
+
+    def drop(admin: psycopg.Connection, name: str) -> None:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def create(name: str) -> str:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            drop(admin, name)
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        created.append(name)
+        return database_url(shop_url, name)
+
+    try:
+        yield create
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            for name in created:
+                drop(admin, name)
+
+
+def first(table: str, key: str = "id") -> str:
+    """A subquery naming one existing row of ``table`` (the lowest key)."""
+    return f"(SELECT {key} FROM {table} ORDER BY {key} LIMIT 1)"
+
+
+# -- what each seed says, written from the seed documents ------------------------------------
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One profile as its seed defines it, and its README's inverse rules as SQL."""
+
+    # table -> column -> type (format_type spelling, without the length for varchar/numeric
+    # where the seed gives none)
+    columns: dict[str, dict[str, str]]
+    # One row: customers, orders, item units, sum of order totals, sum of line totals,
+    # recognized orders, recognized revenue.
+    shop_sql: str
+    # Statements the seed's constraints must refuse, each run in its own rolled-back savepoint.
+    refused: dict[str, str]
+
+
+CANONICAL_SHOP_SQL = """
+SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),
+       (SELECT sum(quantity) FROM order_items), (SELECT sum(total_amount) FROM orders),
+       (SELECT sum(line_total) FROM order_items),
+       count(*) FILTER (WHERE recognized), coalesce(sum(total_amount) FILTER (WHERE recognized), 0)
+FROM (SELECT total_amount, payment_status = 'completed'
+             AND order_status NOT IN ('cancelled', 'returned') AS recognized FROM orders) AS o
+"""
+
+MINIMAL = Expected(
+    columns={
+        "users": {
+            "id": "uuid",
+            "email": f"{V}(255)",
+            "password_hash": f"{V}(255)",
+            "created_at": TS,
+            "updated_at": TS,
+        },
+        "sessions": {
+            "id": "uuid",
+            "user_id": "uuid",
+            "token_hash": f"{V}(255)",
+            "expires_at": TS,
+            "created_at": TS,
+        },
+        "products": {
+            "id": "uuid",
+            "name": f"{V}(255)",
+            "description": "text",
+            "price": "numeric(10,2)",
+            "stock": "integer",
+            "created_at": TS,
+            "updated_at": TS,
+        },
+        "orders": {
+            "id": "uuid",
+            "user_id": "uuid",
+            "status": f"{V}(50)",
+            "total": "numeric(10,2)",
+            "created_at": TS,
+            "updated_at": TS,
+        },
+        "order_items": {
+            "id": "uuid",
+            "order_id": "uuid",
+            "product_id": "uuid",
+            "quantity": "integer",
+            "price": "numeric(10,2)",
+        },
+    },
+    # README inverse rules: recognized = status processing/shipped/delivered.
+    shop_sql="""
+SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM orders),
+       (SELECT sum(quantity) FROM order_items), (SELECT sum(total) FROM orders),
+       (SELECT sum(quantity * price) FROM order_items),
+       count(*) FILTER (WHERE recognized), coalesce(sum(total) FILTER (WHERE recognized), 0)
+FROM (SELECT total, status IN ('processing', 'shipped', 'delivered') AS recognized
+      FROM orders) AS o
+""",
+    refused={
+        "status outside the seed's values": (
+            f"UPDATE orders SET status = 'returned' WHERE id = {first('orders')}"
+        ),
+        "order of an unknown user": (
+            f"UPDATE orders SET user_id = gen_random_uuid() WHERE id = {first('orders')}"
+        ),
+        "item of an unknown product": (
+            "UPDATE order_items SET product_id = gen_random_uuid()"
+            f" WHERE id = {first('order_items')}"
+        ),
+        "quantity not above zero": (
+            f"UPDATE order_items SET quantity = 0 WHERE id = {first('order_items')}"
+        ),
+        "duplicate email": (
+            "INSERT INTO users (email, password_hash, created_at, updated_at)"
+            " SELECT email, 'x', now(), now() FROM users LIMIT 1"
+        ),
+        "user with orders deleted": (
+            "DELETE FROM users WHERE id = (SELECT user_id FROM orders LIMIT 1)"
+        ),
+    },
+)
+
+EXPECTED: dict[str, Expected] = {
+    "minimal": MINIMAL,
+}
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def new_database(shop_url: str) -> Iterator[Callable[[str], str]]:
+    with private_databases(shop_url) as create:
+        yield create
+
+
+@pytest.fixture(scope="module")
+def canonical_shop(new_database: Callable[[str], str]) -> tuple[str, GenerateReport]:
+    url = new_database("profiles_canonical")
+    report = generate_shop(url, scale=SCALE, seed=SEED, replace=False, progress=False, end_date=END)
+    return url, report
+
+
+_generated: dict[str, tuple[str, GenerateReport]] = {}
+
+
+@pytest.fixture(scope="module")
+def profile_shop(new_database: Callable[[str], str]) -> Callable[[str], tuple[str, GenerateReport]]:
+    """The shop of a profile, generated once per module."""
+
+    def shop(name: str) -> tuple[str, GenerateReport]:
+        if name not in _generated:
+            url = new_database(f"profiles_{name}")
+            report = generate_shop(
+                url, scale=SCALE, seed=SEED, replace=False, progress=False, end_date=END, profile=name
+            )
+            _generated[name] = (url, report)
+        return _generated[name]
+
+    yield shop
+    _generated.clear()
+
+
+def fetch_one(url: str, query: str) -> tuple[Any, ...]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()
+        assert row is not None
+        return tuple(row)
+
+
+# -- tests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_seed_tables_and_columns(
+    name: str, profile_shop: Callable[[str], tuple[str, GenerateReport]]
+) -> None:
+    url, _ = profile_shop(name)
+    expected = EXPECTED[name].columns
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)"
+            " FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid"
+            " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'"
+            " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
+        ).fetchall()
+        schemas = {row[0] for row in conn.execute("SELECT nspname FROM pg_namespace")}
+    actual: dict[str, dict[str, str]] = {}
+    for table, column, type_ in rows:
+        actual.setdefault(table, {})[column] = type_
+    # Every seed table and column with the seed's type; the registry lists exactly these.
+    for table, columns in expected.items():
+        assert actual.get(table) == columns, table
+    assert set(actual) == set(get_profile(name).table_names)
+    assert "shop_scratch" not in schemas  # the scratch canonical shop is gone
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_same_logical_shop_as_canonical(
+    name: str,
+    canonical_shop: tuple[str, GenerateReport],
+    profile_shop: Callable[[str], tuple[str, GenerateReport]],
+) -> None:
+    canonical_url, _ = canonical_shop
+    url, _ = profile_shop(name)
+    expected = fetch_one(canonical_url, CANONICAL_SHOP_SQL)
+    actual = fetch_one(url, EXPECTED[name].shop_sql)
+    labels = ("customers", "orders", "units", "order totals", "line totals", "recognized",
+              "recognized revenue")
+    assert dict(zip(labels, actual, strict=True)) == dict(zip(labels, expected, strict=True))
+    # Not a degenerate shop: every kind of order occurs.
+    assert 0 < expected[5] < expected[1] and Decimal(0) < expected[6] < expected[3]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_seed_constraints_refuse_bad_rows(
+    name: str, profile_shop: Callable[[str], tuple[str, GenerateReport]]
+) -> None:
+    url, _ = profile_shop(name)
+    with psycopg.connect(url) as conn:
+        # Everything generated satisfies its constraints (none left NOT VALID).
+        unvalidated = conn.execute(
+            "SELECT conname FROM pg_constraint WHERE connamespace = 'public'::regnamespace"
+            " AND NOT convalidated"
+        ).fetchall()
+        assert unvalidated == []
+        for what, statement in EXPECTED[name].refused.items():
+            with pytest.raises(psycopg.errors.IntegrityError), conn.transaction():
+                conn.execute(statement)
+                pytest.fail(f"{name}: not refused: {what}")  # pragma: no cover
+
+
+def test_registry_lists_every_profile() -> None:
+    assert set(PROFILES) == {"canonical", "modestwear", "techally", "minimal", "solemate"}
+    assert set(EXPECTED) <= set(PROFILES)
+    with pytest.raises(ShopmartsError, match="unknown source profile 'nope'"):
+        get_profile("nope")
