@@ -166,8 +166,144 @@ FROM (SELECT total, status IN ('processing', 'shipped', 'delivered') AS recogniz
     },
 )
 
+MODESTWEAR = Expected(
+    columns={
+        "users_user": {
+            "id": "integer",
+            "email": f"{V}(254)",
+            "username": f"{V}(70)",
+            "password": f"{V}(128)",
+            "first_name": f"{V}(128)",
+            "last_name": f"{V}(70)",
+            "profile_picture": f"{V}(100)",
+            "phone_number": f"{V}(15)",
+            "is_verified": "boolean",
+            "is_active": "boolean",
+            "is_staff": "boolean",
+            "is_superuser": "boolean",
+            "date_joined": TS,
+            "last_login": TS,
+        },
+        "catalog_category": {
+            "id": "integer",
+            "parent_id": "integer",
+            "name": f"{V}(255)",
+            "slug": f"{V}(50)",
+            "is_active": "boolean",
+        },
+        "catalog_coveragelevel": {"id": "integer", "name": f"{V}(255)", "description": "text"},
+        "catalog_product": {
+            "id": "integer",
+            "category_id": "integer",
+            "product_size_id": "integer",
+            "name": f"{V}(255)",
+            "slug": f"{V}(50)",
+            "description": "text",
+            "base_price": "numeric(6,2)",
+            "is_featured": "boolean",
+            "date_added": TS,
+        },
+        "catalog_productvariant": {
+            "id": "integer",
+            "product_id": "integer",
+            "coverage_id": "integer",
+            "sku": f"{V}(255)",
+            "size": "integer",
+            "color": f"{V}(100)",
+            "stock_available": "integer",
+            "is_active": "boolean",
+        },
+        "catalog_productimage": {
+            "id": "integer",
+            "product_id": "integer",
+            "image": f"{V}(100)",
+            "thumbnail": f"{V}(100)",
+            "is_feature": "boolean",
+        },
+        "orders_wishlist": {
+            "id": "integer",
+            "user_id": "integer",
+            "variant_id": "integer",
+            "added_at": TS,
+        },
+        "orders_cartitem": {
+            "id": "integer",
+            "user_id": "integer",
+            "session_key": f"{V}(40)",
+            "variant_id": "integer",
+            "quantity": "integer",
+            "created_at": TS,
+        },
+        "orders_order": {
+            "id": "integer",
+            "user_id": "integer",
+            "status": f"{V}(20)",
+            "total_price": "numeric(10,2)",
+            "address": "text",
+            "created_at": TS,
+        },
+        "orders_orderitem": {
+            "id": "integer",
+            "order_id": "integer",
+            "variant_id": "integer",
+            "quantity": "integer",
+            "price_at_purchase": "numeric(10,2)",
+        },
+        "outfits_outfit": {
+            "id": "integer",
+            "user_id": "integer",
+            "name": f"{V}(255)",
+            "description": "text",
+            "is_public": "boolean",
+            "created_at": TS,
+            "updated_at": TS,
+        },
+        "outfits_outfititem": {
+            "id": "integer",
+            "outfit_id": "integer",
+            "product_id": "integer",
+            "position": "integer",
+        },
+    },
+    # README inverse rules: recognized = status paid/shipped/delivered.
+    shop_sql="""
+SELECT (SELECT count(*) FROM users_user), (SELECT count(*) FROM orders_order),
+       (SELECT sum(quantity) FROM orders_orderitem), (SELECT sum(total_price) FROM orders_order),
+       (SELECT sum(quantity * price_at_purchase) FROM orders_orderitem),
+       count(*) FILTER (WHERE recognized),
+       coalesce(sum(total_price) FILTER (WHERE recognized), 0)
+FROM (SELECT total_price, status IN ('paid', 'shipped', 'delivered') AS recognized
+      FROM orders_order) AS o
+""",
+    refused={
+        "status outside the seed's values": (
+            f"UPDATE orders_order SET status = 'returned' WHERE id = {first('orders_order')}"
+        ),
+        "item of an unknown variant": (
+            f"UPDATE orders_orderitem SET variant_id = -1 WHERE id = {first('orders_orderitem')}"
+        ),
+        "size outside 0..5": (
+            "UPDATE catalog_productvariant SET size = 6"
+            f" WHERE id = {first('catalog_productvariant')}"
+        ),
+        "duplicate SKU": (
+            "INSERT INTO catalog_productvariant (product_id, sku, size, color)"
+            " SELECT product_id, sku, size, color FROM catalog_productvariant LIMIT 1"
+        ),
+        "duplicate wishlist entry": (
+            "INSERT INTO orders_wishlist (user_id, variant_id)"
+            f" SELECT {first('users_user')}, {first('catalog_productvariant')}"
+            " FROM generate_series(1, 2)"
+        ),
+        "user with orders deleted": (
+            "DELETE FROM users_user WHERE id = (SELECT user_id FROM orders_order LIMIT 1)"
+        ),
+    },
+)
+
 EXPECTED: dict[str, Expected] = {
     "minimal": MINIMAL,
+    "modestwear": MODESTWEAR,
 }
 
 
