@@ -8,6 +8,7 @@ back through the profile's README inverse rules in SQL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -301,9 +302,158 @@ FROM (SELECT total_price, status IN ('paid', 'shipped', 'delivered') AS recogniz
     },
 )
 
+def _columns(spec: str) -> dict[str, str]:
+    """``"id uuid, email varchar(255), ..."`` (the seed's DDL, shortened) as a dict."""
+    columns = {}
+    for part in re.split(r",\s+", spec):
+        name, type_ = part.strip().split(" ", 1)
+        type_ = type_.replace("varchar", V).replace("timestamp", TS).replace("decimal", "numeric")
+        columns[name] = type_
+    return columns
+
+
+SOLEMATE = Expected(
+    columns={
+        "users": _columns(
+            "id uuid, email varchar(255), password_hash varchar(255), first_name varchar(100),"
+            " last_name varchar(100), phone_number varchar(20), role varchar(20),"
+            " is_active boolean, email_verified boolean, last_login_at timestamp,"
+            " created_at timestamp, updated_at timestamp"
+        ),
+        "addresses": _columns(
+            "id uuid, user_id uuid, type varchar(20), name varchar(100), street_1 varchar(255),"
+            " street_2 varchar(255), city varchar(100), state varchar(100),"
+            " postal_code varchar(20), country varchar(2), phone varchar(20),"
+            " is_default boolean, created_at timestamp"
+        ),
+        "categories": _columns(
+            "id uuid, parent_id uuid, name varchar(100), slug varchar(100), description text,"
+            " image_url varchar(500), sort_order integer, is_active boolean, created_at timestamp"
+        ),
+        "brands": _columns(
+            "id uuid, name varchar(100), slug varchar(100), logo_url varchar(500),"
+            " website varchar(255), description text, is_active boolean, created_at timestamp"
+        ),
+        "products": _columns(
+            "id uuid, sku varchar(100), name varchar(255), slug varchar(255), description text,"
+            " category_id uuid, brand_id uuid, price decimal(10,2), compare_price decimal(10,2),"
+            " cost decimal(10,2), weight decimal(10,3), is_active boolean, tags text[],"
+            " meta_title varchar(255), meta_description text, created_at timestamp,"
+            " updated_at timestamp"
+        ),
+        "product_variants": _columns(
+            "id uuid, product_id uuid, sku varchar(100), size varchar(20), color varchar(50),"
+            " price decimal(10,2), stock integer, weight decimal(10,3), images text[],"
+            " is_active boolean, created_at timestamp"
+        ),
+        "product_images": _columns(
+            "id uuid, product_id uuid, url varchar(500), alt_text varchar(255),"
+            " sort_order integer, is_primary boolean, created_at timestamp"
+        ),
+        # Not defined by the seed (inventory references it): the README's choice.
+        "warehouses": _columns(
+            "id uuid, code varchar(20), name varchar(100), country varchar(2),"
+            " is_active boolean, created_at timestamp, updated_at timestamp"
+        ),
+        "promo_codes": _columns(
+            "id uuid, code varchar(50), description text, discount_type varchar(20),"
+            " discount_value decimal(10,2), minimum_order decimal(10,2), max_uses integer,"
+            " current_uses integer, valid_from timestamp, valid_until timestamp,"
+            " is_active boolean, created_at timestamp"
+        ),
+        "orders": _columns(
+            "id uuid, order_number varchar(50), user_id uuid, status varchar(20),"
+            " subtotal decimal(10,2), discount decimal(10,2), tax decimal(10,2),"
+            " shipping decimal(10,2), total decimal(10,2), notes text, shipping_address jsonb,"
+            " billing_address jsonb, promo_code_id uuid, tracking_number varchar(100),"
+            " created_at timestamp, updated_at timestamp"
+        ),
+        "order_items": _columns(
+            "id uuid, order_id uuid, product_id uuid, variant_id uuid, sku varchar(100),"
+            " name varchar(255), quantity integer, price decimal(10,2), discount decimal(10,2),"
+            " total decimal(10,2), product_snapshot jsonb, created_at timestamp"
+        ),
+        "payments": _columns(
+            "id uuid, order_id uuid, user_id uuid, amount decimal(10,2), currency varchar(3),"
+            " status varchar(20), provider varchar(20), transaction_id varchar(255),"
+            " payment_method varchar(50), failure_reason text, metadata jsonb,"
+            " refund_amount decimal(10,2), refunded_at timestamp, created_at timestamp,"
+            " updated_at timestamp"
+        ),
+        "reviews": _columns(
+            "id uuid, product_id uuid, user_id uuid, order_id uuid, rating integer,"
+            " title varchar(255), comment text, images text[], is_verified boolean,"
+            " helpful_count integer, status varchar(20), created_at timestamp,"
+            " updated_at timestamp"
+        ),
+        "cart_items": _columns(
+            "id uuid, user_id uuid, product_id uuid, variant_id uuid, quantity integer,"
+            " price decimal(10,2), discount decimal(10,2), added_at timestamp,"
+            " updated_at timestamp"
+        ),
+        "wishlist_items": _columns(
+            "id uuid, user_id uuid, product_id uuid, added_at timestamp"
+        ),
+        "inventory": _columns(
+            "id uuid, product_id uuid, variant_id uuid, warehouse_id uuid, quantity integer,"
+            " reserved integer, available integer, reorder_point integer,"
+            " reorder_quantity integer, last_restocked timestamp, updated_at timestamp"
+        ),
+        "inventory_transactions": _columns(
+            "id uuid, inventory_id uuid, type varchar(20), quantity integer,"
+            " reference_type varchar(20), reference_id uuid, notes text, created_by uuid,"
+            " created_at timestamp"
+        ),
+        "promo_usage": _columns(
+            "id uuid, promo_code_id uuid, order_id uuid, user_id uuid,"
+            " discount_amount decimal(10,2), used_at timestamp"
+        ),
+    },
+    # README inverse rules: recognized = payment COMPLETED and the order not CANCELLED,
+    # RETURNED or REFUNDED.
+    shop_sql="""
+SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM orders),
+       (SELECT sum(quantity) FROM order_items), (SELECT sum(total) FROM orders),
+       (SELECT sum(total) FROM order_items),
+       count(*) FILTER (WHERE recognized), coalesce(sum(total) FILTER (WHERE recognized), 0)
+FROM (SELECT o.total, p.status = 'COMPLETED'
+             AND o.status NOT IN ('CANCELLED', 'RETURNED', 'REFUNDED') AS recognized
+      FROM orders AS o JOIN payments AS p ON p.order_id = o.id) AS o
+""",
+    refused={
+        "order status outside the seed's values": (
+            f"UPDATE orders SET status = 'pending' WHERE id = {first('orders')}"
+        ),
+        "payment status outside the seed's values": (
+            f"UPDATE payments SET status = 'DONE' WHERE id = {first('payments')}"
+        ),
+        "review status outside the seed's values": (
+            f"UPDATE reviews SET status = 'FLAGGED' WHERE id = {first('reviews')}"
+        ),
+        "total that is not subtotal - discount + tax + shipping": (
+            f"UPDATE orders SET total = total + 1 WHERE id = {first('orders')}"
+        ),
+        "second payment of an order": (
+            "INSERT INTO payments (order_id, user_id, amount, status, provider)"
+            " SELECT order_id, user_id, amount, status, provider FROM payments LIMIT 1"
+        ),
+        "item of an unknown variant": (
+            f"UPDATE order_items SET variant_id = gen_random_uuid() WHERE id = {first('order_items')}"
+        ),
+        "variant stock below zero": (
+            f"UPDATE product_variants SET stock = -1 WHERE id = {first('product_variants')}"
+        ),
+        "rating 6": f"UPDATE reviews SET rating = 6 WHERE id = {first('reviews')}",
+        "user with orders deleted": (
+            "DELETE FROM users WHERE id = (SELECT user_id FROM orders LIMIT 1)"
+        ),
+    },
+)
+
 EXPECTED: dict[str, Expected] = {
     "minimal": MINIMAL,
     "modestwear": MODESTWEAR,
+    "solemate": SOLEMATE,
 }
 
 
