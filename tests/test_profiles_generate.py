@@ -307,7 +307,8 @@ def _columns(spec: str) -> dict[str, str]:
     columns = {}
     for part in re.split(r",\s+", spec):
         name, type_ = part.strip().split(" ", 1)
-        type_ = type_.replace("varchar", V).replace("timestamp", TS).replace("decimal", "numeric")
+        type_ = {"timestamp": TS, "timestamptz": TSTZ}.get(type_, type_)
+        type_ = type_.replace("varchar", V).replace("decimal", "numeric")
         columns[name] = type_
     return columns
 
@@ -450,10 +451,130 @@ FROM (SELECT o.total, p.status = 'COMPLETED'
     },
 )
 
+TECHALLY = Expected(
+    columns={
+        # 3.1: the seed's DDL.
+        "users": _columns(
+            "id uuid, email varchar(255), email_verified boolean, password_hash varchar(255),"
+            " first_name varchar(100), last_name varchar(100), phone_number varchar(20),"
+            " date_of_birth date, gender varchar(20), avatar_url text, role varchar(50),"
+            " status varchar(50), last_login_at timestamptz, failed_login_attempts integer,"
+            " locked_until timestamptz, mfa_enabled boolean, mfa_secret varchar(255),"
+            " created_at timestamptz, updated_at timestamptz, deleted_at timestamptz"
+        ),
+        # The seed's key fields (street, city, postal_code), the rest the README's choice.
+        "addresses": _columns(
+            "id uuid, user_id uuid, address_type varchar(20), street varchar(255),"
+            " street_2 varchar(255), city varchar(100), state varchar(100),"
+            " postal_code varchar(20), country varchar(2), is_default boolean,"
+            " created_at timestamptz, updated_at timestamptz, deleted_at timestamptz"
+        ),
+        "categories": _columns(
+            "id uuid, parent_id uuid, name varchar(255), slug varchar(255), description text,"
+            " is_active boolean, created_at timestamptz, updated_at timestamptz"
+        ),
+        "brands": _columns(
+            "id uuid, name varchar(255), slug varchar(255), is_active boolean,"
+            " created_at timestamptz, updated_at timestamptz"
+        ),
+        # 4.1: the seed's columns (id .. search_vector), then is_published (its index 9.1),
+        # cost_price, timestamps and deleted_at (its views) as the README says.
+        "products": _columns(
+            "id uuid, sku varchar(100), name varchar(255), slug varchar(255), description text,"
+            " category_id uuid, brand_id uuid, base_price decimal(10,2),"
+            " cost_price decimal(10,2), is_published boolean, search_vector tsvector,"
+            " created_at timestamptz, updated_at timestamptz, deleted_at timestamptz"
+        ),
+        "product_variants": _columns(
+            "id uuid, product_id uuid, sku varchar(100), name varchar(255), attributes jsonb,"
+            " price_adjustment decimal(10,2), is_active boolean, created_at timestamptz,"
+            " updated_at timestamptz"
+        ),
+        "warehouses": _columns(
+            "id uuid, code varchar(20), name varchar(255), is_active boolean,"
+            " created_at timestamptz, updated_at timestamptz"
+        ),
+        # 6.1: the seed's DDL, plus created_at / updated_at.
+        "inventory": _columns(
+            "id uuid, product_id uuid, warehouse_id uuid, quantity_on_hand integer,"
+            " quantity_reserved integer, quantity_available integer, reorder_point integer,"
+            " reorder_quantity integer, created_at timestamptz, updated_at timestamptz"
+        ),
+        "stock_movements": _columns(
+            "id uuid, inventory_id uuid, movement_type varchar(20), quantity integer,"
+            " reference_id uuid, note text, created_at timestamptz"
+        ),
+        "orders": _columns(
+            "id uuid, order_number varchar(30), user_id uuid, shipping_address_id uuid,"
+            " status varchar(20), subtotal decimal(12,2), discount_amount decimal(12,2),"
+            " tax_amount decimal(12,2), shipping_amount decimal(12,2),"
+            " total_amount decimal(12,2), currency varchar(3), created_at timestamptz,"
+            " updated_at timestamptz, deleted_at timestamptz"
+        ),
+        "order_items": _columns(
+            "id uuid, order_id uuid, product_id uuid, variant_id uuid, quantity integer,"
+            " unit_price decimal(10,2), discount_amount decimal(10,2),"
+            " total_price decimal(12,2), created_at timestamptz, updated_at timestamptz"
+        ),
+        "payments": _columns(
+            "id uuid, order_id uuid, amount decimal(12,2), currency varchar(3),"
+            " status varchar(20), payment_method varchar(50),"
+            " gateway_transaction_id varchar(255), processed_at timestamptz,"
+            " created_at timestamptz, updated_at timestamptz"
+        ),
+        "reviews": _columns(
+            "id uuid, product_id uuid, user_id uuid, order_id uuid, rating smallint,"
+            " title varchar(255), body text, moderator_status varchar(20),"
+            " created_at timestamptz, updated_at timestamptz, deleted_at timestamptz"
+        ),
+    },
+    # README inverse rules: recognized = payment completed and the order not CANCELLED,
+    # RETURNED or FAILED (nor soft-deleted).
+    shop_sql="""
+SELECT (SELECT count(*) FROM users WHERE deleted_at IS NULL),
+       (SELECT count(*) FROM orders WHERE deleted_at IS NULL),
+       (SELECT sum(quantity) FROM order_items), (SELECT sum(total_amount) FROM orders),
+       (SELECT sum(total_price) FROM order_items),
+       count(*) FILTER (WHERE recognized),
+       coalesce(sum(total_amount) FILTER (WHERE recognized), 0)
+FROM (SELECT o.total_amount, p.status = 'completed'
+             AND o.status NOT IN ('CANCELLED', 'RETURNED', 'FAILED') AS recognized
+      FROM orders AS o JOIN payments AS p ON p.order_id = o.id
+      WHERE o.deleted_at IS NULL) AS o
+""",
+    refused={
+        "order status outside the state flow": (
+            f"UPDATE orders SET status = 'pending' WHERE id = {first('orders')}"
+        ),
+        "role outside chk_role": f"UPDATE users SET role = 'owner' WHERE id = {first('users')}",
+        "moderation state outside the seed's": (
+            f"UPDATE reviews SET moderator_status = 'hidden' WHERE id = {first('reviews')}"
+        ),
+        "second inventory row of a product and warehouse": (
+            "INSERT INTO inventory (id, product_id, warehouse_id)"
+            " SELECT gen_random_uuid(), product_id, warehouse_id FROM inventory LIMIT 1"
+        ),
+        "payment of an unknown order": (
+            f"UPDATE payments SET order_id = gen_random_uuid() WHERE id = {first('payments')}"
+        ),
+        "line total that is not quantity * unit_price - discount": (
+            f"UPDATE order_items SET total_price = total_price + 1 WHERE id = {first('order_items')}"
+        ),
+        "unknown stock movement type": (
+            "UPDATE stock_movements SET movement_type = 'theft'"
+            f" WHERE id = {first('stock_movements')}"
+        ),
+        "user with orders deleted": (
+            "DELETE FROM users WHERE id = (SELECT user_id FROM orders LIMIT 1)"
+        ),
+    },
+)
+
 EXPECTED: dict[str, Expected] = {
     "minimal": MINIMAL,
     "modestwear": MODESTWEAR,
     "solemate": SOLEMATE,
+    "techally": TECHALLY,
 }
 
 
