@@ -45,7 +45,9 @@ def private_databases(shop_url: str) -> Iterator[Callable[[str], str]]:
     created: list[str] = []
 
     def drop(admin: psycopg.Connection, name: str) -> None:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
     def create(name: str) -> str:
         with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -302,6 +304,7 @@ FROM (SELECT total_price, status IN ('paid', 'shipped', 'delivered') AS recogniz
     },
 )
 
+
 def _columns(spec: str) -> dict[str, str]:
     """``"id uuid, email varchar(255), ..."`` (the seed's DDL, shortened) as a dict."""
     columns = {}
@@ -392,9 +395,7 @@ SOLEMATE = Expected(
             " price decimal(10,2), discount decimal(10,2), added_at timestamp,"
             " updated_at timestamp"
         ),
-        "wishlist_items": _columns(
-            "id uuid, user_id uuid, product_id uuid, added_at timestamp"
-        ),
+        "wishlist_items": _columns("id uuid, user_id uuid, product_id uuid, added_at timestamp"),
         "inventory": _columns(
             "id uuid, product_id uuid, variant_id uuid, warehouse_id uuid, quantity integer,"
             " reserved integer, available integer, reorder_point integer,"
@@ -605,7 +606,13 @@ def profile_shop(new_database: Callable[[str], str]) -> Callable[[str], tuple[st
         if name not in _generated:
             url = new_database(f"profiles_{name}")
             report = generate_shop(
-                url, scale=SCALE, seed=SEED, replace=False, progress=False, end_date=END, profile=name
+                url,
+                scale=SCALE,
+                seed=SEED,
+                replace=False,
+                progress=False,
+                end_date=END,
+                profile=name,
             )
             _generated[name] = (url, report)
         return _generated[name]
@@ -658,8 +665,15 @@ def test_same_logical_shop_as_canonical(
     url, _ = profile_shop(name)
     expected = fetch_one(canonical_url, CANONICAL_SHOP_SQL)
     actual = fetch_one(url, EXPECTED[name].shop_sql)
-    labels = ("customers", "orders", "units", "order totals", "line totals", "recognized",
-              "recognized revenue")
+    labels = (
+        "customers",
+        "orders",
+        "units",
+        "order totals",
+        "line totals",
+        "recognized",
+        "recognized revenue",
+    )
     assert dict(zip(labels, actual, strict=True)) == dict(zip(labels, expected, strict=True))
     # Not a degenerate shop: every kind of order occurs.
     assert 0 < expected[5] < expected[1] and Decimal(0) < expected[6] < expected[3]
@@ -688,3 +702,90 @@ def test_registry_lists_every_profile() -> None:
     assert set(EXPECTED) <= set(PROFILES)
     with pytest.raises(ShopmartsError, match="unknown source profile 'nope'"):
         get_profile("nope")
+
+
+def content_checksums(url: str, tables: tuple[str, ...]) -> dict[str, str]:
+    """md5 of every row of each table, in key order."""
+    with psycopg.connect(url) as conn:
+        result = {}
+        for table in tables:
+            query = sql.SQL(
+                "SELECT coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t.id)), '') FROM {} AS t"
+            ).format(sql.Identifier(table))
+            row = conn.execute(query).fetchone()
+            assert row is not None
+            result[table] = row[0]
+        return result
+
+
+@pytest.mark.parametrize("name", ["modestwear", "solemate"])
+def test_same_scale_and_seed_give_the_same_rows(
+    name: str,
+    new_database: Callable[[str], str],
+    profile_shop: Callable[[str], tuple[str, GenerateReport]],
+) -> None:
+    url, report = profile_shop(name)
+    again = new_database(f"profiles_{name}_again")
+    generate_shop(
+        again, scale=SCALE, seed=SEED, replace=False, progress=False, end_date=END, profile=name
+    )
+    tables = get_profile(name).table_names
+    first_run = content_checksums(url, tables)
+    assert first_run == content_checksums(again, tables)
+    # ... and rows were written through the profile's tables, as reported.
+    assert (
+        report.profile
+        and report.profile_rows["orders_order" if name == "modestwear" else "orders"] > 0
+    )
+    other = new_database(f"profiles_{name}_other_seed")
+    generate_shop(
+        other, scale=SCALE, seed=SEED + 1, replace=False, progress=False, end_date=END, profile=name
+    )
+    assert (
+        content_checksums(other, tables)["users" if name == "solemate" else "users_user"]
+        != (first_run["users" if name == "solemate" else "users_user"])
+    )
+
+
+def test_switching_profiles_needs_replace_and_leaves_one_schema(
+    new_database: Callable[[str], str],
+) -> None:
+    url = new_database("profiles_switch")
+    generate_shop(url, scale=SCALE, seed=SEED, replace=False, progress=False, end_date=END)
+    with pytest.raises(ShopmartsError, match="already has data.*--replace"):
+        generate_shop(
+            url,
+            scale=SCALE,
+            seed=SEED,
+            replace=False,
+            progress=False,
+            end_date=END,
+            profile="modestwear",
+        )
+
+    def tables() -> set[str]:
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT relname FROM pg_class WHERE relkind = 'r'"
+                " AND relnamespace = 'public'::regnamespace"
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    assert tables() == set(get_profile("canonical").table_names)  # the refusal changed nothing
+    for name in ("modestwear", "solemate", "minimal", "canonical"):
+        generate_shop(
+            url, scale=SCALE, seed=SEED, replace=True, progress=False, end_date=END, profile=name
+        )
+        assert tables() == set(get_profile(name).table_names), name
+
+
+def test_profile_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.profiles import PROFILE_VAR, configured_profile
+
+    monkeypatch.delenv(PROFILE_VAR, raising=False)
+    assert configured_profile().name == "canonical"
+    monkeypatch.setenv(PROFILE_VAR, "SoleMate")
+    assert configured_profile().name == "solemate"
+    monkeypatch.setenv(PROFILE_VAR, "woocommerce")
+    with pytest.raises(ShopmartsError, match="SHOPMARTS_SOURCE_PROFILE: unknown source profile"):
+        configured_profile()
