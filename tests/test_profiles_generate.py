@@ -440,7 +440,8 @@ FROM (SELECT o.total, p.status = 'COMPLETED'
             " SELECT order_id, user_id, amount, status, provider FROM payments LIMIT 1"
         ),
         "item of an unknown variant": (
-            f"UPDATE order_items SET variant_id = gen_random_uuid() WHERE id = {first('order_items')}"
+            "UPDATE order_items SET variant_id = gen_random_uuid()"
+            f" WHERE id = {first('order_items')}"
         ),
         "variant stock below zero": (
             f"UPDATE product_variants SET stock = -1 WHERE id = {first('product_variants')}"
@@ -559,7 +560,8 @@ FROM (SELECT o.total_amount, p.status = 'completed'
             f"UPDATE payments SET order_id = gen_random_uuid() WHERE id = {first('payments')}"
         ),
         "line total that is not quantity * unit_price - discount": (
-            f"UPDATE order_items SET total_price = total_price + 1 WHERE id = {first('order_items')}"
+            "UPDATE order_items SET total_price = total_price + 1"
+            f" WHERE id = {first('order_items')}"
         ),
         "unknown stock movement type": (
             "UPDATE stock_movements SET movement_type = 'theft'"
@@ -599,7 +601,9 @@ _generated: dict[str, tuple[str, GenerateReport]] = {}
 
 
 @pytest.fixture(scope="module")
-def profile_shop(new_database: Callable[[str], str]) -> Callable[[str], tuple[str, GenerateReport]]:
+def profile_shop(
+    new_database: Callable[[str], str],
+) -> Iterator[Callable[[str], tuple[str, GenerateReport]]]:
     """The shop of a profile, generated once per module."""
 
     def shop(name: str) -> tuple[str, GenerateReport]:
