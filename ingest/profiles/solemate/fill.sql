@@ -50,18 +50,24 @@ FROM shop_scratch.products;
 -- 1 to 3 variants per product (product_id % 3 + 1), k = 0.., each a shoe size. Every
 -- canonical inventory row (product x warehouse) is split across the product's variants,
 -- the remainder to the first ones; a variant's stock is its units on hand everywhere.
+WITH split AS (
+    SELECT i.product_id, v.k,
+           sum(i.quantity_on_hand / v.n
+               + CASE WHEN v.k < i.quantity_on_hand % v.n THEN 1 ELSE 0 END)::integer AS stock
+    FROM shop_scratch.inventory AS i
+    CROSS JOIN LATERAL (SELECT k::integer, (i.product_id % 3 + 1)::integer AS n
+                        FROM generate_series(0, i.product_id % 3) AS k) AS v
+    GROUP BY i.product_id, v.k
+)
 INSERT INTO product_variants (id, product_id, sku, size, color, stock, is_active, created_at)
 SELECT md5('variant:' || p.product_id || ':' || v.k)::uuid, md5('product:' || p.product_id)::uuid,
        p.sku || '-' || (ARRAY['7', '8', '9', '10', '11', '12'])[(p.product_id + v.k) % 6 + 1],
        (ARRAY['7', '8', '9', '10', '11', '12'])[(p.product_id + v.k) % 6 + 1],
        (ARRAY['Black', 'White', 'Navy', 'Tan', 'Grey', 'Red'])[(p.product_id * 7 + v.k) % 6 + 1],
-       coalesce((SELECT sum(i.quantity_on_hand / v.n
-                            + CASE WHEN v.k < i.quantity_on_hand % v.n THEN 1 ELSE 0 END)
-                 FROM shop_scratch.inventory AS i WHERE i.product_id = p.product_id), 0),
-       p.is_active, p.created_at AT TIME ZONE 'UTC'
+       coalesce(split.stock, 0), p.is_active, p.created_at AT TIME ZONE 'UTC'
 FROM shop_scratch.products AS p
-CROSS JOIN LATERAL (SELECT k::integer, (p.product_id % 3 + 1)::integer AS n
-                    FROM generate_series(0, p.product_id % 3) AS k) AS v;
+CROSS JOIN LATERAL (SELECT k::integer FROM generate_series(0, p.product_id % 3) AS k) AS v
+LEFT JOIN split ON split.product_id = p.product_id AND split.k = v.k;
 
 INSERT INTO product_images (id, product_id, url, alt_text, sort_order, is_primary, created_at)
 SELECT md5('product_image:' || product_id)::uuid, md5('product:' || product_id)::uuid,
@@ -96,12 +102,14 @@ SELECT md5('order:' || o.order_id)::uuid, 'SM-' || lpad(o.order_id::text, 8, '0'
        CASE o.order_status WHEN 'returned' THEN 'REFUNDED' ELSE upper(o.order_status) END,
        o.subtotal, o.discount_amount, o.tax_amount, o.shipping_amount, o.total_amount,
        address.json, address.json,
-       md5('promotion:' || (SELECT min(op.promotion_id) FROM shop_scratch.order_promotions AS op
-                            WHERE op.order_id = o.order_id))::uuid,
+       md5('promotion:' || first_promotion.promotion_id)::uuid,
        CASE WHEN o.shipped_at IS NOT NULL THEN '1Z' || upper(left(md5('tracking:' || o.order_id), 16)) END,
        o.order_date AT TIME ZONE 'UTC', o.updated_at AT TIME ZONE 'UTC'
 FROM shop_scratch.orders AS o
 JOIN shop_scratch.addresses AS a ON a.address_id = o.shipping_address_id
+LEFT JOIN (SELECT order_id, min(promotion_id) AS promotion_id
+           FROM shop_scratch.order_promotions GROUP BY order_id) AS first_promotion
+    USING (order_id)
 CROSS JOIN LATERAL (SELECT jsonb_build_object(
     'street_1', a.line1, 'street_2', a.line2, 'city', a.city, 'state', a.state,
     'postal_code', a.postal_code, 'country', a.country) AS json) AS address;
