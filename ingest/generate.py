@@ -83,8 +83,10 @@ class GenerateReport:
 
     def lines(self) -> list[str]:
         start = self.end_date.replace(year=self.end_date.year - 3)
+        # The canonical line stays as it always was; another profile is named in it.
+        named = "" if self.profile == DEFAULT_PROFILE else f" (profile {self.profile})"
         out = [
-            f"shop generated: profile {self.profile}, scale {self.scale:g}, seed {self.seed}, "
+            f"shop generated{named}: scale {self.scale:g}, seed {self.seed}, "
             f"orders from {start} to {self.end_date} (exclusive)",
             f"{'table':<20}{'rows':>12}{'MiB':>9}{'generate s':>12}{'copy s':>9}",
         ]
@@ -285,6 +287,7 @@ def _generate_through_profile(
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(scratch))
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(scratch))
     # The canonical DDL and COPY name their tables unqualified: they land in the scratch schema.
+    search_path = conn.execute("SELECT current_setting('search_path')").fetchone()
     conn.execute(sql.SQL("SET LOCAL search_path = {}").format(scratch))
     _run_section(conn, "tables", shown, report)
     load_started = time.perf_counter()
@@ -294,7 +297,9 @@ def _generate_through_profile(
     for table in SHOP_TABLES:
         shown.update(f"analyze {SCRATCH_SCHEMA}.{table}")
         conn.execute(sql.SQL("ANALYZE {}.{}").format(scratch, sql.Identifier(table)))
-    conn.execute("SET LOCAL search_path TO DEFAULT")
+    conn.execute(
+        "SELECT set_config('search_path', %s, true)", (search_path[0] if search_path else "",)
+    )
     _run_section(conn, "drop", shown, report, sections)
     _run_section(conn, "tables", shown, report, sections)
     fill_started = time.perf_counter()

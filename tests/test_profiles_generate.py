@@ -8,12 +8,16 @@ back through the profile's README inverse rules in SQL.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,6 +29,7 @@ from ingest.generate import GenerateReport, generate_shop
 from ingest.profiles import PROFILES, get_profile
 from pipelines.errors import ShopmartsError
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.05  # 500 customers, 2,500 orders: every status and path occurs
 SEED = 7
 END = date(2026, 11, 1)
@@ -793,3 +798,56 @@ def test_profile_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PROFILE_VAR, "woocommerce")
     with pytest.raises(ShopmartsError, match="SHOPMARTS_SOURCE_PROFILE: unknown source profile"):
         configured_profile()
+
+
+def run_cli(*args: str, shop_url: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    """`shopmarts ...` in a child process, pointed at ``shop_url`` through the env vars."""
+    env = dict(os.environ)
+    env.pop("SHOPMARTS_SOURCE_PROFILE", None)
+    env.update(
+        SHOP_DATABASE_URL=shop_url,
+        WAREHOUSE_DATABASE_URL=shop_url,
+        CLICKHOUSE_URL="http://default:@127.0.0.1:9/",  # not contacted by generate
+        **env_vars,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_profile_option_overrides_the_environment(new_database: Callable[[str], str]) -> None:
+    url = new_database("profiles_cli")
+    common = ("generate", "--scale", "0.01", "--seed", "3", "--end-date", "2026-11-01")
+    # The variable chooses ...
+    result = run_cli(*common, shop_url=url, SHOPMARTS_SOURCE_PROFILE="minimal")
+    assert result.returncode == 0, result.stderr
+    assert "profile minimal" in result.stdout and "sessions" in result.stdout
+    # ... and --profile overrides it.
+    result = run_cli(
+        *common,
+        "--replace",
+        "--profile",
+        "techally",
+        shop_url=url,
+        SHOPMARTS_SOURCE_PROFILE="minimal",
+    )
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT to_regclass('payments'), to_regclass('sessions')").fetchone()
+    assert row == ("payments", None)
+    # A bad name is one clear line, and the shop stays as it was.
+    result = run_cli(*common, "--replace", "--profile", "shopify", shop_url=url)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "shopmarts: unknown source profile 'shopify'; "
+        "choose one of canonical, modestwear, techally, minimal, solemate\n"
+    )
+    result = run_cli(*common, "--replace", shop_url=url, SHOPMARTS_SOURCE_PROFILE="shopify")
+    assert result.returncode == 1 and "SHOPMARTS_SOURCE_PROFILE: unknown" in result.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('payments')").fetchone() == ("payments",)
