@@ -664,7 +664,7 @@ def test_seed_tables_and_columns(
     assert "shop_scratch" not in schemas  # the scratch canonical shop is gone
     # The registry's keys, key types and cursors are the database's.
     with psycopg.connect(url) as conn:
-        keys = dict(
+        keys: dict[str, list[str]] = dict(
             conn.execute(
                 "SELECT c.conrelid::regclass::text,"
                 " array_agg(a.attname::text ORDER BY array_position(c.conkey, a.attnum))"
@@ -734,6 +734,122 @@ def test_registry_lists_every_profile() -> None:
     assert set(EXPECTED) <= set(PROFILES)
     with pytest.raises(ShopmartsError, match="unknown source profile 'nope'"):
         get_profile("nope")
+
+
+# -- the inverse rules per order and per product ------------------------------------------
+# Each profile's README inverse rules as SQL, one row per order (order, customer, UTC order
+# date, revenue, recognized) and per product (units sold, line revenue, units on hand),
+# keyed like the profile keys the canonical rows: the canonical id (serial) or
+# md5('<entity>:' || id)::uuid.
+
+
+def canonical_key(entity: str, column: str, serial: bool) -> str:
+    return f"{column}::text" if serial else f"md5('{entity}:' || {column})::uuid::text"
+
+
+def canonical_orders_sql(serial: bool) -> str:
+    order = canonical_key("order", "order_id", serial)
+    customer = canonical_key("customer", "customer_id", serial)
+    return f"""
+SELECT {order}, {customer},
+       (order_date AT TIME ZONE 'UTC')::date::text, total_amount,
+       payment_status = 'completed' AND order_status NOT IN ('cancelled', 'returned')
+FROM orders"""
+
+
+def canonical_products_sql(serial: bool) -> str:
+    return f"""
+SELECT {canonical_key("product", "product_id", serial)}, coalesce(i.units, 0),
+       coalesce(i.revenue, 0), coalesce(s.on_hand, 0)
+FROM products
+LEFT JOIN (SELECT product_id, sum(quantity) AS units, sum(line_total) AS revenue
+           FROM order_items GROUP BY 1) AS i USING (product_id)
+LEFT JOIN (SELECT product_id, sum(quantity_on_hand) AS on_hand
+           FROM inventory GROUP BY 1) AS s USING (product_id)"""
+
+
+INVERSE: dict[str, tuple[bool, str, str]] = {  # serial keys?, per order, per product
+    "minimal": (
+        False,
+        """SELECT id::text, user_id::text, created_at::date::text, total,
+                  status IN ('processing', 'shipped', 'delivered') FROM orders""",
+        """SELECT p.id::text, coalesce(i.units, 0), coalesce(i.revenue, 0), p.stock
+           FROM products AS p
+           LEFT JOIN (SELECT product_id, sum(quantity) AS units,
+                             sum(quantity * price) AS revenue
+                      FROM order_items GROUP BY 1) AS i ON i.product_id = p.id""",
+    ),
+    "modestwear": (
+        True,
+        """SELECT id::text, user_id::text, created_at::date::text, total_price,
+                  status IN ('paid', 'shipped', 'delivered') FROM orders_order""",
+        """SELECT p.id::text, coalesce(i.units, 0), coalesce(i.revenue, 0),
+                  coalesce(v.on_hand, 0)
+           FROM catalog_product AS p
+           LEFT JOIN (SELECT v.product_id, sum(oi.quantity) AS units,
+                             sum(oi.quantity * oi.price_at_purchase) AS revenue
+                      FROM orders_orderitem AS oi
+                      JOIN catalog_productvariant AS v ON v.id = oi.variant_id
+                      GROUP BY 1) AS i ON i.product_id = p.id
+           LEFT JOIN (SELECT product_id, sum(stock_available) AS on_hand
+                      FROM catalog_productvariant GROUP BY 1) AS v ON v.product_id = p.id""",
+    ),
+    "techally": (
+        False,
+        """SELECT o.id::text, o.user_id::text, (o.created_at AT TIME ZONE 'UTC')::date::text,
+                  o.total_amount,
+                  p.status = 'completed' AND o.status NOT IN ('CANCELLED', 'RETURNED', 'FAILED')
+           FROM orders AS o JOIN payments AS p ON p.order_id = o.id
+           WHERE o.deleted_at IS NULL""",
+        """SELECT p.id::text, coalesce(i.units, 0), coalesce(i.revenue, 0),
+                  coalesce(s.on_hand, 0)
+           FROM products AS p
+           LEFT JOIN (SELECT product_id, sum(quantity) AS units, sum(total_price) AS revenue
+                      FROM order_items GROUP BY 1) AS i ON i.product_id = p.id
+           LEFT JOIN (SELECT product_id, sum(quantity_on_hand) AS on_hand
+                      FROM inventory GROUP BY 1) AS s ON s.product_id = p.id""",
+    ),
+    "solemate": (
+        False,
+        """SELECT o.id::text, o.user_id::text, o.created_at::date::text, o.total,
+                  p.status = 'COMPLETED'
+                  AND o.status NOT IN ('CANCELLED', 'RETURNED', 'REFUNDED')
+           FROM orders AS o JOIN payments AS p ON p.order_id = o.id""",
+        """SELECT p.id::text, coalesce(i.units, 0), coalesce(i.revenue, 0),
+                  coalesce(s.on_hand, 0)
+           FROM products AS p
+           LEFT JOIN (SELECT product_id, sum(quantity) AS units, sum(total) AS revenue
+                      FROM order_items GROUP BY 1) AS i ON i.product_id = p.id
+           LEFT JOIN (SELECT product_id, sum(quantity) AS on_hand
+                      FROM inventory GROUP BY 1) AS s ON s.product_id = p.id""",
+    ),
+}
+
+
+def rows_by_key(url: str, query: str) -> dict[str, tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return {row[0]: tuple(row[1:]) for row in conn.execute(query)}  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_order_and_product_recovered_by_the_inverse_rules(
+    name: str,
+    canonical_shop: tuple[str, GenerateReport],
+    profile_shop: Callable[[str], tuple[str, GenerateReport]],
+) -> None:
+    canonical_url, _ = canonical_shop
+    url, _ = profile_shop(name)
+    serial, orders_sql, products_sql = INVERSE[name]
+    expected_orders = rows_by_key(canonical_url, canonical_orders_sql(serial))
+    actual_orders = rows_by_key(url, orders_sql)
+    assert len(actual_orders) == len(expected_orders) > 0
+    # Same customer, date, revenue and recognition for every single order.
+    assert actual_orders == expected_orders
+    expected_products = rows_by_key(canonical_url, canonical_products_sql(serial))
+    actual_products = rows_by_key(url, products_sql)
+    assert len(actual_products) == len(expected_products) > 0
+    # Same units sold, line revenue and units on hand for every product.
+    assert actual_products == expected_products
 
 
 def content_checksums(url: str, tables: tuple[str, ...]) -> dict[str, str]:
