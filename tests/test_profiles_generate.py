@@ -852,6 +852,59 @@ def test_every_order_and_product_recovered_by_the_inverse_rules(
     assert actual_products == expected_products
 
 
+# Per product: category and parent category names (profiles with categories), and review
+# count and rating sum (profiles with reviews).
+CANONICAL_CATEGORY_SQL = """
+SELECT {key}, c.name, parent.name FROM products AS p
+JOIN product_categories AS c USING (category_id)
+LEFT JOIN product_categories AS parent ON parent.category_id = c.parent_category_id"""
+CATEGORY_SQL = {
+    "modestwear": """
+SELECT p.id::text, c.name, parent.name FROM catalog_product AS p
+JOIN catalog_category AS c ON c.id = p.category_id
+LEFT JOIN catalog_category AS parent ON parent.id = c.parent_id""",
+    "techally": """
+SELECT p.id::text, c.name, parent.name FROM products AS p
+JOIN categories AS c ON c.id = p.category_id
+LEFT JOIN categories AS parent ON parent.id = c.parent_id""",
+}
+CATEGORY_SQL["solemate"] = CATEGORY_SQL["techally"]
+CANONICAL_REVIEW_SQL = """
+SELECT {key}, count(r.review_id), coalesce(sum(r.rating), 0) FROM products AS p
+LEFT JOIN reviews AS r USING (product_id) GROUP BY p.product_id"""
+REVIEW_SQL = {
+    "techally": """
+SELECT p.id::text, count(r.id), coalesce(sum(r.rating), 0) FROM products AS p
+LEFT JOIN reviews AS r ON r.product_id = p.id AND r.deleted_at IS NULL GROUP BY p.id""",
+    "solemate": """
+SELECT p.id::text, count(r.id), coalesce(sum(r.rating), 0) FROM products AS p
+LEFT JOIN reviews AS r ON r.product_id = p.id GROUP BY p.id""",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "aspect"),
+    [(name, "categories") for name in sorted(CATEGORY_SQL)]
+    + [(name, "reviews") for name in sorted(REVIEW_SQL)],
+)
+def test_categories_and_reviews_recovered_where_the_profile_has_them(
+    name: str,
+    aspect: str,
+    canonical_shop: tuple[str, GenerateReport],
+    profile_shop: Callable[[str], tuple[str, GenerateReport]],
+) -> None:
+    canonical_url, _ = canonical_shop
+    url, _ = profile_shop(name)
+    serial = INVERSE[name][0]
+    canonical_sql, profile_sql = {
+        "categories": (CANONICAL_CATEGORY_SQL, CATEGORY_SQL[name]),
+        "reviews": (CANONICAL_REVIEW_SQL, REVIEW_SQL.get(name, "")),
+    }[aspect]
+    key = canonical_key("product", "p.product_id", serial)
+    expected = rows_by_key(canonical_url, canonical_sql.format(key=key))
+    assert expected and rows_by_key(url, profile_sql) == expected
+
+
 def content_checksums(url: str, tables: tuple[str, ...]) -> dict[str, str]:
     """md5 of every row of each table, in key order."""
     with psycopg.connect(url) as conn:
