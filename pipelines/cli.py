@@ -150,6 +150,7 @@ def generate(scale: float, seed: int, replace: bool, end_date: Any, profile: str
     from ingest.generate import generate_shop
     from ingest.profiles import configured_profile, get_profile
     from ingest.shop_schema import configured_shop_url
+    from pipelines.engines.settings import source_profile_name
 
     if scale <= 0:
         raise ShopmartsError(f"--scale must be positive, got {scale}")
@@ -163,6 +164,8 @@ def generate(scale: float, seed: int, replace: bool, end_date: Any, profile: str
         profile=(get_profile(profile.strip().lower()) if profile else configured_profile()).name,
     )
     click.echo("\n".join(report.lines()))
+    if report.profile != source_profile_name():  # the pipeline reads what the variable names
+        click.echo(f"note: set SHOPMARTS_SOURCE_PROFILE={report.profile} for the pipeline")
 
 
 @main.command()

@@ -1019,6 +1019,7 @@ def test_cli_profile_option_overrides_the_environment(new_database: Callable[[st
     result = run_cli(*common, shop_url=url, SHOPMARTS_SOURCE_PROFILE="minimal")
     assert result.returncode == 0, result.stderr
     assert "profile minimal" in result.stdout and "sessions" in result.stdout
+    assert "note:" not in result.stdout
     # ... and --profile overrides it.
     result = run_cli(
         *common,
@@ -1029,6 +1030,7 @@ def test_cli_profile_option_overrides_the_environment(new_database: Callable[[st
         SHOPMARTS_SOURCE_PROFILE="minimal",
     )
     assert result.returncode == 0, result.stderr
+    assert "note: set SHOPMARTS_SOURCE_PROFILE=techally for the pipeline" in result.stdout
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT to_regclass('payments'), to_regclass('sessions')").fetchone()
     assert row == ("payments", None)
