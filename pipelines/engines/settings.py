@@ -18,7 +18,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHOP_URL_VAR = "SHOP_DATABASE_URL"
 WAREHOUSE_URL_VAR = "WAREHOUSE_DATABASE_URL"
 CLICKHOUSE_URL_VAR = "CLICKHOUSE_URL"
-SOURCE_PROFILE_VAR = "SHOPMARTS_SOURCE_PROFILE"
 
 
 def state_dir() -> Path:
@@ -140,6 +139,9 @@ def get_environment(require_running: bool = True) -> Environment:
         embedded_postgres=needs_postgres,
         embedded_clickhouse=not clickhouse,
     )
+
+
+SOURCE_PROFILE_VAR = "SHOPMARTS_SOURCE_PROFILE"
 
 
 def source_profile_name() -> str:
