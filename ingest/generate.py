@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg import sql
 
+from ingest.profiles import DEFAULT_PROFILE, Profile, every_profile_table, get_profile
+from ingest.profiles import profile_sections as load_profile_sections
 from ingest.shop_calendar import DEFAULT_END_DATE, Timeline, to_datetime
 from ingest.shop_copy import COPY_HEADER, COPY_TRAILER, CopyBatch
 from ingest.shop_dimensions import (
@@ -39,6 +41,11 @@ from pipelines.errors import ShopmartsError
 MAX_SCALE = 1000.0
 QUEUE_DEPTH = 4  # chunks generated ahead of the server: bounds memory
 LOCK_TIMEOUT = "10s"
+# Where a non-canonical profile's run generates the canonical shop before writing it through
+# the profile's schema; created and dropped inside the one generate transaction.
+SCRATCH_SCHEMA = "shop_scratch"
+# Every trigger function any profile's schema creates in the shop.
+PROFILE_FUNCTIONS = ("shop_set_updated_at()", "shop_audit_row()", "update_updated_at()")
 
 
 @dataclass
@@ -64,6 +71,11 @@ class GenerateReport:
     finish_seconds: float = 0.0  # keys, indexes, triggers and commit
     total_seconds: float = 0.0
     steps: list[tuple[str, float]] = field(default_factory=list)  # DDL statement, seconds
+    profile: str = DEFAULT_PROFILE
+    # Non-canonical profiles: rows written into each of the profile's tables, and the time
+    # the INSERT ... SELECT statements from the scratch canonical shop took.
+    profile_rows: dict[str, int] = field(default_factory=dict)
+    fill_seconds: float = 0.0
 
     @property
     def total_rows(self) -> int:
@@ -71,8 +83,10 @@ class GenerateReport:
 
     def lines(self) -> list[str]:
         start = self.end_date.replace(year=self.end_date.year - 3)
+        # The canonical line stays as it always was; another profile is named in it.
+        named = "" if self.profile == DEFAULT_PROFILE else f" (profile {self.profile})"
         out = [
-            f"shop generated: scale {self.scale:g}, seed {self.seed}, "
+            f"shop generated{named}: scale {self.scale:g}, seed {self.seed}, "
             f"orders from {start} to {self.end_date} (exclusive)",
             f"{'table':<20}{'rows':>12}{'MiB':>9}{'generate s':>12}{'copy s':>9}",
         ]
@@ -81,6 +95,9 @@ class GenerateReport:
                 f"{table:<20}{load.rows:>12,}{load.bytes / 2**20:>9.1f}"
                 f"{load.produce_seconds:>12.2f}{load.copy_seconds:>9.2f}"
             )
+        if self.profile_rows:
+            out.append(f"written through profile {self.profile} in {self.fill_seconds:.1f} s:")
+            out.extend(f"{table:<24}{rows:>12,}" for table, rows in self.profile_rows.items())
         rate = self.total_rows / self.total_seconds if self.total_seconds else 0.0
         out.append(
             f"{self.total_rows:,} rows in {self.total_seconds:.1f} s ({rate:,.0f} rows/s): "
@@ -130,14 +147,22 @@ def generate_shop(
     replace: bool,
     progress: bool,
     end_date: date | None = None,
+    profile: str = DEFAULT_PROFILE,
 ) -> GenerateReport:
     """Create the shop's schema in ``shop_url`` and fill it (see the module docstring).
 
-    Refuses a shop that holds data unless ``replace``; then the old tables are dropped in
-    the same transaction that loads the new ones.
+    Refuses a shop that holds data unless ``replace``; then the old tables (of any profile)
+    are dropped in the same transaction that loads the new ones. A non-canonical
+    ``profile`` gets the same logical shop written through its own schema.
     """
+    chosen = get_profile(profile)
     plan = make_plan(scale, seed, end_date)
-    report = GenerateReport(scale=scale, seed=seed, end_date=to_datetime(plan.timeline.end).date())
+    report = GenerateReport(
+        scale=scale,
+        seed=seed,
+        end_date=to_datetime(plan.timeline.end).date(),
+        profile=chosen.name,
+    )
     shown = Progress(progress)
     started = time.perf_counter()
     with connect(shop_url) as conn:
@@ -147,34 +172,20 @@ def generate_shop(
                 # Room for the hash joins that validate the foreign keys.
                 conn.execute("SET LOCAL work_mem = '256MB'")
                 occupied = [table for table, rows in table_rows(conn).items() if rows]
+                occupied += [t for t in _occupied_profile_tables(conn) if t not in occupied]
                 if occupied and not replace:
                     raise ShopmartsError(
                         f"the shop at {redact(shop_url)} already has data "
                         f"({', '.join(occupied[:4])}{', ...' if len(occupied) > 4 else ''}); "
                         "pass --replace to drop it and generate a new one"
                     )
-                _run_section(conn, "drop", shown, report)
-                _run_section(conn, "tables", shown, report)
-                load_started = time.perf_counter()
-                _load(conn, plan, report, shown)
-                report.load_seconds = time.perf_counter() - load_started
-                # Statistics first: validating the foreign keys is a join the planner must
-                # plan well (a hash join, not millions of index probes).
-                analyze_started = time.perf_counter()
-                for table in SHOP_TABLES:
-                    shown.update(f"analyze {table}")
-                    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
-                report.analyze_seconds = time.perf_counter() - analyze_started
-                finish_started = time.perf_counter()
-                reset_identities(conn)
-                _run_section(conn, "keys", shown, report)
-                _run_section(conn, "indexes", shown, report)
-                # Every referencing column is indexed and COPY FREEZE left the heap all-visible:
-                # merging two index-only scans validates a key 3-5x cheaper than a hash join.
-                conn.execute("SET LOCAL enable_hashjoin = off")
-                _run_section(conn, "foreign_keys", shown, report)
-                conn.execute("SET LOCAL enable_hashjoin TO DEFAULT")
-                _run_section(conn, "triggers", shown, report)
+                # Whatever profile the shop held before goes too (its tables may share names
+                # with this one's but not shapes).
+                _drop_every_profile(conn, shown, report)
+                if chosen.name == DEFAULT_PROFILE:
+                    finish_started = _generate_canonical(conn, plan, report, shown)
+                else:
+                    finish_started = _generate_through_profile(conn, plan, chosen, report, shown)
             report.finish_seconds = time.perf_counter() - finish_started
         except psycopg.errors.LockNotAvailable as error:
             raise ShopmartsError(
@@ -193,10 +204,147 @@ def generate_shop(
     return report
 
 
+def _generate_canonical(
+    conn: psycopg.Connection, plan: ShopPlan, report: GenerateReport, shown: Progress
+) -> float:
+    """The canonical shop (schema.sql) in the current schema; returns when finishing began."""
+    _run_section(conn, "drop", shown, report)
+    _run_section(conn, "tables", shown, report)
+    load_started = time.perf_counter()
+    _load(conn, plan, report, shown)
+    report.load_seconds = time.perf_counter() - load_started
+    # Statistics first: validating the foreign keys is a join the planner must
+    # plan well (a hash join, not millions of index probes).
+    analyze_started = time.perf_counter()
+    for table in SHOP_TABLES:
+        shown.update(f"analyze {table}")
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    report.analyze_seconds = time.perf_counter() - analyze_started
+    finish_started = time.perf_counter()
+    reset_identities(conn)
+    _run_section(conn, "keys", shown, report)
+    _run_section(conn, "indexes", shown, report)
+    # Every referencing column is indexed and COPY FREEZE left the heap all-visible:
+    # merging two index-only scans validates a key 3-5x cheaper than a hash join.
+    conn.execute("SET LOCAL enable_hashjoin = off")
+    _run_section(conn, "foreign_keys", shown, report)
+    conn.execute("SET LOCAL enable_hashjoin TO DEFAULT")
+    _run_section(conn, "triggers", shown, report)
+    return finish_started
+
+
+def _occupied_profile_tables(conn: psycopg.Connection) -> list[str]:
+    """Tables of any profile in the shop's schema that hold rows."""
+    present = [
+        row[0]
+        for row in conn.execute(
+            "SELECT c.relname FROM pg_class AS c"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
+            " AND c.relname = ANY(%s) ORDER BY c.relname",
+            (list(every_profile_table()),),
+        )
+    ]
+    query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})")
+    return [
+        t for t in present if conn.execute(query.format(sql.Identifier(t))).fetchone() == (True,)
+    ]
+
+
+def _drop_every_profile(conn: psycopg.Connection, shown: Progress, report: GenerateReport) -> None:
+    """Drop the tables and trigger functions of every profile, in one statement each.
+
+    One DROP for all of them: the foreign keys between a profile's tables never block it,
+    whichever profile the shop held.
+    """
+    tables = sql.SQL(", ").join(sql.Identifier(t) for t in every_profile_table())
+    functions = ", ".join(PROFILE_FUNCTIONS)
+    for statement in (
+        sql.SQL("DROP TABLE IF EXISTS {}").format(tables),
+        sql.SQL(f"DROP FUNCTION IF EXISTS {functions}"),  # type: ignore[arg-type]
+    ):
+        began = time.perf_counter()
+        shown.update("drop the tables of every profile")
+        conn.execute(statement)
+        report.steps.append(("drop every profile", time.perf_counter() - began))
+
+
+def _generate_through_profile(
+    conn: psycopg.Connection,
+    plan: ShopPlan,
+    profile: Profile,
+    report: GenerateReport,
+    shown: Progress,
+) -> float:
+    """The canonical shop into a scratch schema, then INSERT ... SELECT through ``profile``.
+
+    The canonical generator is the one source of the logical shop: every profile gets the
+    same customers, orders, lines and amounts, written in its own tables and spellings by
+    its fill.sql (set-based, one statement per table). The scratch schema is dropped before
+    the transaction commits. Returns when finishing (keys, indexes, ...) began.
+    """
+    sections = load_profile_sections(profile.name)
+    scratch = sql.Identifier(SCRATCH_SCHEMA)
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(scratch))
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(scratch))
+    # The canonical DDL and COPY name their tables unqualified: they land in the scratch schema.
+    search_path = conn.execute("SELECT current_setting('search_path')").fetchone()
+    conn.execute(sql.SQL("SET LOCAL search_path = {}").format(scratch))
+    _run_section(conn, "tables", shown, report)
+    load_started = time.perf_counter()
+    _load(conn, plan, report, shown)
+    report.load_seconds = time.perf_counter() - load_started
+    analyze_started = time.perf_counter()
+    for table in SHOP_TABLES:
+        shown.update(f"analyze {SCRATCH_SCHEMA}.{table}")
+        conn.execute(sql.SQL("ANALYZE {}.{}").format(scratch, sql.Identifier(table)))
+    conn.execute(
+        "SELECT set_config('search_path', %s, true)", (search_path[0] if search_path else "",)
+    )
+    _run_section(conn, "drop", shown, report, sections)
+    _run_section(conn, "tables", shown, report, sections)
+    fill_started = time.perf_counter()
+    for number, statement in enumerate(sections["fill"], 1):
+        target = statement.split("INSERT INTO", 1)[-1].split()[0]
+        shown.update(f"fill {number}/{len(sections['fill'])}: {target}")
+        began = time.perf_counter()
+        cursor = conn.execute(statement)
+        report.steps.append((f"fill {target}", time.perf_counter() - began))
+        report.profile_rows[target] = report.profile_rows.get(target, 0) + max(cursor.rowcount, 0)
+    report.fill_seconds = time.perf_counter() - fill_started
+    conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(scratch))
+    for table in profile.table_names:
+        shown.update(f"analyze {table}")
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    report.analyze_seconds = time.perf_counter() - analyze_started - report.fill_seconds
+    finish_started = time.perf_counter()
+    for spec in profile.tables:
+        if spec.key_type == "serial":  # explicit ids were inserted: move the sequence past them
+            conn.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({name}, {column}), "
+                    "coalesce(max({key}), 0) + 1, false) FROM {table}"
+                ).format(
+                    name=sql.Literal(spec.name),
+                    column=sql.Literal(spec.primary_key[0]),
+                    key=sql.Identifier(spec.primary_key[0]),
+                    table=sql.Identifier(spec.name),
+                )
+            )
+    _run_section(conn, "keys", shown, report, sections)
+    _run_section(conn, "indexes", shown, report, sections)
+    _run_section(conn, "foreign_keys", shown, report, sections)
+    _run_section(conn, "triggers", shown, report, sections)
+    return finish_started
+
+
 def _run_section(
-    conn: psycopg.Connection, section: str, shown: Progress, report: GenerateReport
+    conn: psycopg.Connection,
+    section: str,
+    shown: Progress,
+    report: GenerateReport,
+    sections: dict[str, list[str]] | None = None,
 ) -> None:
-    statements = schema_sections()[section]
+    statements = (sections or schema_sections())[section]
     for number, statement in enumerate(statements, 1):
         title = " ".join(statement.split())[:90]
         shown.update(f"{section} {number}/{len(statements)}: {title[:60]}")

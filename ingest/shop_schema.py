@@ -52,7 +52,11 @@ _SECTION = re.compile(r"^-- section: (\w+)\s*$", re.MULTILINE)
 @cache
 def schema_sections() -> dict[str, list[str]]:
     """schema.sql's statements, by section name, in file order."""
-    text = SCHEMA_FILE.read_text()
+    return split_sections(SCHEMA_FILE.read_text())
+
+
+def split_sections(text: str) -> dict[str, list[str]]:
+    """A schema file's statements by its ``-- section: name`` markers, in file order."""
     parts = _SECTION.split(text)
     return {
         name: split_statements(body) for name, body in zip(parts[1::2], parts[2::2], strict=True)

@@ -131,6 +131,10 @@ def status() -> None:
             f"{row.name:<22} {health:<6} {row.version:<12} {_human_bytes(row.data_bytes):>10}  "
             f"{row.url}{pid}"
         )
+    from ingest.profiles import configured_profile
+
+    profile = configured_profile()
+    click.echo(f"{'Source profile':<22} {profile.name} (seed {profile.seed}: {profile.shop})")
     if not all(row.healthy for row in rows):
         sys.exit(1)
 
@@ -151,11 +155,19 @@ def status() -> None:
     default=None,
     help="Day the three-year order history ends (exclusive)  [default: 2026-11-01]",
 )
+@click.option(
+    "--profile",
+    default=None,
+    help="Source profile (shop schema): canonical, modestwear, techally, minimal, solemate  "
+    "[default: SHOPMARTS_SOURCE_PROFILE, else canonical]",
+)
 @clear_errors
-def generate(scale: float, seed: int, replace: bool, end_date: Any) -> None:
+def generate(scale: float, seed: int, replace: bool, end_date: Any, profile: str | None) -> None:
     """Create the shop's schema and fill it with realistic data (COPY, deterministic)."""
     from ingest.generate import generate_shop
+    from ingest.profiles import configured_profile, get_profile
     from ingest.shop_schema import configured_shop_url
+    from pipelines.engines.settings import source_profile_name
 
     report = generate_shop(
         configured_shop_url(),
@@ -164,8 +176,11 @@ def generate(scale: float, seed: int, replace: bool, end_date: Any) -> None:
         replace=replace,
         progress=True,
         end_date=end_date.date() if end_date else None,
+        profile=(get_profile(profile.strip().lower()) if profile else configured_profile()).name,
     )
     click.echo("\n".join(report.lines()))
+    if report.profile != source_profile_name():  # the pipeline reads what the variable names
+        click.echo(f"note: set SHOPMARTS_SOURCE_PROFILE={report.profile} for the pipeline")
 
 
 @main.command()

@@ -77,11 +77,13 @@ def test_status_reports_every_engine(home: Path) -> None:
         ["Docs", "server"],
         ["Dagster", "code"],
         ["Dagster", "daemon"],
+        ["Source", "profile"],
     ]
     assert lines[3].split()[2] == "up" and "http://127.0.0.1:" in lines[3], lines[3]
     assert lines[4].split()[3] == "up" and "grpc://127.0.0.1:" in lines[4], lines[4]
     assert lines[5].split()[2] == "up" and "DAGSTER_HOME=" in lines[5], lines[5]
     assert "18." in lines[0] and "26." in lines[2]
+    assert lines[6].split()[2] == "canonical", lines[6]
 
 
 def test_query_prints_csv_on_each_target(home: Path) -> None:

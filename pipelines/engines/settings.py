@@ -165,3 +165,11 @@ def get_environment(require_running: bool = True) -> Environment:
         embedded_postgres=needs_postgres,
         embedded_clickhouse=not clickhouse,
     )
+
+
+SOURCE_PROFILE_VAR = "SHOPMARTS_SOURCE_PROFILE"
+
+
+def source_profile_name() -> str:
+    """The shop's source profile (SHOPMARTS_SOURCE_PROFILE, default ``canonical``)."""
+    return (os.environ.get(SOURCE_PROFILE_VAR) or "canonical").strip().lower()
