@@ -748,8 +748,7 @@ ANALYST_FORBIDDEN_PREFIXES = ("dict", "joinget")
 def _segments(line: str, marker: str) -> list[str]:
     """Every value following ``marker`` on an EXPLAIN line, up to the next field. Aliases
     are printed unescaped, so every candidate is checked, never just one."""
-    pieces = line.split(marker)[1:]
-    return [piece.split(", ")[0] if marker != ", identifier: " else piece for piece in pieces]
+    return [piece.split(", ")[0] for piece in line.split(marker)[1:]]
 
 
 def analyst_violations(tree: str, databases: Iterable[str]) -> list[str]:
