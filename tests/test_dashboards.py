@@ -29,6 +29,7 @@ from ingest.extract import extract
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
 from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
+from pipelines.engines.analyst import ensure_postgres_analyst
 from pipelines.engines.settings import Environment
 
 # --- the hand-made shop -----------------------------------------------------------------
@@ -369,6 +370,7 @@ def publish_hand_made_shop(environment: Environment, *, empty: bool = False) -> 
                     cursor.executemany(
                         f"INSERT INTO marts.{mart} ({names}) VALUES ({marks})", MART_ROWS[mart]
                     )
+        ensure_postgres_analyst(conn)  # the dashboards read as the analyst
     client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
     try:
         client.command("DROP DATABASE IF EXISTS marts")
@@ -403,6 +405,8 @@ def record_refreshes(environment: Environment, outcomes: list[RefreshOutcome]) -
     forget_refreshes(environment)
     for outcome in outcomes:
         record_refresh(environment, outcome)
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        ensure_postgres_analyst(conn)  # the dashboards read the new log as the analyst
 
 
 def forget_refreshes(environment: Environment) -> None:
