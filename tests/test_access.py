@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 import clickhouse_connect
+import dagster as dg
 import psycopg
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
@@ -298,3 +299,56 @@ def test_analyst_reads_marts_only_in_clickhouse(environment: Environment, publis
     wrong = as_analyst(environment.clickhouse_url).replace(":analyst@", ":wrong@")
     with pytest.raises(DatabaseError, match="Authentication failed"):
         clickhouse_connect.get_client(dsn=wrong, connect_timeout=5)
+
+
+# --- ANALYZE after the hourly publish -------------------------------------------------------
+
+
+def analyze_counts(environment: Environment) -> dict[str, tuple[int, Any]]:
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT schemaname || '.' || relname, analyze_count, last_analyze"
+            " FROM pg_stat_user_tables WHERE schemaname IN ('raw', 'marts')"
+        ).fetchall()
+    return {name: (int(count), last) for name, count, last in rows}
+
+
+def test_the_hourly_refresh_analyzes_after_its_publish(
+    environment: Environment, published: None
+) -> None:
+    from test_quality_gates import HOURLY_MARTS
+
+    from pipelines.definitions import defs
+    from pipelines.defs.extract.resources import ShopmartsEnvironment
+    from pipelines.defs.housekeeping.assets import analyzed_warehouse
+    from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY
+
+    # The hourly job ANALYZEs, after (downstream of) its publish.
+    graph = defs.resolve_job_def("hourly_refresh").asset_layer.asset_graph
+    analyzed = dg.AssetKey(["postgres", "analyzed"])
+    assert analyzed in graph.executable_asset_keys
+    assert PUBLISHED_MARTS_KEY in graph.get_ancestor_asset_keys(analyzed)
+
+    from ingest.simulate import simulate_shop
+
+    simulate_shop(environment.shop_url, hours=2, seed=4242, progress=False)
+    hourly = Pipeline(environment).run(extract="incremental", marts=HOURLY_MARTS, mode="hourly")
+    assert hourly.success
+    published_at = time.time()
+    before = analyze_counts(environment)
+    result = dg.materialize(
+        [analyzed_warehouse],
+        resources={
+            "shopmarts_environment": ShopmartsEnvironment(
+                shop_url=environment.shop_url,
+                warehouse_url=environment.warehouse_url,
+                clickhouse_url=environment.clickhouse_url,
+            )
+        },
+    )
+    assert result.success
+    after = analyze_counts(environment)
+    for relation in ("raw.orders", "raw.audit_log", "marts.daily_sales", "marts.inventory_status"):
+        count, last = after[relation]
+        assert count == before[relation][0] + 1, relation
+        assert last is not None and last.timestamp() >= published_at - 1, relation
