@@ -241,7 +241,7 @@ def test_analyst_reads_marts_only_in_postgres(environment: Environment, publishe
         for statement in (
             "INSERT INTO marts.daily_sales SELECT * FROM marts.daily_sales LIMIT 1",
             "UPDATE marts.monthly_revenue SET revenue = 0",
-            "TRUNCATE marts.inventory_status",
+            "TRUNCATE meta.refresh_log",
             "CREATE TABLE marts.mine (x int)",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -205,11 +205,12 @@ def _swap_postgres(
     # The seed views over the marts being replaced go first (they depend on them) and
     # come back over the new relations below, in this same transaction.
     stale_views = [view for view, mart in SEED_VIEWS.items() if mart in to_move]
-    conn.execute(
-        sql.SQL("DROP VIEW IF EXISTS {}").format(
-            sql.SQL(", ").join(sql.Identifier(published, view) for view in stale_views)
+    if stale_views:
+        conn.execute(
+            sql.SQL("DROP VIEW IF EXISTS {}").format(
+                sql.SQL(", ").join(sql.Identifier(published, view) for view in stale_views)
+            )
         )
-    )
     replaced = [current[m] for m in to_move if m in current]
     if replaced:
         # Objects outside the marts being replaced that depend on them (an analyst's view,
