@@ -1000,6 +1000,9 @@ def build_real_marts(environment: Environment, artifacts: Path) -> None:
     runs = run_dbt(environment, ["run"], artifacts_dir=artifacts)
     for run in runs.values():
         assert run.ok, f"dbt run failed on {run.target}:\n{run.output[-3000:]}"
+    # Built straight into `marts`, not published: grant the analyst as a publish would.
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        ensure_postgres_analyst(conn)
 
 
 def test_real_marts_render_and_agree_across_engines(
