@@ -90,26 +90,57 @@ def ensure_postgres_analyst(conn: psycopg.Connection, *, manage_role: bool = Tru
         if not exists:
             return False
         role = sql.Identifier(ANALYST_ROLE)
-        conn.execute(
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(conn.info.dbname), role
-            )
-        )
-        conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(PUBLISHED_SCHEMA))
-        )
-        conn.execute(
-            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(PUBLISHED_SCHEMA), role)
-        )
-        conn.execute(
-            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
-                sql.Identifier(PUBLISHED_SCHEMA), role
-            )
-        )
-        refresh_log = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (".".join(REFRESH_LOG),)
+        # Only what is missing: a GRANT rewrites the catalog row even when it changes
+        # nothing, and this runs before every publish.
+        missing = conn.execute(
+            """
+            SELECT NOT has_database_privilege(%(role)s, current_database(), 'CONNECT'),
+                   CASE WHEN to_regnamespace(%(marts)s) IS NULL THEN true
+                        ELSE NOT has_schema_privilege(%(role)s, %(marts)s, 'USAGE') END,
+                   CASE WHEN to_regclass(%(log)s) IS NULL THEN false
+                        ELSE NOT (has_schema_privilege(%(role)s, %(meta)s, 'USAGE')
+                                  AND has_table_privilege(%(role)s, %(log)s, 'SELECT')) END
+            """,
+            {
+                "role": ANALYST_ROLE,
+                "marts": PUBLISHED_SCHEMA,
+                "meta": REFRESH_LOG[0],
+                "log": ".".join(REFRESH_LOG),
+            },
         ).fetchone()
-        if refresh_log and refresh_log[0]:
+        assert missing is not None
+        connect, usage, refresh_log = missing
+        if connect:
+            conn.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(conn.info.dbname), role
+                )
+            )
+        if usage:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(PUBLISHED_SCHEMA))
+            )
+            conn.execute(
+                sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                    sql.Identifier(PUBLISHED_SCHEMA), role
+                )
+            )
+        unreadable = conn.execute(
+            """
+            SELECT c.oid::regclass::text FROM pg_class c
+            WHERE c.relnamespace = to_regnamespace(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+              AND NOT has_table_privilege(%s, c.oid, 'SELECT')
+            ORDER BY 1
+            """,
+            (PUBLISHED_SCHEMA, ANALYST_ROLE),
+        ).fetchall()
+        if unreadable:
+            conn.execute(
+                sql.SQL("GRANT SELECT ON TABLE {} TO {}").format(
+                    sql.SQL(", ").join(sql.SQL(name) for (name,) in unreadable), role
+                )
+            )
+        if refresh_log:
             conn.execute(
                 sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
                     sql.Identifier(REFRESH_LOG[0]), role
