@@ -352,3 +352,34 @@ def test_the_hourly_refresh_analyzes_after_its_publish(
         count, last = after[relation]
         assert count == before[relation][0] + 1, relation
         assert last is not None and last.timestamp() >= published_at - 1, relation
+
+
+def test_the_role_exists_from_up_and_shopmarts_query_can_use_it(
+    environment: Environment, published: None
+) -> None:
+    from pipelines.engines.query import run_query
+    from pipelines.errors import ShopmartsError
+
+    # `shopmarts up` (the session's stack) created the role (pg_hba.conf's rules for it:
+    # test_analyst_reads_marts_only_in_postgres).
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        role = conn.execute(
+            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolconfig FROM pg_roles"
+            " WHERE rolname = %s",
+            (ANALYST_ROLE,),
+        ).fetchone()
+    assert role is not None and role[0] and not role[1] and not role[2]
+    assert set(role[3]) == {"search_path=marts", "default_transaction_read_only=on"}
+
+    columns, rows = run_query(
+        "warehouse", "SELECT current_user, count(*) FROM mv_daily_sales", as_analyst=True
+    )
+    assert rows[0][0] == ANALYST_ROLE and rows[0][1] > 0
+    columns, rows = run_query("clickhouse", "SELECT count() FROM mv_daily_sales", as_analyst=True)
+    assert rows[0][0] > 0
+    with pytest.raises(ShopmartsError, match="permission denied for schema raw"):
+        run_query("warehouse", "SELECT count(*) FROM raw.orders", as_analyst=True)
+    with pytest.raises(ShopmartsError, match="down or unreachable"):
+        run_query("shop", "SELECT count(*) FROM orders", as_analyst=True)
+    with pytest.raises(ShopmartsError, match="raw.orders"):
+        run_query("clickhouse", "SELECT count() FROM raw.orders", as_analyst=True)

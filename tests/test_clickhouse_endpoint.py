@@ -584,6 +584,9 @@ def test_the_analyst_reads_marts_only(endpoint: Endpoint, client: Client) -> Non
         assert analyst.command("SELECT sum(n) FROM sales") == 7  # default database: marts
         assert analyst.command("SELECT sum(n) FROM mv_sales") == 7
         assert analyst.query("SELECT d, n FROM marts.sales AS raw ORDER BY d").row_count == 2
+        # A FORMAT clause (and a column named format) read as on any server.
+        text = analyst.raw_query("SELECT n AS format FROM sales ORDER BY d FORMAT CSV")
+        assert text == b"3\n4\n"
         for statement, reason in {
             "SELECT count() FROM raw.orders": "raw.orders",
             "SELECT n FROM sales WHERE n IN (SELECT id FROM raw.orders)": "raw.orders",
@@ -599,6 +602,8 @@ def test_the_analyst_reads_marts_only(endpoint: Endpoint, client: Client) -> Non
             with pytest.raises(DatabaseError) as refused:
                 analyst.query(statement)
             assert reason in str(refused.value), (statement, str(refused.value)[:300])
+        with pytest.raises(DatabaseError, match="raw.orders"):
+            analyst.raw_query("SELECT count() FROM raw.orders FORMAT JSON")
         with pytest.raises(DatabaseError, match="readonly"):
             analyst.insert("marts.sales", [[date(2026, 11, 3), 1]], column_names=["d", "n"])
     finally:

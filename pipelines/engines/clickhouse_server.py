@@ -789,11 +789,15 @@ def analyst_violations(tree: str, databases: Iterable[str]) -> list[str]:
     return sorted(set(problems))
 
 
-def strip_output_clause(sql: str) -> str:
+def strip_output_clause(statement: Statement) -> str:
     """The statement without its trailing ``FORMAT name`` (and what follows it), so that
-    EXPLAIN answers in the format this layer reads."""
-    buffer = sql.encode("utf-8")
+    EXPLAIN answers in the format this layer reads. Only a FORMAT clause that
+    :func:`analyse_statement` recognised is cut (a column named `format` stays)."""
+    if statement.output_format is None:
+        return statement.sql
+    buffer = statement.sql.encode("utf-8")
     depth = 0
+    cut = None
     try:
         for token in tokens(buffer):
             if token.text in (b"(", b"["):
@@ -801,10 +805,10 @@ def strip_output_clause(sql: str) -> str:
             elif token.text in (b")", b"]"):
                 depth -= 1
             elif depth == 0 and token.keyword == "FORMAT":
-                return buffer[: token.start].decode("utf-8")
+                cut = token.start  # the last one at the top level is the clause
     except ClickHouseError:
-        pass
-    return sql
+        return statement.sql
+    return statement.sql if cut is None else buffer[:cut].decode("utf-8")
 
 
 def mentions_outfile(sql: str) -> bool:
@@ -1427,7 +1431,7 @@ class EndpointHandler(BaseHTTPRequestHandler):
         state: ConnectionState, statement: Statement, options: RequestOptions
     ) -> None:
         """Refuse unless every table the query names is the analyst's to read."""
-        explain = "EXPLAIN QUERY TREE run_passes = 0 " + strip_output_clause(statement.sql)
+        explain = "EXPLAIN QUERY TREE run_passes = 0 " + strip_output_clause(statement)
         try:
             tree = state.connection.query(explain, "TabSeparatedRaw", params=options.params or None)
             databases = state.connection.query(
