@@ -383,3 +383,38 @@ def test_the_role_exists_from_up_and_shopmarts_query_can_use_it(
         run_query("shop", "SELECT count(*) FROM orders", as_analyst=True)
     with pytest.raises(ShopmartsError, match="raw.orders"):
         run_query("clickhouse", "SELECT count() FROM raw.orders", as_analyst=True)
+
+
+def test_clickhouse_seed_views_follow_their_marts_columns(
+    environment: Environment, published: None
+) -> None:
+    from pipelines.defs.publish.marts import ensure_seed_views_clickhouse
+
+    def described(client: Any, table: str) -> list[tuple[str, str]]:
+        return [(row[0], row[1]) for row in client.query(f"DESCRIBE TABLE {table}").result_rows]
+
+    def uuid(client: Any, view: str) -> str:
+        return str(
+            client.command(
+                f"SELECT toString(uuid) FROM system.tables WHERE database = 'marts' "
+                f"AND name = '{view}'"
+            )
+        )
+
+    with clickhouse_client(environment.clickhouse_url) as client:
+        # A view left behind by an older mart (fewer columns), and one missing altogether.
+        client.command(
+            "CREATE OR REPLACE VIEW marts.mv_monthly_revenue AS "
+            "SELECT month_start, revenue FROM marts.monthly_revenue"
+        )
+        client.command("DROP VIEW IF EXISTS marts.mv_category_performance")
+        ensure_seed_views_clickhouse(client)
+        for view, mart in (
+            ("mv_monthly_revenue", "monthly_revenue"),
+            ("mv_category_performance", "category_performance"),
+        ):
+            assert described(client, f"marts.{view}") == described(client, f"marts.{mart}")
+        # In step already: left alone.
+        before = {view: uuid(client, view) for view in SEED_VIEWS}
+        ensure_seed_views_clickhouse(client)
+        assert {view: uuid(client, view) for view in SEED_VIEWS} == before

@@ -410,12 +410,11 @@ def ensure_seed_views_clickhouse(
     """Every published mart answers to its seed name: a view, created when missing and
     replaced (atomically) when its columns no longer match the mart's."""
     rows = client.query(
-        "SELECT table, groupArray((name, type)) FROM "
-        "(SELECT table, name, type FROM system.columns WHERE database = %(db)s "
-        "AND table IN %(names)s ORDER BY table, position) GROUP BY table",
+        "SELECT table, arraySort(groupArray((position, name, type))) FROM system.columns "
+        "WHERE database = %(db)s AND table IN %(names)s GROUP BY table",
         parameters={"db": published, "names": [*SEED_VIEWS, *SEED_VIEWS.values()]},
     ).result_rows
-    columns = {table: [tuple(pair) for pair in pairs] for table, pairs in rows}
+    columns = {table: [tuple(column) for column in listed] for table, listed in rows}
     for view, mart in SEED_VIEWS.items():
         if mart not in columns or columns.get(view) == columns[mart]:
             continue
