@@ -23,6 +23,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from dashboards.queries import Query
+from pipelines.engines.analyst import as_analyst
 from pipelines.engines.settings import get_environment, redact
 from pipelines.errors import ShopmartsError
 
@@ -48,12 +49,14 @@ class QueryFailed(ShopmartsError):
 
 
 def engine_url(engine: Engine) -> str:
-    """The connection URL of ``engine`` as the environment decides it (embedded or real)."""
+    """The connection URL of ``engine`` as the environment decides it (embedded or real),
+    as the `analyst` role: the dashboards read the marts and the refresh log, nothing else."""
     try:
         environment = get_environment()
     except ShopmartsError as error:
         raise EngineUnavailable(str(error)) from error
-    return environment.warehouse_url if engine == "postgres" else environment.clickhouse_url
+    url = environment.warehouse_url if engine == "postgres" else environment.clickhouse_url
+    return as_analyst(url)
 
 
 def run_query(

@@ -15,6 +15,7 @@ DROP TABLE IF EXISTS
     products, product_categories, addresses, customers;
 DROP FUNCTION IF EXISTS shop_set_updated_at();
 DROP FUNCTION IF EXISTS shop_audit_row();
+DROP FUNCTION IF EXISTS shop_audit_log_append_only();
 
 -- section: tables
 CREATE TABLE customers (
@@ -259,6 +260,10 @@ CREATE INDEX orders_open_idx ON orders (order_date)
     WHERE order_status IN ('pending', 'processing', 'shipped');
 CREATE INDEX audit_log_record_idx ON audit_log (table_name, record_id);
 CREATE INDEX audit_log_changed_at_idx ON audit_log (changed_at);
+-- The seed's "GIN indexes for search" over the row images: which changes set a status,
+-- touched a customer, ... (jsonb containment and key existence).
+CREATE INDEX audit_log_old_values_idx ON audit_log USING gin (old_values);
+CREATE INDEX audit_log_new_values_idx ON audit_log USING gin (new_values);
 -- ... and the incremental extract, which reads rows whose updated_at passed a watermark.
 CREATE INDEX customers_updated_at_idx ON customers (updated_at);
 CREATE INDEX addresses_updated_at_idx ON addresses (updated_at);
@@ -354,6 +359,25 @@ CREATE TRIGGER order_promotions_set_updated_at BEFORE INSERT OR UPDATE ON order_
     FOR EACH ROW EXECUTE FUNCTION shop_set_updated_at();
 CREATE TRIGGER reviews_set_updated_at BEFORE INSERT OR UPDATE ON reviews
     FOR EACH ROW EXECUTE FUNCTION shop_set_updated_at();
+
+-- The audit log is append-only (seed 003: "Write-only", "Immutable audit records"): the
+-- database refuses to change or remove its rows, whoever asks. DROP TABLE (a new shop) is
+-- not a change of its rows.
+CREATE FUNCTION shop_audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+        USING ERRCODE = 'restrict_violation',
+              DETAIL = 'Rule "audit records are immutable": rows of audit_log are never '
+                       'updated, deleted or truncated.',
+              HINT = 'Record a correction as a new audit row.';
+END
+$$;
+
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION shop_audit_log_append_only();
+CREATE TRIGGER audit_log_append_only_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION shop_audit_log_append_only();
 
 CREATE TRIGGER orders_audit AFTER INSERT OR DELETE ON orders
     FOR EACH ROW EXECUTE FUNCTION shop_audit_row('order_id');

@@ -88,6 +88,66 @@ class _PendingReviews:
         return {k: v[order] for k, v in out.items()}
 
 
+# The audit log's history of each order: what its status steps changed (the trigger logs
+# whole rows from then on; the generated history keeps the fields each step changed).
+AUDIT_STEPS = ("placed", "paid", "payment_failed", "cancelled", "shipped", "delivered", "returned")
+
+
+def _json_text(values: np.ndarray) -> np.ndarray:
+    """JSON strings of UTF-8 ``S`` values (no quotes or backslashes in them)."""
+    return np.char.add(np.char.add(b'"', values), b'"')
+
+
+def _json_number(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).astype("S20")
+
+
+def _json_money(cents: np.ndarray) -> np.ndarray:
+    cents = np.asarray(cents, dtype=np.int64)
+    whole = (cents // 100).astype("S20")
+    return np.char.add(np.char.add(whole, b"."), np.char.zfill((cents % 100).astype("S2"), 2))
+
+
+def _json_time(seconds: np.ndarray) -> np.ndarray:
+    """Timestamps as to_jsonb writes a timestamptz in UTC."""
+    text = np.asarray(seconds, dtype=np.int64).astype("datetime64[s]").astype("S19")
+    return _json_text(np.char.add(text, b"+00:00"))
+
+
+def _json_objects(pairs: list[tuple[bytes, np.ndarray]]) -> np.ndarray:
+    """``{"key": value, ...}`` per row, from already JSON-encoded value arrays, prefixed
+    with the jsonb binary format's version byte (1)."""
+    out = np.char.add(b'\x01{"' + pairs[0][0] + b'": ', pairs[0][1])
+    for key, values in pairs[1:]:
+        out = np.char.add(np.char.add(out, b', "' + key + b'": '), values)
+    return np.char.add(out, b"}")
+
+
+@dataclass
+class _PendingAudit:
+    """Audit rows drawn but not yet written: ids follow the time of the change."""
+
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def add(self, new: dict[str, np.ndarray]) -> None:
+        if not len(new["record_id"]):
+            return
+        if not self.columns:
+            self.columns = new
+        else:
+            self.columns = {k: np.concatenate((self.columns[k], new[k])) for k in new}
+
+    def release(self, before: int) -> dict[str, np.ndarray]:
+        """The rows changed before ``before``, in time order, removed from the buffer."""
+        if not self.columns:
+            return {}
+        ready = self.columns["changed_at"] < before
+        out = {k: v[ready] for k, v in self.columns.items()}
+        self.columns = {k: v[~ready] for k, v in self.columns.items()}
+        order = np.lexsort((out["step"], out["record_id"], out["changed_at"]))
+        return {k: v[order] for k, v in out.items()} if len(order) else {}
+
+
 class OrderHistory:
     """Generates the order history chunk by chunk and remembers what the stock needs."""
 
@@ -110,7 +170,9 @@ class OrderHistory:
         self.next_order_id = 1
         self.next_item_id = 1
         self.next_review_id = 1
+        self.next_audit_id = 1
         self._reviews = _PendingReviews()
+        self._audit = _PendingAudit()
         self._review_titles = text_array([t for titles in vocabulary.REVIEW_TITLES for t in titles])
         sentences = vocabulary.REVIEW_SENTENCES
         self._review_bodies = text_array([
@@ -208,6 +270,9 @@ class OrderHistory:
         rest = self._reviews.release(NEVER)
         if rest:
             yield self._review_batch(rest)
+        audit = self._audit.release(NEVER)
+        if audit:
+            yield self._audit_batch(audit)
 
     def _chunk(
         self,
@@ -408,6 +473,64 @@ class OrderHistory:
         if ready:
             yield self._review_batch(ready)
 
+        # The audit log: each order's status history up to the end of the history.
+        statuses = text_array(ORDER_STATUSES)
+        payments = text_array(PAYMENT_STATUSES)
+
+        def state(order_status: int, payment_status: int, at: np.ndarray) -> np.ndarray:
+            return _json_objects([
+                (b"order_status", _json_text(np.full(len(at), statuses[order_status]))),
+                (b"payment_status", _json_text(np.full(len(at), payments[payment_status]))),
+            ])  # fmt: skip
+
+        paid = status != PENDING
+        steps = [
+            # (step, orders, time, state before, state after, extra fields after)
+            ("paid", paid & ~failed, paid_at, (PENDING, PAY_PENDING), (PROCESSING, PAY_COMPLETED)),
+            ("payment_failed", paid & failed, paid_at, (PENDING, PAY_PENDING),
+             (CANCELLED, PAY_FAILED)),
+            ("cancelled", (status == CANCELLED) & ~failed, cancelled_at,
+             (PROCESSING, PAY_COMPLETED), (CANCELLED, PAY_REFUNDED)),
+            ("shipped", has_shipped, shipped_at, (PROCESSING, PAY_COMPLETED),
+             (SHIPPED, PAY_COMPLETED)),
+            ("delivered", has_arrived, delivered_at, (SHIPPED, PAY_COMPLETED),
+             (DELIVERED, PAY_COMPLETED)),
+            ("returned", status == RETURNED, returned_at, (DELIVERED, PAY_COMPLETED),
+             (RETURNED, PAY_REFUNDED)),
+        ]  # fmt: skip
+        placed = _json_objects([
+            (b"order_id", _json_number(order_ids)),
+            (b"customer_id", _json_number(customer + 1)),
+            (b"order_date", _json_time(times)),
+            (b"order_status", _json_text(np.full(count, statuses[PENDING]))),
+            (b"payment_status", _json_text(np.full(count, payments[PAY_PENDING]))),
+            (b"total_amount", _json_money(total)),
+        ])  # fmt: skip
+        self._audit.add({
+            "record_id": order_ids, "action": np.full(count, b"INSERT"),
+            "old_values": np.full(count, b""), "old_null": np.ones(count, dtype=bool),
+            "new_values": placed, "changed_at": times,
+            "step": np.full(count, AUDIT_STEPS.index("placed")),
+        })  # fmt: skip
+        for step, chosen, at, before, after in steps:
+            at = at[chosen]
+            new_values = state(*after, at)
+            if step in ("shipped", "delivered"):
+                # The timestamp column the step fills, as the trigger's row image has it.
+                new_values = np.char.add(
+                    np.char.rstrip(new_values, b"}"),
+                    np.char.add(np.char.add(f', "{step}_at": '.encode(), _json_time(at)), b"}"),
+                )
+            self._audit.add({
+                "record_id": order_ids[chosen], "action": np.full(len(at), b"UPDATE"),
+                "old_values": state(*before, at), "old_null": np.zeros(len(at), dtype=bool),
+                "new_values": new_values, "changed_at": at,
+                "step": np.full(len(at), AUDIT_STEPS.index(step)),
+            })  # fmt: skip
+        history = self._audit.release(timeline.start + end_day * DAY)
+        if history:
+            yield self._audit_batch(history)
+
     def _draw_reviews(
         self,
         rng: np.random.Generator,
@@ -447,6 +570,11 @@ class OrderHistory:
             "updated_at": np.where(rng.random(size) < 0.06, edited, created),
         }
 
+    def _audit_batch(self, rows: dict[str, np.ndarray]) -> CopyBatch:
+        batch = _audit_rows_batch(self.next_audit_id, rows)
+        self.next_audit_id += batch.rows
+        return batch
+
     def _review_batch(self, reviews: dict[str, np.ndarray]) -> CopyBatch:
         count = len(reviews["rating"])
         ids = np.arange(self.next_review_id, self.next_review_id + count, dtype=np.int64)
@@ -462,6 +590,19 @@ class OrderHistory:
             Field("created_at", "timestamptz", reviews["created_at"]),
             Field("updated_at", "timestamptz", reviews["updated_at"]),
         ])  # fmt: skip
+
+
+def _audit_rows_batch(first_id: int, rows: dict[str, np.ndarray]) -> CopyBatch:
+    count = len(rows["record_id"])
+    return encode_batch("audit_log", [
+        Field("audit_id", "int8", np.arange(first_id, first_id + count, dtype=np.int64)),
+        Field("table_name", "text", np.full(count, b"orders")),
+        Field("record_id", "int8", rows["record_id"]),
+        Field("action", "text", rows["action"]),
+        Field("old_values", "text", rows["old_values"], rows["old_null"]),
+        Field("new_values", "text", rows["new_values"]),
+        Field("changed_at", "timestamptz", rows["changed_at"]),
+    ])  # fmt: skip
 
 
 def _repeats(keys: np.ndarray) -> np.ndarray:

@@ -269,13 +269,19 @@ def _run_refresh(mode: str) -> Any:
     default="warehouse",
     show_default=True,
 )
+@click.option(
+    "--as-analyst",
+    is_flag=True,
+    help="Connect as the read-only `analyst` role (password: ANALYST_PASSWORD): the marts "
+    "answer, unqualified too; raw, the shop and writes are refused.",
+)
 @click.argument("sql")
 @clear_errors
-def query(target: str, sql: str) -> None:
+def query(target: str, sql: str, as_analyst: bool) -> None:
     """Run SQL on one engine and print the result as CSV with a header. Starts nothing."""
     from pipelines.engines.query import run_query
 
-    columns, rows = run_query(target, sql)
+    columns, rows = run_query(target, sql, as_analyst=as_analyst)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(rows)

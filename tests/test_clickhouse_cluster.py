@@ -236,3 +236,12 @@ def test_dbt_profile_puts_every_relation_on_the_cluster(
             cluster=credentials.cluster or "", database_engine=credentials.database_engine
         )
         assert on is expected
+
+
+def test_the_analyst_user_is_created_on_the_cluster() -> None:
+    from pipelines.engines.analyst import clickhouse_analyst_statements
+    from pipelines.engines.clickhouse_cluster import on_cluster
+
+    statements = clickhouse_analyst_statements(on_cluster(CLUSTER))
+    assert statements and all("ON CLUSTER `shopmarts`" in statement for statement in statements)
+    assert not any("ON CLUSTER" in statement for statement in clickhouse_analyst_statements(""))

@@ -29,6 +29,7 @@ from ingest.extract import extract
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
 from pipelines.defs.publish.refresh_log import RefreshOutcome, record_ended_run, record_refresh
+from pipelines.engines.analyst import ensure_postgres_analyst
 from pipelines.engines.settings import Environment
 
 # --- the hand-made shop -----------------------------------------------------------------
@@ -444,6 +445,7 @@ def publish_hand_made_shop(environment: Environment, *, empty: bool = False) -> 
                     cursor.executemany(
                         f"INSERT INTO marts.{mart} ({names}) VALUES ({marks})", MART_ROWS[mart]
                     )
+        ensure_postgres_analyst(conn)  # the dashboards read as the analyst
     client = clickhouse_connect.get_client(dsn=environment.clickhouse_url)
     try:
         client.command("DROP DATABASE IF EXISTS marts")
@@ -478,6 +480,8 @@ def record_refreshes(environment: Environment, outcomes: list[RefreshOutcome]) -
     forget_refreshes(environment)
     for outcome in outcomes:
         record_refresh(environment, outcome)
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        ensure_postgres_analyst(conn)  # the dashboards read the new log as the analyst
 
 
 def forget_refreshes(environment: Environment) -> None:
@@ -1198,6 +1202,9 @@ def build_real_marts(environment: Environment, artifacts: Path) -> None:
     runs = run_dbt(environment, ["run"], artifacts_dir=artifacts)
     for run in runs.values():
         assert run.ok, f"dbt run failed on {run.target}:\n{run.output[-3000:]}"
+    # Built straight into `marts`, not published: grant the analyst as a publish would.
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        ensure_postgres_analyst(conn)
 
 
 def test_real_marts_render_and_agree_across_engines(

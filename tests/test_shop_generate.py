@@ -123,7 +123,8 @@ def test_every_constraint_and_identity_holds(realistic_shop: tuple[str, Generate
         ).fetchone()
     assert kinds["p"] == len(SHOP_TABLES)  # a primary key on every table
     assert kinds["f"] == 13 and kinds["u"] == 6 and kinds["c"] >= 40
-    assert triggers is not None and triggers[0] == 12  # updated_at on 10 tables, audit on orders
+    # updated_at on 10 tables, audit on orders (2), append-only on audit_log (2)
+    assert triggers is not None and triggers[0] == 14
     # The generated history is as of the end date: nothing changed after it.
     for table in SHOP_TABLES:
         if table != "audit_log":
@@ -131,7 +132,90 @@ def test_every_constraint_and_identity_holds(realistic_shop: tuple[str, Generate
                 sql.Identifier(table)
             )
             assert scalar(url, query, (END,)) == 0, table
-    assert scalar(url, "SELECT count(*) FROM audit_log") == 0
+    assert scalar(url, "SELECT count(*) FROM audit_log WHERE changed_at >= %s", (END,)) == 0
+
+
+def test_the_audit_log_holds_every_orders_status_history(
+    realistic_shop: tuple[str, GenerateReport],
+) -> None:
+    url, report = realistic_shop
+    with psycopg.connect(url) as conn:
+        actions: dict[str, int] = dict(
+            conn.execute("SELECT action, count(*) FROM audit_log GROUP BY 1").fetchall()
+        )
+        # Its last image of each order is the order as it stands; its first, the placement.
+        disagreeing = conn.execute(
+            """SELECT count(*) FROM orders o
+               LEFT JOIN LATERAL (SELECT new_values FROM audit_log a
+                   WHERE a.table_name = 'orders' AND a.record_id = o.order_id
+                   ORDER BY audit_id DESC LIMIT 1) l ON true
+               LEFT JOIN LATERAL (SELECT action, changed_at, new_values FROM audit_log a
+                   WHERE a.table_name = 'orders' AND a.record_id = o.order_id
+                   ORDER BY audit_id LIMIT 1) f ON true
+               WHERE l.new_values ->> 'order_status' IS DISTINCT FROM o.order_status
+                  OR l.new_values ->> 'payment_status' IS DISTINCT FROM o.payment_status
+                  OR f.action <> 'INSERT' OR f.changed_at <> o.order_date
+                  OR (f.new_values ->> 'total_amount')::numeric <> o.total_amount"""
+        ).fetchone()
+        # Ids follow time; a step's "before" is the previous step's "after".
+        out_of_order = conn.execute(
+            """SELECT count(*) FILTER (WHERE changed_at < previous_at),
+                      count(*) FILTER (WHERE action = 'UPDATE' AND (
+                          old_values ->> 'order_status' <> previous ->> 'order_status'
+                          OR old_values ->> 'payment_status' <> previous ->> 'payment_status'))
+               FROM (SELECT action, changed_at, old_values,
+                            lag(changed_at) OVER (ORDER BY audit_id) AS previous_at,
+                            lag(new_values) OVER (PARTITION BY record_id ORDER BY audit_id)
+                              AS previous
+                     FROM audit_log) t"""
+        ).fetchone()
+        shipped = conn.execute(
+            """SELECT count(*) FROM audit_log a JOIN orders o ON o.order_id = a.record_id
+               WHERE a.new_values @> '{"order_status": "shipped"}'
+                 AND (a.new_values ->> 'shipped_at')::timestamptz <> o.shipped_at"""
+        ).fetchone()
+        indexes = {
+            row[0]
+            for row in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_log'"
+            ).fetchall()
+        }
+    assert actions["INSERT"] == report.tables["orders"].rows
+    assert actions["UPDATE"] > 2 * actions["INSERT"]  # paid, shipped, delivered for most
+    assert set(actions) == {"INSERT", "UPDATE"}
+    assert report.tables["audit_log"].rows == sum(actions.values())
+    assert disagreeing == (0,)
+    assert out_of_order == (0, 0)
+    assert shipped == (0,)
+    assert any("USING gin (old_values)" in index for index in indexes), indexes
+    assert any("USING gin (new_values)" in index for index in indexes), indexes
+    assert any("(table_name, record_id)" in index for index in indexes), indexes
+    assert any("btree (changed_at)" in index for index in indexes), indexes
+
+
+def test_the_audit_log_is_append_only(new_database: Callable[[str], str]) -> None:
+    url = new_database("shop_generate_append_only")
+    generate_shop(url, scale=0.01, seed=5, replace=False, progress=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = conn.execute("SELECT count(*), max(audit_id) FROM audit_log").fetchone()
+        for statement in (
+            "UPDATE audit_log SET action = 'DELETE', new_values = NULL WHERE audit_id = 1",
+            "DELETE FROM audit_log WHERE audit_id = 1",
+            "TRUNCATE audit_log",
+        ):
+            with pytest.raises(psycopg.errors.RestrictViolation) as refused:
+                conn.execute(statement)
+            assert "audit_log is append-only" in str(refused.value), statement
+            assert "audit records are immutable" in (refused.value.diag.message_detail or "")
+        # Appending still works: the triggers on orders write to it.
+        conn.execute(
+            "UPDATE orders SET order_status = 'delivered', delivered_at = shipped_at"
+            " + interval '1 day' WHERE order_id = (SELECT min(order_id) FROM orders"
+            " WHERE order_status = 'shipped')"
+        )
+        after = conn.execute("SELECT count(*), max(audit_id) FROM audit_log").fetchone()
+    assert before is not None and after is not None
+    assert after[0] == before[0] + 1 and after[1] > before[1]
 
 
 def test_sizes_follow_the_scale(realistic_shop: tuple[str, GenerateReport]) -> None:

@@ -25,6 +25,14 @@ Design, briefly:
   after its first query. ``SET`` and ``USE`` statements revert the overlay first, so
   they change the session's own state, as on a real server. (A ``readonly`` setting
   cannot be reverted, so such a query runs on a fresh connection instead.)
+- The user ``analyst`` (:mod:`pipelines.engines.analyst`) is authenticated by password
+  (``ANALYST_PASSWORD``) and may only read: chDB has no writable user directory, so this
+  layer enforces the role. Its queries run on a fresh ``readonly=2`` connection in the
+  database ``marts``; only SELECT statements pass, and only after ``EXPLAIN QUERY TREE``
+  (unresolved, so nothing runs) shows that every table they name is in ``marts`` (or
+  ``meta.refresh_log``, ``system.settings``, ``system.one``), that they call no table
+  function and no function that reads other data (``dictGet``, ``joinGet``, ``file``).
+  Any other user name keeps full access, as the embedded endpoint's owner.
 - ``INSERT ... FORMAT <fmt>`` streams the (decompressed) body into
   ``Connection.send_insert`` piece by piece; SELECTs in formats whose blocks
   concatenate (Native, TSV, CSV, RowBinary, JSONEachRow, ...) stream out with chunked
@@ -34,10 +42,12 @@ Design, briefly:
 from __future__ import annotations
 
 import argparse
+import base64
 import bz2
 import contextlib
 import errno
 import fcntl
+import hmac
 import io
 import json
 import logging
@@ -93,8 +103,14 @@ CANNOT_DECOMPRESS = 271
 SESSION_NOT_FOUND = 372
 SESSION_IS_LOCKED = 373
 INVALID_SESSION_TIMEOUT = 374
+READONLY = 164
+ACCESS_DENIED = 497
+AUTHENTICATION_FAILED = 516
 STD_EXCEPTION = 1001
 ERROR_NAMES = {
+    READONLY: "READONLY",
+    ACCESS_DENIED: "ACCESS_DENIED",
+    AUTHENTICATION_FAILED: "AUTHENTICATION_FAILED",
     SYNTAX_ERROR: "SYNTAX_ERROR",
     NOT_IMPLEMENTED: "NOT_IMPLEMENTED",
     UNKNOWN_SETTING: "UNKNOWN_SETTING",
@@ -643,6 +659,9 @@ class RequestOptions:
     wait_end_of_query: bool = False
     settings: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    password: str | None = None
+    analyst: bool = False  # authenticated as the analyst: read-only, marts only
 
     def apply(self, pairs: Iterable[tuple[str, str]]) -> None:
         for name, value in pairs:
@@ -656,6 +675,10 @@ class RequestOptions:
                 self.default_format = value or "TabSeparated"
             elif name == "query_id":
                 self.query_id = value
+            elif name == "user":
+                self.user = value
+            elif name == "password":
+                self.password = value
             elif name == "session_id":
                 self.session_id = value or None
             elif name == "session_timeout":
@@ -705,6 +728,95 @@ def parse_multipart(body: bytes, content_type: str) -> list[tuple[str, str]]:
         text = payload.decode("utf-8") if isinstance(payload, bytes) else str(payload or "")
         fields.append((str(name), text))
     return fields
+
+
+# --------------------------------------------------------------------------- the analyst
+
+ANALYST_USER = "analyst"
+ANALYST_DATABASE = "marts"
+ANALYST_KEYWORDS = frozenset({"SELECT", "WITH", "("})
+# Relations outside `marts` the analyst may read: the refresh log (the dashboards'
+# freshness banner), and what clickhouse-connect reads when it connects.
+ANALYST_EXTRA_TABLES = frozenset(
+    {("meta", "refresh_log"), ("system", "settings"), ("system", "one")}
+)
+# Functions that read data other than their arguments; table functions are refused whole.
+ANALYST_FORBIDDEN_FUNCTIONS = frozenset({"file", "hascolumnintable", "getserversetting"})
+ANALYST_FORBIDDEN_PREFIXES = ("dict", "joinget")
+
+
+def _segments(line: str, marker: str) -> list[str]:
+    """Every value following ``marker`` on an EXPLAIN line, up to the next field. Aliases
+    are printed unescaped, so every candidate is checked, never just one."""
+    return [piece.split(", ")[0] for piece in line.split(marker)[1:]]
+
+
+def analyst_violations(tree: str, databases: Iterable[str]) -> list[str]:
+    """What an (unresolved) ``EXPLAIN QUERY TREE`` shows the analyst may not read.
+
+    Unqualified names resolve in `marts` (the analyst's only database) or to a CTE; a
+    qualified name must be in `marts` or one of ANALYST_EXTRA_TABLES when its first part
+    names a database (else it is a column of a table alias). Conservative on purpose:
+    anything ambiguous is refused.
+    """
+    known = {name.lower() for name in databases}
+    problems: list[str] = []
+    for raw_line in tree.splitlines():
+        line = raw_line.strip()
+        if "TABLE_FUNCTION" in line:
+            called = _segments(line, "table_function_name: ")
+            problems.append(f"table function {called[-1] if called else '?'}()")
+            continue
+        if line.startswith("IDENTIFIER ") or line.startswith("TABLE "):
+            marker = ", identifier: " if line.startswith("IDENTIFIER ") else "table_name: "
+            for name in _segments(line, marker):
+                parts = name.split(".")
+                if len(parts) < 2 or parts[0].lower() not in known:
+                    continue
+                database = parts[0]
+                if database == ANALYST_DATABASE:
+                    continue
+                if (database, parts[1]) in ANALYST_EXTRA_TABLES:
+                    continue
+                problems.append(f"{database}.{parts[1]}")
+        if "function_name: " in line:
+            for name in _segments(line, "function_name: "):
+                lowered = name.lower()
+                if lowered in ANALYST_FORBIDDEN_FUNCTIONS or lowered.startswith(
+                    ANALYST_FORBIDDEN_PREFIXES
+                ):
+                    problems.append(f"function {name}()")
+    return sorted(set(problems))
+
+
+def strip_output_clause(statement: Statement) -> str:
+    """The statement without its trailing ``FORMAT name`` (and what follows it), so that
+    EXPLAIN answers in the format this layer reads. Only a FORMAT clause that
+    :func:`analyse_statement` recognised is cut (a column named `format` stays)."""
+    if statement.output_format is None:
+        return statement.sql
+    buffer = statement.sql.encode("utf-8")
+    depth = 0
+    cut = None
+    try:
+        for token in tokens(buffer):
+            if token.text in (b"(", b"["):
+                depth += 1
+            elif token.text in (b")", b"]"):
+                depth -= 1
+            elif depth == 0 and token.keyword == "FORMAT":
+                cut = token.start  # the last one at the top level is the clause
+    except ClickHouseError:
+        return statement.sql
+    return statement.sql if cut is None else buffer[:cut].decode("utf-8")
+
+
+def mentions_outfile(sql: str) -> bool:
+    """``INTO OUTFILE`` writes a file on this machine, even under readonly."""
+    try:
+        return any(token.keyword == "OUTFILE" for token in tokens(sql.encode("utf-8")))
+    except ClickHouseError:
+        return True  # text the scanner cannot read: refuse rather than guess
 
 
 # --------------------------------------------------------------------------- engine and sessions
@@ -863,17 +975,37 @@ class Engine:
         )
         self.version, self.timezone = version_tz.decode().strip().split("\t")
         self.display_name = socket.gethostname()
+        from pipelines.engines.analyst import analyst_password
+
+        self.analyst_password = analyst_password()
         self.sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         self.stopping = False
 
-    def connect(self) -> Any:
+    def connect(self, readonly: bool = False) -> Any:
+        """A new chDB connection; ``readonly``: writes, DDL and changing `readonly` refused
+        for its whole life (the setting is the connection's, not the engine's)."""
         try:
-            return self._connect(self.path)
+            return self._connect(f"file:{self.path}?readonly=2" if readonly else self.path)
         except Exception as exc:
             raise ClickHouseError.from_engine(exc) from None
+
+    def authenticate(self, options: RequestOptions) -> None:
+        """Mark the analyst's requests; a wrong analyst password is refused. Other user
+        names are the endpoint owner's, as before (it listens on loopback only)."""
+        if options.user != ANALYST_USER:
+            return
+        if not hmac.compare_digest(
+            (options.password or "").encode(), self.analyst_password.encode()
+        ):
+            raise ClickHouseError.local(
+                AUTHENTICATION_FAILED,
+                f"{ANALYST_USER}: Authentication failed: password is incorrect, or there is "
+                "no user with such name",
+            )
+        options.analyst = True
 
     @contextlib.contextmanager
     def request_slot(self) -> Iterator[None]:
@@ -892,8 +1024,8 @@ class Engine:
     def lease(self, options: RequestOptions) -> Iterator[ConnectionState]:
         """The connection a request runs on: its session's, or a fresh one."""
         # readonly cannot be reverted once set, so such queries never touch a session.
-        if options.session_id is None or "readonly" in options.settings:
-            connection = self.connect()
+        if options.analyst or options.session_id is None or "readonly" in options.settings:
+            connection = self.connect(readonly=options.analyst)
             try:
                 yield ConnectionState(connection, persistent=False)
             finally:
@@ -1146,6 +1278,8 @@ class EndpointHandler(BaseHTTPRequestHandler):
                 options.apply(parse_multipart(body.read_all(MAX_QUERY), ctype))
                 pieces = iter(())
             options.query_id = options.query_id or str(uuid.uuid4())
+            self._credentials(options)
+            engine.authenticate(options)
             stream = decompressed(pieces, self.headers.get("Content-Encoding", ""))
             self._execute(engine, options, body, stream, started, mark_sent)
         except (StreamAborted, ConnectionError, TimeoutError):
@@ -1160,8 +1294,24 @@ class EndpointHandler(BaseHTTPRequestHandler):
             body.drain()
             self._respond_error(error, engine.version, options.query_id)
 
+    def _credentials(self, options: RequestOptions) -> None:
+        """User and password as ClickHouse takes them: URL parameters, X-ClickHouse-User
+        and X-ClickHouse-Key headers, or HTTP basic authentication."""
+        if options.user is None and "X-ClickHouse-User" in self.headers:
+            options.user = self.headers["X-ClickHouse-User"]
+            options.password = self.headers.get("X-ClickHouse-Key", "")
+        authorization = self.headers.get("Authorization", "")
+        if options.user is None and authorization[:6].lower() == "basic ":
+            try:
+                decoded = base64.b64decode(authorization[6:].strip()).decode("utf-8")
+            except ValueError:
+                raise ClickHouseError.local(
+                    AUTHENTICATION_FAILED, "Malformed basic authentication header"
+                ) from None
+            options.user, _, options.password = decoded.partition(":")
+
     def _header_options(self) -> list[tuple[str, str]]:
-        """ClickHouse also takes a few options as headers (auth is accepted, not checked)."""
+        """ClickHouse also takes a few options as headers (auth: see _credentials)."""
         mapping = {
             "X-ClickHouse-Database": "database",
             "X-ClickHouse-Format": "default_format",
@@ -1200,6 +1350,10 @@ class EndpointHandler(BaseHTTPRequestHandler):
                     buffer += piece
                 if len(buffer) > MAX_INSERT_HEAD:
                     raise ClickHouseError.local(SYNTAX_ERROR, "Max query size exceeded") from None
+        if head is not None and options.analyst:
+            raise ClickHouseError.local(
+                READONLY, f"{ANALYST_USER}: Cannot execute query in readonly mode (INSERT)"
+            )
         if head is not None:
             data_prefix = bytes(buffer[head.data_start :])
             with engine.lease(options) as state:
@@ -1214,8 +1368,12 @@ class EndpointHandler(BaseHTTPRequestHandler):
                 raise ClickHouseError.local(SYNTAX_ERROR, "Max query size exceeded")
         statement = analyse_statement(bytes(buffer))
         fmt = statement.output_format or options.default_format
+        if options.analyst:
+            self._admit_analyst(statement, options)
         with engine.lease(options) as state:
             state.prepare(options.settings, options.database, statement.keyword)
+            if options.analyst:
+                self._check_analyst_reads(state, statement, options)
             try:
                 if (
                     statement.produces_result
@@ -1245,6 +1403,50 @@ class EndpointHandler(BaseHTTPRequestHandler):
         self._send_head(200, headers, length=len(payload))
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    @staticmethod
+    def _admit_analyst(statement: Statement, options: RequestOptions) -> None:
+        """What the analyst may send at all: one SELECT, in `marts`, writing no file."""
+        if statement.keyword not in ANALYST_KEYWORDS:
+            raise ClickHouseError.local(
+                READONLY,
+                f"{ANALYST_USER}: Cannot execute query in readonly mode "
+                f"({statement.keyword or 'statement'}); only SELECT is allowed",
+            )
+        if mentions_outfile(statement.sql):
+            raise ClickHouseError.local(
+                ACCESS_DENIED, f"{ANALYST_USER}: Not enough privileges (INTO OUTFILE)"
+            )
+        if options.database not in (None, ANALYST_DATABASE):
+            raise ClickHouseError.local(
+                ACCESS_DENIED,
+                f"{ANALYST_USER}: Not enough privileges to use database {options.database}; "
+                f"the analyst reads `{ANALYST_DATABASE}` only",
+            )
+        options.database = ANALYST_DATABASE
+        options.session_id = None  # sessions hold read-write connections
+
+    @staticmethod
+    def _check_analyst_reads(
+        state: ConnectionState, statement: Statement, options: RequestOptions
+    ) -> None:
+        """Refuse unless every table the query names is the analyst's to read."""
+        explain = "EXPLAIN QUERY TREE run_passes = 0 " + strip_output_clause(statement)
+        try:
+            tree = state.connection.query(explain, "TabSeparatedRaw", params=options.params or None)
+            databases = state.connection.query(
+                "SELECT name FROM system.databases", "TabSeparatedRaw"
+            )
+        except Exception as exc:
+            raise ClickHouseError.from_engine(exc) from None
+        names = bytes(databases.bytes()).decode().split()
+        problems = analyst_violations(bytes(tree.bytes()).decode("utf-8", "replace"), names)
+        if problems:
+            raise ClickHouseError.local(
+                ACCESS_DENIED,
+                f"{ANALYST_USER}: Not enough privileges: the analyst may read `"
+                f"{ANALYST_DATABASE}` only, not {', '.join(problems)}",
+            )
 
     @staticmethod
     def _query(state: ConnectionState, sql: str, fmt: str, params: dict[str, str]) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from pipelines.engines.analyst import ANALYST_ROLE, ensure_postgres_analyst
 from pipelines.errors import ShopmartsError
 
 DATABASES = ("shop", "warehouse")
@@ -42,6 +43,19 @@ SERVER_SETTINGS = {
     "timezone": "UTC",
     "log_timezone": "UTC",
 }
+
+
+# The analyst authenticates by password (the cluster trusts its other local users) and
+# never logs in to the shop. First match wins, so these lead pg_hba.conf.
+HBA_MARKER = "# shopmarts: the analyst role"
+HBA_RULES = (
+    HBA_MARKER,
+    f"local   shop  {ANALYST_ROLE}                 reject",
+    f"host    shop  {ANALYST_ROLE}  all            reject",
+    f"local   all   {ANALYST_ROLE}                 scram-sha-256",
+    f"host    all   {ANALYST_ROLE}  all            scram-sha-256",
+    "# shopmarts: end of the analyst role",
+)
 
 
 def bin_dir() -> Path:
@@ -188,15 +202,40 @@ class EmbeddedPostgres:
             )
         self.ensure_databases()
 
+    def ensure_hba_rules(self) -> bool:
+        """Put the analyst's rules at the top of pg_hba.conf; True when the file changed."""
+        hba = self.data_dir / "pg_hba.conf"
+        try:
+            text = hba.read_text()
+        except PermissionError:
+            return False  # owned by the server's user: written at init, as that user
+        lines = text.splitlines()
+        if HBA_MARKER in lines:
+            start = lines.index(HBA_MARKER)
+            end = next((i for i in range(start, len(lines)) if lines[i] == HBA_RULES[-1]), start)
+            if lines[start : end + 1] == list(HBA_RULES):
+                return False
+            del lines[start : end + 1]
+        hba.write_text("\n".join([*HBA_RULES, *lines]) + "\n")
+        return True
+
     def ensure_databases(self) -> None:
+        """Create the databases and the analyst role (idempotent)."""
+        changed_hba = self.ensure_hba_rules()
         deadline = time.monotonic() + 30
         while True:
             try:
                 with psycopg.connect(self.url(), autocommit=True, connect_timeout=5) as conn:
+                    if changed_hba:
+                        conn.execute("SELECT pg_reload_conf()")
                     existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
                     for database in DATABASES:
                         if database not in existing:
                             conn.execute(f'CREATE DATABASE "{database}"')
+                with psycopg.connect(
+                    self.url("warehouse"), autocommit=True, connect_timeout=5
+                ) as conn:
+                    ensure_postgres_analyst(conn)
                 return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:

@@ -8,13 +8,19 @@ from pipelines.engines.settings import get_environment, redact
 from pipelines.errors import ShopmartsError
 
 
-def run_query(target: str, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and rows of ``sql`` on ``target`` (warehouse, clickhouse or shop)."""
+def run_query(
+    target: str, sql: str, *, as_analyst: bool = False
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of ``sql`` on ``target`` (warehouse, clickhouse or shop);
+    ``as_analyst``: connected as the read-only `analyst` role."""
+    from pipelines.engines.analyst import as_analyst as analyst_url
+
     environment = get_environment()
     if target == "clickhouse":
-        return _clickhouse(environment.clickhouse_url, sql)
+        url = environment.clickhouse_url
+        return _clickhouse(analyst_url(url) if as_analyst else url, sql)
     url = environment.warehouse_url if target == "warehouse" else environment.shop_url
-    return _postgres(url, sql, target)
+    return _postgres(analyst_url(url) if as_analyst else url, sql, target)
 
 
 def _postgres(url: str, sql: str, target: str) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -19,11 +19,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+import psycopg
 
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.publish.marts import PublishError, publish_marts
 from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh, refresh_mode
 from pipelines.defs.quality.checks import ENGINES, mart_key
+from pipelines.engines.analyst import ensure_postgres_analyst
 from quality.tables import MARTS, SHADOW_SCHEMA
 
 PUBLISHED_MARTS_KEY = dg.AssetKey("published_marts")
@@ -165,6 +167,9 @@ def published_marts(
             ),
         ),
     )
+    # The refresh log may have just been created: the analyst reads it (freshness banner).
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        ensure_postgres_analyst(conn, manage_role=False)
     untouched = [m for m in MARTS if m not in marts]
     context.log.info(
         f"Published {', '.join(report.published)}; left as they were: "

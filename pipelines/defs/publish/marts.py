@@ -15,6 +15,16 @@ ClickHouse: `EXCHANGE TABLES marts_next.x AND marts.x, ...` in one statement (RE
 mart published for the first time), then the old tables, now in the shadow, are dropped.
 Queries already running keep reading the table they opened.
 
+The seed's names (`mv_daily_sales`, ...) are views in `marts` over the marts. A
+PostgreSQL view binds to the relation it was created over, not to its name, so a view
+over a replaced mart would keep pointing at the old relation (and DROP would refuse to
+drop it). The swap transaction therefore drops the seed views of the marts it replaces
+and creates them again over the new relations, with the analyst's grant: a reader
+blocked on a view during the swap resolves the name again once it commits and reads the
+new mart. ClickHouse views resolve their tables by name at query time and follow the
+exchange; they are created when missing and replaced when their columns no longer match
+their mart's.
+
 Only the relation that passed the gates may be published: each mart's shadow must still
 be the relation whose identity (Postgres oid and relfilenode, ClickHouse uuid) the gate
 recorded. A publish that finds a mart already in place with that identity skips it, so a
@@ -23,14 +33,21 @@ retried or resumed publish never swaps a mart back.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
+from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
+from pipelines.engines.analyst import (
+    clickhouse_analyst_statements,
+    ensure_postgres_analyst,
+    grant_postgres_select,
+)
 from pipelines.engines.clickhouse_cluster import clickhouse_cluster, on_cluster
 from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.settings import Environment
@@ -38,7 +55,23 @@ from pipelines.errors import ShopmartsError
 from quality.identity import PostgresRelation, clickhouse_uuids, postgres_relations
 from quality.tables import MARTS, PUBLISHED_SCHEMA, SHADOW_SCHEMA
 
+log = logging.getLogger("shopmarts.publish")
+
 _SCHEMA_LOCK = 0x5EED_0D02  # serializes CREATE SCHEMA IF NOT EXISTS
+
+# The seed's names of the marts (seed 003, "Analytics Layer"): view name -> mart.
+SEED_VIEWS: dict[str, str] = {
+    f"mv_{mart}": mart
+    for mart in (
+        "customer_analytics",
+        "product_performance",
+        "daily_sales",
+        "category_performance",
+        "customer_segments",
+        "monthly_revenue",
+        "inventory_status",
+    )
+}
 
 # How a relation kind is named in DROP / ALTER.
 _KIND_SQL = {
@@ -101,6 +134,9 @@ def publish_postgres(
     started = time.perf_counter()
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         _ensure_schema(conn, published)
+        # The analyst role and its schema grants (idempotent; on a real server without
+        # CREATEROLE an existing role still gets its grants).
+        ensure_postgres_analyst(conn)
         if options.analyze:
             for name, relation in postgres_relations(conn, shadow, marts).items():
                 if relation.kind in ("m", "r", "p"):
@@ -164,8 +200,18 @@ def _swap_postgres(
             )
         to_move.append(mart)
     if not to_move:
+        _ensure_seed_views_postgres(conn, published, [])
         return [], already
 
+    # The seed views over the marts being replaced go first (they depend on them) and
+    # come back over the new relations below, in this same transaction.
+    stale_views = [view for view, mart in SEED_VIEWS.items() if mart in to_move]
+    if stale_views:
+        conn.execute(
+            sql.SQL("DROP VIEW IF EXISTS {}").format(
+                sql.SQL(", ").join(sql.Identifier(published, view) for view in stale_views)
+            )
+        )
     replaced = [current[m] for m in to_move if m in current]
     if replaced:
         # Objects outside the marts being replaced that depend on them (an analyst's view,
@@ -215,7 +261,44 @@ def _swap_postgres(
     for mart in to_move:
         if now_published[mart].identity != shadows[mart].identity:
             raise PublishError(f"PostgreSQL: {mart} changed while being published; rolled back")
+    # Moved relations keep the shadow's privileges: the analyst's grant comes with them.
+    grant_postgres_select(conn, [sql.Identifier(published, mart) for mart in to_move])
+    _ensure_seed_views_postgres(conn, published, to_move)
     return to_move, already
+
+
+def _ensure_seed_views_postgres(
+    conn: psycopg.Connection, published: str, moved: Sequence[str]
+) -> None:
+    """Inside the swap transaction: every published mart answers to its seed name.
+
+    Views of the marts just ``moved`` were dropped before the move and are created again
+    here; those of other marts are created only when missing (a first publish, or a
+    warehouse published before the seed names existed).
+    """
+    present = postgres_relations(conn, published, list(SEED_VIEWS.values()))
+    existing = postgres_relations(conn, published, list(SEED_VIEWS))
+    created = []
+    for view, mart in SEED_VIEWS.items():
+        if mart not in present or (view in existing and mart not in moved):
+            continue
+        if view in existing:  # defensive: the caller drops the moved marts' views first
+            conn.execute(sql.SQL("DROP VIEW {}").format(sql.Identifier(published, view)))
+        conn.execute(
+            sql.SQL("CREATE VIEW {} AS SELECT * FROM {}").format(
+                sql.Identifier(published, view), sql.Identifier(published, mart)
+            )
+        )
+        conn.execute(
+            sql.SQL("COMMENT ON VIEW {} IS {}").format(
+                sql.Identifier(published, view),
+                sql.Literal(
+                    f"The seed's name of {published}.{mart}; recreated by every publish of it."
+                ),
+            )
+        )
+        created.append(sql.Identifier(published, view))
+    grant_postgres_select(conn, created)
 
 
 def _copy_grants(
@@ -261,6 +344,7 @@ def publish_clickhouse(
     cluster = on_cluster(clickhouse_cluster())  # cluster mode: on every node at once
     with clickhouse_client(clickhouse_url) as client:
         client.command(f"CREATE DATABASE IF NOT EXISTS {_ch(published)}{cluster}")
+        _ensure_clickhouse_analyst(client)
         shadows = clickhouse_uuids(client, shadow, marts)
         current = clickhouse_uuids(client, published, marts)
         to_move: list[str] = []
@@ -305,8 +389,43 @@ def publish_clickhouse(
         # The old tables are now in the shadow. Queries still reading them keep them alive.
         for mart in [*exchange, *leftovers]:
             client.command(f"DROP TABLE IF EXISTS {_ch(shadow)}.{_ch(mart)}{cluster}")
+        ensure_seed_views_clickhouse(client, published)
     report.total_seconds = time.perf_counter() - started
     return report
+
+
+def _ensure_clickhouse_analyst(client: ClickHouseClient) -> None:
+    """The analyst user on a real server. The embedded endpoint refuses CREATE USER (chDB
+    has no writable user directory) and enforces the same role itself."""
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    try:
+        for statement in clickhouse_analyst_statements(on_cluster(clickhouse_cluster())):
+            client.command(statement)
+    except DatabaseError as error:
+        log.info("ClickHouse analyst user not managed here: %s", str(error).splitlines()[0])
+
+
+def ensure_seed_views_clickhouse(
+    client: ClickHouseClient, published: str = PUBLISHED_SCHEMA
+) -> None:
+    """Every published mart answers to its seed name: a view, created when missing and
+    replaced (atomically) when its columns no longer match the mart's."""
+    rows = client.query(
+        "SELECT table, arraySort(groupArray((position, name, type))) FROM system.columns "
+        "WHERE database = %(db)s AND table IN %(names)s GROUP BY table",
+        parameters={"db": published, "names": [*SEED_VIEWS, *SEED_VIEWS.values()]},
+    ).result_rows
+    columns = {table: [tuple(column) for column in listed] for table, listed in rows}
+    for view, mart in SEED_VIEWS.items():
+        if mart not in columns or columns.get(view) == columns[mart]:
+            continue
+        verb = "CREATE OR REPLACE VIEW" if view in columns else "CREATE VIEW IF NOT EXISTS"
+        client.command(
+            f"{verb} {_ch(published)}.{_ch(view)}{on_cluster(clickhouse_cluster())} "
+            f"AS SELECT * FROM {_ch(published)}.{_ch(mart)} "
+            f"COMMENT 'The seed''s name of {published}.{mart}'"
+        )
 
 
 # --- both engines ----------------------------------------------------------------------

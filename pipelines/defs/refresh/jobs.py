@@ -51,6 +51,7 @@ HOURLY_MARTS_WITH_STAGING = (
 )
 RAW = dg.AssetSelection.key_prefixes(*[[engine, "raw"] for engine in ENGINES])
 PUBLISH = dg.AssetSelection.assets("published_marts")
+ANALYZED = dg.AssetSelection.assets(dg.AssetKey(["postgres", "analyzed"]))
 
 nightly_refresh = dg.define_asset_job(
     name="nightly_refresh",
@@ -81,9 +82,10 @@ hourly_refresh = dg.define_asset_job(
     description=(
         "Incremental refresh: rows changed since the stored watermark, raw gates, "
         f"{' and '.join(HOURLY_MARTS)} rebuilt in both engines into the shadow, gates and "
-        "parity, publish of just those marts (the others stay as they were)."
+        "parity, publish of just those marts (the others stay as they were), ANALYZE."
     ),
-    selection=RAW | HOURLY_MARTS_WITH_STAGING | PUBLISH,
+    # ANALYZE too: the incremental load changed raw and the publish replaced marts.
+    selection=RAW | HOURLY_MARTS_WITH_STAGING | PUBLISH | ANALYZED,
     config=refresh_run_config("hourly"),
     tags={REFRESH_TAG: "hourly"},
     executor_def=forked_steps_executor,
