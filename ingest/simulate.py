@@ -23,6 +23,7 @@ import numpy as np
 import psycopg
 
 from ingest import shop_vocabulary as vocabulary
+from ingest.profiles import require_canonical
 from ingest.shop_calendar import DAY, HOUR, HOUR_WEIGHTS, day_factors, to_datetime
 from ingest.shop_orders import (
     ANGRY_REVIEW_SHARE,
@@ -146,6 +147,7 @@ def simulate_shop(
         seed = time.time_ns() % 2**63
     elif seed < 0:
         raise ShopmartsError(f"--seed must be zero or positive, got {seed}")
+    require_canonical("simulate")
     shown = Progress(progress)
     started = time.perf_counter()
     with connect(shop_url) as conn:

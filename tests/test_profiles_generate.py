@@ -1067,3 +1067,13 @@ def test_schema_file_run_top_to_bottom_builds_the_empty_shop(
         ).fetchone()
     assert {row[0] for row in rows} == set(profile.table_names)
     assert keys == (len(profile.tables),)  # a primary key on every table
+
+
+def test_simulate_refuses_another_profile_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until a profile's simulator exists, simulate names the setting instead of failing on
+    the first table the profile does not have."""
+    from ingest.simulate import simulate_shop
+
+    monkeypatch.setenv("SHOPMARTS_SOURCE_PROFILE", "modestwear")
+    with pytest.raises(ShopmartsError, match="SHOPMARTS_SOURCE_PROFILE is 'modestwear'"):
+        simulate_shop("postgresql://nobody@127.0.0.1:1/shop", hours=1, seed=1, progress=False)

@@ -200,6 +200,22 @@ def configured_profile() -> Profile:
         raise ShopmartsError(f"{PROFILE_VAR}: {error}") from None
 
 
+def require_canonical(action: str) -> None:
+    """Refuse ``action`` on a shop of another profile, in one line naming the setting.
+
+    The simulator and the extract read the canonical shop's tables; the other profiles'
+    extract, staging and gates are not built yet (ingest/profiles/README.md), and without
+    this they would fail on the first missing table with PostgreSQL's own message.
+    """
+    profile = configured_profile()
+    if profile.name != DEFAULT_PROFILE:
+        raise ShopmartsError(
+            f"{action} reads the canonical shop's tables only so far; {PROFILE_VAR} is "
+            f"{profile.name!r} (generate works for every profile; its extract, staging and "
+            "gates are not built yet)"
+        )
+
+
 def every_profile_table() -> tuple[str, ...]:
     """Every table name any profile creates in the shop (for dropping whatever is there)."""
     names: dict[str, None] = {}

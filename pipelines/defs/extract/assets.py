@@ -16,6 +16,7 @@ import psycopg
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
 from ingest.extract import ENGINES, Engine, ExtractOptions, LoadReport, extract_loads
+from ingest.profiles import require_canonical
 
 # The shop's tables (DESIGN.md "Source schema"); the extract itself reads their columns,
 # types and keys from the shop's catalog at run time.
@@ -127,6 +128,7 @@ def extract_raw(
     config: ExtractConfig,
     shopmarts_environment: ShopmartsEnvironment,
 ) -> Iterator[dg.MaterializeResult]:
+    require_canonical("the extract")
     targets: list[tuple[str, Engine]] = []
     for key in context.selected_asset_keys:
         engine, _raw, table = key.path
