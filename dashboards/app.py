@@ -62,7 +62,7 @@ def main() -> None:
     except QueryFailed as error:
         st.error(
             f"**A query on {ENGINE_LABELS[engine]} failed.** {error}\n\n"
-            "The published marts may not match what the dashboards expect (DESIGN.md, Marts).",
+            "The published marts may not match what the dashboards expect (docs/design.md, Marts).",
             icon=":material/error:",
         )
 

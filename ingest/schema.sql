@@ -1,5 +1,5 @@
 -- The shop: transactional schema of the seed document "E-Commerce Analytics Platform"
--- (database `shop`, schema `public`). DESIGN.md "Source schema" fixes the table and column
+-- (database `shop`, schema `public`). docs/design.md "Source schema" fixes the table and column
 -- names; the extra columns are what a real shop keeps as well.
 --
 -- `shopmarts generate` applies this file section by section, in one transaction:

@@ -7,7 +7,7 @@ cover exactly these names.
 
 from __future__ import annotations
 
-# The shop's tables as loaded into `raw` (DESIGN.md "Source schema").
+# The shop's tables as loaded into `raw` (docs/design.md "Source schema").
 RAW_TABLES: tuple[str, ...] = (
     "customers",
     "addresses",
@@ -22,7 +22,7 @@ RAW_TABLES: tuple[str, ...] = (
     "audit_log",
 )
 
-# The marts analysts read (DESIGN.md "Marts" and "Added in the second wave").
+# The marts analysts read (docs/design.md "Marts" and "Added in the second wave").
 MARTS: tuple[str, ...] = (
     "customer_analytics",
     "customer_segments",

@@ -1,6 +1,6 @@
 """The dashboards against a small hand-made published shop, on both engines (AppTest).
 
-The shop below is written out by hand as published marts (exact DESIGN.md columns) in
+The shop below is written out by hand as published marts (exact docs/design.md columns) in
 the warehouse's `marts` schema and ClickHouse's `marts` database, so every number the
 app shows can be checked twice: against SQL run directly on the marts, and against
 sums of the rows written here.

@@ -2,7 +2,7 @@
 
 A small generated shop (scale 0.05) is extracted in full and built on both targets;
 then the shop lives two more hours, the incremental extract runs and both engines
-build again. The marts must have exactly DESIGN.md's columns, equal rows in both
+build again. The marts must have exactly docs/design.md's columns, equal rows in both
 engines (the parity check), must survive rebuilding staging (the view trap), and the
 docs must generate for both targets.
 """
@@ -25,7 +25,7 @@ from pipelines.defs.dbt.connection import TARGETS, DbtRun, run_dbt
 from pipelines.engines.settings import Environment
 from quality.parity import check_parity
 
-# DESIGN.md, "Marts" and "Added in the second wave": names and columns, in order (the
+# docs/design.md, "Marts" and "Added in the second wave": names and columns, in order (the
 # designed columns first, then the ones analysts asked for next).
 DESIGNED_MARTS: dict[str, list[str]] = {
     "customer_analytics": [

@@ -18,7 +18,7 @@ from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseO
 from ingest.extract import ENGINES, Engine, ExtractOptions, LoadReport, extract_loads
 from ingest.profiles import require_canonical
 
-# The shop's tables (DESIGN.md "Source schema"); the extract itself reads their columns,
+# The shop's tables (docs/design.md "Source schema"); the extract itself reads their columns,
 # types and keys from the shop's catalog at run time.
 from ingest.shop_schema import SHOP_TABLES
 from pipelines.defs.extract.resources import ShopmartsEnvironment
