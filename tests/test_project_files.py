@@ -280,3 +280,23 @@ def test_dagster_instance_files_validate(tmp_path: Path) -> None:
         assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
         limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
         assert {"key": "shopmarts/refresh", "limit": 1} in limits
+
+
+def test_nothing_in_the_repository_points_outside_it() -> None:
+    """A user's clone is all there is: the design contract is docs/design.md, and no file
+    sends readers to a document the repository does not carry."""
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    outside = re.compile(r"\.\./shared|(?<![\w/])DESIGN\.md|shared/seeds")
+    this_file = Path(__file__).resolve().relative_to(ROOT).as_posix()
+    offenders = []
+    for name in tracked:
+        path = ROOT / name
+        if name == this_file or path.suffix in {".png", ".lock"} or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if outside.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
+    assert (ROOT / "docs" / "design.md").is_file()
