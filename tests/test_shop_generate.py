@@ -439,9 +439,10 @@ def test_cli_generates_with_an_end_date(new_database: Callable[[str], str]) -> N
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
-        (("--scale", "-1"), 1, "shopmarts: --scale must be positive"),
+        # Ranges are checked when the options are parsed (click: exit 2, the option named).
+        (("--scale", "-1"), 2, "shopmarts generate: Invalid value for '--scale'"),
         (("--scale", "nan"), 1, "shopmarts: --scale must be a positive number"),
-        (("--scale", "0.1", "--seed", "-4"), 1, "shopmarts: --seed must be zero or positive"),
+        (("--scale", "0.1", "--seed", "-4"), 2, "shopmarts generate: Invalid value for '--seed'"),
         (("--scale", "0.1", "--end-date", "2999-01-01"), 1, "must not be in the future"),
         (("--bogus",), 2, "shopmarts generate: No such option '--bogus'"),
         (("--scale", "lots"), 2, "shopmarts generate: Invalid value for '--scale'"),
