@@ -18,13 +18,13 @@ from pipelines.engines.settings import Environment
 # The unit tests run in a sandbox (unit_staging, unit_marts): dbt needs their inputs'
 # relations to exist for the column types, and must not touch the real schemas.
 SANDBOX = ["--vars", "{schema_prefix: unit_}"]
-UNIT_TESTS = 11
+UNIT_TESTS = 17
 
 
 @pytest.fixture(scope="module")
 def sandbox(environment: Environment, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Raw tables in both engines (a tiny shop if there are none yet) and empty staging
-    relations in the sandbox schemas."""
+    and intermediate relations in the sandbox schemas."""
     with psycopg.connect(environment.warehouse_url) as conn:
         row = conn.execute("select to_regclass('raw.orders') is not null").fetchone()
         has_raw = bool(row and row[0])
@@ -33,7 +33,9 @@ def sandbox(environment: Environment, tmp_path_factory: pytest.TempPathFactory) 
         extract(environment, mode="full")
     artifacts = tmp_path_factory.mktemp("dbt-unit")
     runs = run_dbt(
-        environment, ["run", "--select", "staging", "--empty", *SANDBOX], artifacts_dir=artifacts
+        environment,
+        ["run", "--select", "staging", "intermediate", "--empty", *SANDBOX],
+        artifacts_dir=artifacts,
     )
     for run in runs.values():
         assert run.ok, run.output[-3000:]
