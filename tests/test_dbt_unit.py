@@ -8,12 +8,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import yaml  # type: ignore[import-untyped]
 
 from ingest.extract import extract
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, TARGETS, run_dbt
 from pipelines.engines.settings import Environment
+from quality.suites.marts import mart_suites
 
 # The unit tests run in a sandbox (unit_staging, unit_marts): dbt needs their inputs'
 # relations to exist for the column types, and must not touch the real schemas.
@@ -82,13 +82,10 @@ def test_the_documented_rfm_table_is_the_one_the_mart_uses() -> None:
         for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
     ]
     assert documented == rules
-    models = yaml.safe_load(
-        (DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml").read_text()
-    )
-    [segments] = [model for model in models["models"] if model["name"] == "customer_segments"]
-    [segment] = [column for column in segments["columns"] if column["name"] == "segment"]
-    [accepted] = [test for test in segment["data_tests"] if "accepted_values" in str(test)]
-    assert accepted["accepted_values"]["arguments"]["values"] == [name for name, _, _ in rules]
+    # The mart gate accepts exactly these segments (its rule customer_segments.segment.known).
+    [suite] = mart_suites("postgres", marts=["customer_segments"])
+    [known] = [e for e in suite.expectations if e.meta["rule"] == "customer_segments.segment.known"]
+    assert list(known.value_set) == [name for name, _, _ in rules]
 
 
 def test_the_rfm_rules_tile_the_score_grid() -> None:

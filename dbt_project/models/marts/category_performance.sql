@@ -8,7 +8,7 @@
     the products filed directly under the category. The tree is walked down from the
     top-level categories, so a cycle of parents (which the shop should never hold) can
     not make the walk endless: its categories are never reached and get no
-    category_level, which a data test and the mart gate report. -#}
+    category_level, which the mart gate reports. -#}
 
 with
 
