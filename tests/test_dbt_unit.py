@@ -98,3 +98,42 @@ def test_the_rfm_rules_tile_the_score_grid() -> None:
                 if r_low <= r <= r_high and fm_low <= fm <= fm_high
             ]  # fmt: skip
             assert len(owners) == 1, (r, fm, owners)
+
+
+def test_every_retired_mart_data_test_is_a_rule_of_the_mart_gate() -> None:
+    """dbt_project/README.md names, for each dbt data test the marts no longer carry, the
+    GX rules of the mart gate that check it; each of them exists, in both engines."""
+    readme = (DBT_PROJECT_DIR / "README.md").read_text()
+    table = readme.split("### Retired dbt data tests and the rules that check them now")[1]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in table.splitlines()
+        if line.startswith("| `")
+    ]
+    assert len(rows) == 125
+    for engine in ("postgres", "clickhouse"):
+        rules = {rule for suite in mart_suites(engine) for rule in suite.rules}
+        for retired, _what, named in rows:
+            named_rules = re.findall(r"`([^`]+)`", named)
+            assert named_rules, retired
+            assert set(named_rules) <= rules, (engine, retired, set(named_rules) - rules)
+
+
+def test_lineage_runs_through_the_intermediate_layer() -> None:
+    """In Dagster's asset graph the intermediate models sit between staging and the marts,
+    in a group of their own, in both engines; no mart reads a staging order table."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from quality.tables import MARTS
+
+    graph = defs.resolve_asset_graph()
+    for engine in TARGETS:
+        recognized = graph.get(dg.AssetKey([engine, "intermediate", "int_orders__recognized"]))
+        assert recognized.group_name == "intermediate"
+        assert dg.AssetKey([engine, "staging", "stg_shop__orders"]) in recognized.parent_keys
+        for mart in MARTS:
+            parents = graph.get(dg.AssetKey([engine, "marts", mart])).parent_keys
+            layers = {key.path[1] for key in parents}
+            assert "intermediate" in layers, (engine, mart, parents)
+            assert dg.AssetKey([engine, "staging", "stg_shop__order_items"]) not in parents
