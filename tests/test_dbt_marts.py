@@ -138,7 +138,10 @@ def test_build_passes_on_both_engines(built: dict[str, DbtRun]) -> None:
         assert set(DESIGNED_MARTS) <= models, target
         assert models >= INTERMEDIATE_MODELS, target
         assert sum(r["unique_id"].startswith("test.") for r in results) > 30, target
-        assert all(r["status"] in ("success", "pass") for r in results), target
+        # dbt 1.11 lists the exposures (the dashboards' pages) too, as `no-op`.
+        built_or_tested = [r for r in results if not r["unique_id"].startswith("exposure.")]
+        assert all(r["status"] in ("success", "pass") for r in built_or_tested), target
+        assert len(built_or_tested) < len(results), "no exposure in the build"
 
 
 def test_marts_carry_no_dbt_data_test(built: dict[str, DbtRun]) -> None:
