@@ -8,23 +8,23 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import yaml  # type: ignore[import-untyped]
 
 from ingest.extract import extract
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, TARGETS, run_dbt
 from pipelines.engines.settings import Environment
+from quality.suites.marts import mart_suites
 
 # The unit tests run in a sandbox (unit_staging, unit_marts): dbt needs their inputs'
 # relations to exist for the column types, and must not touch the real schemas.
 SANDBOX = ["--vars", "{schema_prefix: unit_}"]
-UNIT_TESTS = 11
+UNIT_TESTS = 17
 
 
 @pytest.fixture(scope="module")
 def sandbox(environment: Environment, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Raw tables in both engines (a tiny shop if there are none yet) and empty staging
-    relations in the sandbox schemas."""
+    and intermediate relations in the sandbox schemas."""
     with psycopg.connect(environment.warehouse_url) as conn:
         row = conn.execute("select to_regclass('raw.orders') is not null").fetchone()
         has_raw = bool(row and row[0])
@@ -33,7 +33,9 @@ def sandbox(environment: Environment, tmp_path_factory: pytest.TempPathFactory) 
         extract(environment, mode="full")
     artifacts = tmp_path_factory.mktemp("dbt-unit")
     runs = run_dbt(
-        environment, ["run", "--select", "staging", "--empty", *SANDBOX], artifacts_dir=artifacts
+        environment,
+        ["run", "--select", "staging", "intermediate", "--empty", *SANDBOX],
+        artifacts_dir=artifacts,
     )
     for run in runs.values():
         assert run.ok, run.output[-3000:]
@@ -80,13 +82,10 @@ def test_the_documented_rfm_table_is_the_one_the_mart_uses() -> None:
         for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
     ]
     assert documented == rules
-    models = yaml.safe_load(
-        (DBT_PROJECT_DIR / "models" / "marts" / "_marts__models.yml").read_text()
-    )
-    [segments] = [model for model in models["models"] if model["name"] == "customer_segments"]
-    [segment] = [column for column in segments["columns"] if column["name"] == "segment"]
-    [accepted] = [test for test in segment["data_tests"] if "accepted_values" in str(test)]
-    assert accepted["accepted_values"]["arguments"]["values"] == [name for name, _, _ in rules]
+    # The mart gate accepts exactly these segments (its rule customer_segments.segment.known).
+    [suite] = mart_suites("postgres", marts=["customer_segments"])
+    [known] = [e for e in suite.expectations if e.meta["rule"] == "customer_segments.segment.known"]
+    assert list(known.value_set) == [name for name, _, _ in rules]
 
 
 def test_the_rfm_rules_tile_the_score_grid() -> None:
@@ -99,3 +98,42 @@ def test_the_rfm_rules_tile_the_score_grid() -> None:
                 if r_low <= r <= r_high and fm_low <= fm <= fm_high
             ]  # fmt: skip
             assert len(owners) == 1, (r, fm, owners)
+
+
+def test_every_retired_mart_data_test_is_a_rule_of_the_mart_gate() -> None:
+    """dbt_project/README.md names, for each dbt data test the marts no longer carry, the
+    GX rules of the mart gate that check it; each of them exists, in both engines."""
+    readme = (DBT_PROJECT_DIR / "README.md").read_text()
+    table = readme.split("### Retired dbt data tests and the rules that check them now")[1]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in table.splitlines()
+        if line.startswith("| `")
+    ]
+    assert len(rows) == 125
+    for engine in ("postgres", "clickhouse"):
+        rules = {rule for suite in mart_suites(engine) for rule in suite.rules}
+        for retired, _what, named in rows:
+            named_rules = re.findall(r"`([^`]+)`", named)
+            assert named_rules, retired
+            assert set(named_rules) <= rules, (engine, retired, set(named_rules) - rules)
+
+
+def test_lineage_runs_through_the_intermediate_layer() -> None:
+    """In Dagster's asset graph the intermediate models sit between staging and the marts,
+    in a group of their own, in both engines; no mart reads a staging order table."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from quality.tables import MARTS
+
+    graph = defs.resolve_asset_graph()
+    for engine in TARGETS:
+        recognized = graph.get(dg.AssetKey([engine, "intermediate", "int_orders__recognized"]))
+        assert recognized.group_name == "intermediate"
+        assert dg.AssetKey([engine, "staging", "stg_shop__orders"]) in recognized.parent_keys
+        for mart in MARTS:
+            parents = graph.get(dg.AssetKey([engine, "marts", mart])).parent_keys
+            layers = {key.path[1] for key in parents}
+            assert "intermediate" in layers, (engine, mart, parents)
+            assert dg.AssetKey([engine, "staging", "stg_shop__order_items"]) not in parents

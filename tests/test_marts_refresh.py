@@ -21,7 +21,6 @@ import pytest
 from test_quality_gates import Pipeline, failure_messages
 
 from ingest.generate import generate_shop
-from pipelines.defs.dbt.connection import run_dbt
 from pipelines.defs.publish.marts import mart_fingerprints
 from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.query import run_query
@@ -201,20 +200,22 @@ def test_a_deep_tree_with_a_deleted_parent_publishes_and_rolls_up(
     )
 
 
-def test_dbt_tests_of_the_category_mart_pass_on_the_deep_tree(
-    refreshed: dict[str, Any], environment: Environment, tmp_path_factory: pytest.TempPathFactory
+def test_the_tree_rules_of_the_mart_gate_pass_on_the_deep_tree(
+    refreshed: dict[str, Any], environment: Environment
 ) -> None:
-    """The tree's data tests (no cycle, line revenue agrees across marts) pass at any depth:
-    before, a fourth level failed the nightly build."""
-    runs = run_dbt(
-        environment,
-        ["test", "--select", "category_performance"],
-        artifacts_dir=tmp_path_factory.mktemp("dbt-category-tree"),
-    )
-    for target, run in runs.items():
-        assert run.ok, f"dbt test failed on {target}:\n{run.output[-3000:]}"
-        names = {result["unique_id"] for result in run.artifact()["results"]}
-        assert any("assert_category_tree_has_no_cycles" in name for name in names), target
+    """The tree's rules (every category hangs from a top-level one, so no cycle; the
+    top-level categories' line revenue equals the products') pass at any depth, on the
+    published marts: before, a fourth level failed the nightly build. They were dbt
+    singular tests; the mart gate holds them now (dbt_project/README.md)."""
+    from quality.gate import run_mart_gate
+
+    marts = ["category_performance", "product_performance"]
+    for engine in ENGINES:
+        result = run_mart_gate(environment, engine, marts, schema="marts", rebuilt_together=marts)
+        assert result.success, result.describe()
+        assert not result.skipped_rules, result.skipped_rules
+        [outcome] = [o for o in result.outcomes if o.suite == "marts.category_performance"]
+        assert outcome.evaluated > 0 and outcome.row_count, outcome
 
 
 # mart -> (the tampering, Postgres then ClickHouse; the rule that must catch it)
@@ -287,5 +288,180 @@ def test_the_mart_gate_catches_broken_new_columns(
                 conn.execute(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
         with clickhouse_client(environment.clickhouse_url) as client:
             for mart in marts:
+                client.command(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+    assert mart_fingerprints(environment) == published
+
+
+# The rules that took over from the marts' dbt data tests (dbt_project/README.md) and that
+# no GX expectation held before: each tampering below breaks exactly the rules listed.
+# Keys are chosen from the published marts (equal in both engines), so every statement
+# is a plain UPDATE of literal rows. Columns set to NULL are made Nullable in ClickHouse.
+TAKEN_OVER_RULES = {
+    "customer_analytics.customer_id.references_stg_shop__customers",
+    "customer_analytics.days_since_last_order.consistent_with_orders",
+    "customer_analytics.lifetime_revenue.matches_daily_sales",
+    "customer_segments.monetary.matches_customer_analytics",
+    "customer_segments.recency_days.not_null",
+    "product_performance.product_id.references_stg_shop__products",
+    "product_performance.revenue_rank.unique",
+    "product_performance.orders_count.within_units_sold",
+    "daily_sales.unique_customers.within_orders_count",
+    "monthly_revenue.customers_count.within_orders_count",
+    "category_performance.category_id.references_stg_shop__product_categories",
+    "category_performance.active_products_count.not_null",
+    "category_performance.revenue.matches_product_performance",
+    "inventory_status.product_id.references_stg_shop__products",
+    "inventory_status.avg_daily_units_30d.not_null",
+    "promotion_performance.promotion_id.references_stg_shop__promotions",
+    "promotion_performance.code.not_null",
+    "promotion_performance.code.unique",
+}
+NULLED = {
+    "customer_segments": ["recency_days"],
+    "category_performance": ["active_products_count"],
+    "inventory_status": ["avg_daily_units_30d"],
+    "promotion_performance": ["code"],
+}
+UNKNOWN_ID = 10**12  # no row of the shop has such an id
+
+
+def _one(environment: Environment, query: str) -> Any:
+    with psycopg.connect(environment.warehouse_url) as conn:
+        row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+    assert row is not None, query
+    return row[0] if len(row) == 1 else row
+
+
+def _tamperings(environment: Environment) -> list[tuple[str, str, str]]:
+    """(mart, SET clause, WHERE clause) for both engines, from the published marts."""
+    never_bought = _one(
+        environment,
+        "SELECT min(customer_id) FROM marts.customer_analytics WHERE orders_count = 0",
+    )
+    assert never_bought is not None, "the shop needs a customer who never bought"
+    first_buyer, last_buyer = _one(
+        environment,
+        "SELECT min(customer_id), max(customer_id) FROM marts.customer_analytics "
+        "WHERE orders_count > 0",
+    )
+    unsold = _one(
+        environment, "SELECT min(product_id) FROM marts.product_performance WHERE revenue = 0"
+    )
+    assert unsold is not None, "the shop needs a product never sold"
+    busiest_day = _one(
+        environment,
+        "SELECT sales_date FROM marts.daily_sales ORDER BY orders_count DESC, sales_date LIMIT 1",
+    )
+    top_category = _one(
+        environment,
+        "SELECT category_id FROM marts.category_performance WHERE category_level = 1 "
+        "ORDER BY revenue DESC, category_id LIMIT 1",
+    )
+    last_category, first_category = _one(
+        environment, "SELECT max(category_id), min(category_id) FROM marts.category_performance"
+    )
+    first_stock, last_stock = _one(
+        environment,
+        "SELECT min(product_id), max(product_id) FROM marts.inventory_status",
+    )
+    with psycopg.connect(environment.warehouse_url) as conn:
+        promotions = [
+            row[0]
+            for row in conn.execute(
+                "SELECT promotion_id FROM marts.promotion_performance ORDER BY promotion_id"
+            )
+        ]
+    assert len(promotions) >= 3, promotions
+    second_code = _one(
+        environment,
+        f"SELECT code FROM marts.promotion_performance WHERE promotion_id = {promotions[1]}",
+    )
+    return [
+        ("customer_analytics", f"customer_id = {UNKNOWN_ID}", f"customer_id = {never_bought}"),
+        ("customer_analytics", "days_since_last_order = NULL", f"customer_id = {first_buyer}"),
+        (
+            "customer_analytics",
+            "lifetime_revenue = lifetime_revenue + 1",
+            f"customer_id = {last_buyer}",
+        ),
+        ("customer_segments", "recency_days = NULL", f"customer_id = {first_buyer}"),
+        ("product_performance", f"product_id = {UNKNOWN_ID}", f"product_id = {unsold}"),
+        ("product_performance", "revenue_rank = 1", "revenue_rank = 2"),
+        ("product_performance", "orders_count = units_sold + 1", "revenue_rank = 3"),
+        ("daily_sales", "unique_customers = orders_count + 1", f"sales_date = '{busiest_day}'"),
+        (
+            "monthly_revenue",
+            "customers_count = orders_count + 1",
+            "month_start = (SELECT max(month_start) FROM marts.monthly_revenue)",
+        ),
+        ("category_performance", f"category_id = {UNKNOWN_ID}", f"category_id = {last_category}"),
+        ("category_performance", "active_products_count = NULL", f"category_id = {first_category}"),
+        (
+            "category_performance",
+            "revenue = revenue + 1, gross_margin = gross_margin + 1",
+            f"category_id = {top_category}",
+        ),
+        ("inventory_status", f"product_id = {UNKNOWN_ID}", f"product_id = {last_stock}"),
+        ("inventory_status", "avg_daily_units_30d = NULL", f"product_id = {first_stock}"),
+        (
+            "promotion_performance",
+            f"promotion_id = {UNKNOWN_ID}",
+            f"promotion_id = {promotions[-1]}",
+        ),
+        ("promotion_performance", "code = NULL", f"promotion_id = {promotions[-2]}"),
+        ("promotion_performance", f"code = '{second_code}'", f"promotion_id = {promotions[0]}"),
+    ]  # fmt: skip
+
+
+def test_the_mart_gate_holds_the_rules_of_the_retired_dbt_tests(
+    refreshed: dict[str, Any], environment: Environment
+) -> None:
+    """Copies of every published mart in the shadow, each broken the way a retired dbt data
+    test caught (dbt_project/README.md): the gate names exactly those rules, in both
+    engines, and the published marts stay as they were."""
+    from quality.gate import run_mart_gate
+    from quality.tables import MARTS
+
+    published = mart_fingerprints(environment)
+    tamperings = _tamperings(environment)
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SHADOW_SCHEMA}")
+        for mart in MARTS:
+            conn.execute(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+            conn.execute(f"CREATE TABLE {SHADOW_SCHEMA}.{mart} AS SELECT * FROM marts.{mart}")
+        for mart, assignments, where in tamperings:
+            conn.execute(f"UPDATE {SHADOW_SCHEMA}.{mart} SET {assignments} WHERE {where}")
+    with clickhouse_client(environment.clickhouse_url) as client:
+        client.command(f"CREATE DATABASE IF NOT EXISTS {SHADOW_SCHEMA}")
+        for mart in MARTS:
+            nullable = ", ".join(f"toNullable({c}) AS {c}" for c in NULLED.get(mart, []))
+            columns = f"* REPLACE ({nullable})" if nullable else "*"
+            client.command(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+            client.command(
+                f"CREATE TABLE {SHADOW_SCHEMA}.{mart} ENGINE = MergeTree ORDER BY tuple() "
+                f"AS SELECT {columns} FROM marts.{mart}"
+            )
+        for mart, assignments, where in tamperings:
+            client.command(
+                f"ALTER TABLE {SHADOW_SCHEMA}.{mart} UPDATE {assignments} WHERE {where}",
+                settings={"mutations_sync": 2},
+            )
+    try:
+        for engine in ENGINES:
+            result = run_mart_gate(environment, engine, MARTS, rebuilt_together=MARTS)
+            failed = {failure.rule for failure in result.failures}
+            assert failed == TAKEN_OVER_RULES, (
+                engine,
+                sorted(failed - TAKEN_OVER_RULES),
+                sorted(TAKEN_OVER_RULES - failed),
+                result.describe(),
+            )
+            assert not [failure for failure in result.failures if failure.error], engine
+    finally:
+        with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+            for mart in MARTS:
+                conn.execute(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
+        with clickhouse_client(environment.clickhouse_url) as client:
+            for mart in MARTS:
                 client.command(f"DROP TABLE IF EXISTS {SHADOW_SCHEMA}.{mart}")
     assert mart_fingerprints(environment) == published

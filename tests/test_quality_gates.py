@@ -104,10 +104,11 @@ class Pipeline:
         gates = [dg.AssetCheckKey(key, RAW_CHECK_NAME) for key in raw]
         gates += [dg.AssetCheckKey(key, MART_CHECK_NAME) for key in built]
         gates += [dg.AssetCheckKey(mart_key("clickhouse", m), PARITY_CHECK_NAME) for m in marts]
-        # Staging too, even for a few marts: without it, dbt's subset has no dependency on
-        # raw and would run before the extract and the raw gates.
+        # Staging and intermediate too, even for a few marts: without them, dbt's subset has
+        # no dependency on raw and would run before the extract and the raw gates.
         selected = (
-            dg.AssetSelection.assets(*built, published_marts) | dg.AssetSelection.groups("staging")
+            dg.AssetSelection.assets(*built, published_marts)
+            | dg.AssetSelection.groups("staging", "intermediate")
         ).without_checks() | dg.AssetSelection.checks(*gates)
         if extract:
             selected = selected | dg.AssetSelection.assets(*raw).without_checks()

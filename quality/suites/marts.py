@@ -1,14 +1,19 @@
 """Mart suites: what the shadow marts must satisfy before they change places with the
 published ones.
 
-Per mart: its grain present and unique, revenues and counts not negative, scores 1..5,
-segments from the known set, stock status and suggested orders consistent with the
-quantities, margins consistent with revenue and cost, every category in the tree (no
-cycle), promotions' orders within their redemptions. Across marts,
-when the run rebuilt both: `daily_sales` summed by month equals `monthly_revenue`, and
-every customer of `customer_segments` is in `customer_analytics`. A cross-mart rule is
-left out when the run did not rebuild the other mart: a fresh mart legitimately differs
-from a published one built from older data.
+Per mart: its grain present and unique and naming a row of the shop (staging), counts
+and revenues present and not negative, scores 1..5, segments from the known set, stock
+status and suggested orders consistent with the quantities, margins consistent with
+revenue and cost, every category in the tree (no cycle), promotions' orders within their
+redemptions. Across marts, when the run rebuilt both: `daily_sales` summed by month
+equals `monthly_revenue`, the customers' revenue adds up to `daily_sales`', every
+customer of `customer_segments` is in `customer_analytics` with the same orders and
+revenue, and the top-level categories' line revenue equals the products'. A cross-mart
+rule is left out when the run did not rebuild the other mart: a fresh mart legitimately
+differs from a published one built from older data.
+
+These are the marts' data contracts, in one place: dbt keeps no data test on a mart
+(dbt_project/README.md, "Where a rule lives").
 """
 
 from __future__ import annotations
@@ -26,9 +31,15 @@ from quality.suites.suite import (
     add_in_set,
     add_key,
     add_non_negative,
+    add_reference,
     add_unexpected_rows,
+    add_unique,
 )
 from quality.tables import MARTS, SHADOW_SCHEMA
+
+# dbt's staging schema (ClickHouse: database): the shop's rows, cleaned, that the marts'
+# grains come from.
+STAGING_SCHEMA = "staging"
 
 STOCK_STATUSES = ("out_of_stock", "low", "ok", "overstock")
 CUSTOMER_TIERS = ("bronze", "silver", "gold", "platinum")
@@ -67,17 +78,21 @@ def mart_suites(
     def relation(name: str) -> Relation:
         return Relation(engine, schema, name)
 
+    def staging(name: str) -> Relation:
+        return Relation(engine, STAGING_SCHEMA, name)
+
     suites: dict[str, TableSuite] = {name: TableSuite("marts", relation(name)) for name in MARTS}
 
     customer_analytics = suites["customer_analytics"]
     add_key(customer_analytics, ["customer_id"], what="grain: one row per customer")
-    for column in ("orders_count", "lifetime_revenue", "items_purchased"):
-        customer_analytics.add(
-            f"{column}.not_null",
-            gxe.ExpectColumnValuesToNotBeNull,
-            f"{column} is never empty (0 for a customer who never bought)",
-            column=column,
-        )
+    add_reference(customer_analytics, "customer_id", staging("stg_shop__customers"), "customer_id")
+    _add_not_null(
+        customer_analytics,
+        "orders_count",
+        "lifetime_revenue",
+        "items_purchased",
+        why="0 for a customer who never bought",
+    )
     add_non_negative(
         customer_analytics,
         "orders_count",
@@ -96,9 +111,28 @@ def mart_suites(
         or_equal=True,
         ignore_row_if="either_value_is_missing",
     )
+    add_unexpected_rows(
+        customer_analytics,
+        "days_since_last_order.consistent_with_orders",
+        "days_since_last_order is empty exactly for the customers without a recognized order",
+        "SELECT * FROM {batch} WHERE (days_since_last_order IS NULL) <> (orders_count = 0)",
+    )
+    if "daily_sales" in together:
+        add_unexpected_rows(
+            customer_analytics,
+            "lifetime_revenue.matches_daily_sales",
+            "the customers' lifetime_revenue adds up to daily_sales' net_revenue",
+            _totals_differ(
+                "SELECT coalesce(sum(lifetime_revenue), 0) AS customers_revenue FROM {batch}",
+                "SELECT coalesce(sum(net_revenue), 0) AS daily_revenue "
+                f"FROM {relation('daily_sales').qualified}",
+                "customers_revenue <> daily_revenue",
+            ),
+        )
 
     segments = suites["customer_segments"]
     add_key(segments, ["customer_id"], what="grain: one row per customer who bought")
+    _add_not_null(segments, "recency_days", "frequency", "monetary", why="every buyer has them")
     add_non_negative(segments, "recency_days", "monetary")
     segments.add(
         "frequency.at_least_1",
@@ -161,10 +195,43 @@ def mart_suites(
             "every segmented customer is a customer of customer_analytics",
             query,
         )
+        # Inner join: a customer missing from customer_analytics is the rule above's.
+        add_unexpected_rows(
+            segments,
+            "monetary.matches_customer_analytics",
+            "each customer's frequency and monetary equal their orders_count and "
+            "lifetime_revenue in customer_analytics",
+            "SELECT segments.customer_id, segments.frequency, segments.monetary, "
+            "analytics.orders_count, analytics.lifetime_revenue "
+            f"FROM {{batch}} AS segments INNER JOIN {analytics.qualified} AS analytics "
+            "ON analytics.customer_id = segments.customer_id "
+            "WHERE segments.frequency <> analytics.orders_count "
+            "OR segments.monetary <> analytics.lifetime_revenue",
+        )
 
     products = suites["product_performance"]
     add_key(products, ["product_id"], what="grain: one row per product")
+    add_reference(products, "product_id", staging("stg_shop__products"), "product_id")
+    _add_not_null(
+        products,
+        "units_sold",
+        "revenue",
+        "orders_count",
+        "review_count",
+        "revenue_rank",
+        "cost_of_goods",
+        why="0 for a product never sold or reviewed",
+    )
     add_non_negative(products, "units_sold", "revenue", "orders_count", "review_count")
+    products.add(
+        "orders_count.within_units_sold",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        "units_sold >= orders_count (every order of the product sold at least one unit)",
+        column_A="units_sold",
+        column_B="orders_count",
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
     products.add(
         "avg_rating.between_1_and_5",
         gxe.ExpectColumnValuesToBeBetween,
@@ -180,10 +247,22 @@ def mart_suites(
         column="revenue_rank",
         min_value=1,
     )
+    add_unique(products, ["revenue_rank"], what="ties are ranked by product_id")
     _add_margin_rules(products)
 
     daily = suites["daily_sales"]
     add_key(daily, ["sales_date"], what="grain: one row per day")
+    _add_not_null(
+        daily,
+        "orders_count",
+        "items_sold",
+        "gross_revenue",
+        "discount_total",
+        "net_revenue",
+        "unique_customers",
+        "new_customers",
+        why="0 on a day without sales",
+    )
     add_non_negative(
         daily,
         "orders_count",
@@ -204,10 +283,15 @@ def mart_suites(
         or_equal=True,
         ignore_row_if="either_value_is_missing",
     )
+    _add_customers_within_orders(daily, "unique_customers")
 
     monthly = suites["monthly_revenue"]
     add_key(monthly, ["month_start"], what="grain: one row per month")
+    _add_not_null(
+        monthly, "revenue", "orders_count", "customers_count", why="0 in a month without sales"
+    )
     add_non_negative(monthly, "revenue", "orders_count", "customers_count", "avg_order_value")
+    _add_customers_within_orders(monthly, "customers_count")
     if "daily_sales" in together:
         daily_sales = relation("daily_sales")
         if engine == "clickhouse":
@@ -239,7 +323,19 @@ def mart_suites(
 
     categories = suites["category_performance"]
     add_key(categories, ["category_id"], what="grain: one row per category")
-    add_non_negative(categories, "products_count", "units_sold", "revenue")
+    add_reference(categories, "category_id", staging("stg_shop__product_categories"), "category_id")
+    _add_not_null(
+        categories,
+        "products_count",
+        "active_products_count",
+        "units_sold",
+        "revenue",
+        "own_units_sold",
+        "own_revenue",
+        "cost_of_goods",
+        why="0 for a category without products or sales",
+    )
+    add_non_negative(categories, "products_count", "active_products_count", "units_sold", "revenue")
     categories.add(
         "revenue_share.between_0_and_1",
         gxe.ExpectColumnValuesToBeBetween,
@@ -264,9 +360,35 @@ def mart_suites(
         "OR own_units_sold > units_sold OR own_revenue > revenue",
     )
     _add_margin_rules(categories)
+    if "product_performance" in together:
+        # Products filed under no existing category are in no category's figures.
+        sold = (
+            "SELECT coalesce(sum(sold.revenue), 0) AS product_revenue, "
+            "coalesce(sum(sold.units_sold), 0) AS product_units "
+            f"FROM {relation('product_performance').qualified} AS sold "
+            f"INNER JOIN {staging('stg_shop__products').qualified} AS products "
+            "ON products.product_id = sold.product_id "
+            f"INNER JOIN {staging('stg_shop__product_categories').qualified} AS filed "
+            "ON filed.category_id = products.category_id"
+        )
+        add_unexpected_rows(
+            categories,
+            "revenue.matches_product_performance",
+            "the top-level categories' revenue and units_sold add up to product_performance's "
+            "(of the products filed under a category)",
+            _totals_differ(
+                "SELECT coalesce(sum(revenue), 0) AS category_revenue, "
+                "coalesce(sum(units_sold), 0) AS category_units "
+                "FROM {batch} WHERE category_level = 1",
+                sold,
+                "category_revenue <> product_revenue OR category_units <> product_units",
+            ),
+        )
 
     inventory = suites["inventory_status"]
     add_key(inventory, ["product_id", "warehouse_code"], what="grain: product x warehouse")
+    add_reference(inventory, "product_id", staging("stg_shop__products"), "product_id")
+    _add_not_null(inventory, "avg_daily_units_30d", why="0 without recent sales")
     add_non_negative(
         inventory,
         "quantity_on_hand",
@@ -274,6 +396,7 @@ def mart_suites(
         "reorder_point",
         "avg_daily_units_30d",
         "days_of_cover",
+        "suggested_order_quantity",
     )
     inventory.add(
         "stock_status.not_null",
@@ -312,6 +435,17 @@ def mart_suites(
 
     promotions = suites["promotion_performance"]
     add_key(promotions, ["promotion_id"], what="grain: one row per promotion")
+    add_reference(promotions, "promotion_id", staging("stg_shop__promotions"), "promotion_id")
+    _add_not_null(promotions, "code", why="every promotion has its code")
+    add_unique(promotions, ["code"], what="codes are unique in the shop")
+    _add_not_null(
+        promotions,
+        "redemptions",
+        "orders_count",
+        "revenue",
+        "discount_total",
+        why="0 for a promotion never used",
+    )
     add_non_negative(
         promotions,
         "redemptions",
@@ -349,6 +483,37 @@ def mart_suites(
     )
 
     return [suites[name] for name in wanted]
+
+
+def _add_not_null(suite: TableSuite, *columns: str, why: str) -> None:
+    """Each of ``columns`` is never empty (``why``: what stands in for "nothing")."""
+    for column in columns:
+        suite.add(
+            f"{column}.not_null",
+            gxe.ExpectColumnValuesToNotBeNull,
+            f"{column} is never empty ({why})",
+            column=column,
+        )
+
+
+def _add_customers_within_orders(suite: TableSuite, customers: str) -> None:
+    """A period's distinct customers are at most its orders."""
+    suite.add(
+        f"{customers}.within_orders_count",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        f"orders_count >= {customers} (each customer placed at least one order)",
+        column_A="orders_count",
+        column_B=customers,
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
+
+
+def _totals_differ(left: str, right: str, differ: str) -> str:
+    """A row-level rule comparing two one-row totals: the row when ``differ`` holds."""
+    return (
+        f"SELECT * FROM ({left}) AS left_total CROSS JOIN ({right}) AS right_total WHERE {differ}"
+    )
 
 
 def _add_margin_rules(suite: TableSuite) -> None:

@@ -8,7 +8,7 @@
     the products filed directly under the category. The tree is walked down from the
     top-level categories, so a cycle of parents (which the shop should never hold) can
     not make the walk endless: its categories are never reached and get no
-    category_level, which a data test and the mart gate report. -#}
+    category_level, which the mart gate reports. -#}
 
 with
 
@@ -26,15 +26,9 @@ products as (
 
 ),
 
-recognized_orders as (
+sales as (
 
-    select order_id from {{ ref('stg_shop__orders') }} where is_recognized
-
-),
-
-order_items as (
-
-    select order_id, product_id, quantity, line_total from {{ ref('stg_shop__order_items') }}
+    select product_id, units_sold, revenue from {{ ref('int_products__sales') }}
 
 ),
 
@@ -98,22 +92,13 @@ product_sales as materialized (
         products.product_id as product_id,
         products.category_id as category_id,
         products.is_active as is_active,
-        coalesce(sold.quantity_sum, 0) as quantity_sum,
-        coalesce(sold.line_total_sum, 0) as line_total_sum,
+        coalesce(sales.units_sold, 0) as quantity_sum,
+        coalesce(sales.revenue, 0) as line_total_sum,
         -- At today's cost price: the shop keeps no history of cost prices.
-        coalesce(sold.quantity_sum, 0) * products.cost_price as cost_sum
+        coalesce(sales.units_sold, 0) * products.cost_price as cost_sum
     from products
-    left join (
-        select
-            order_items.product_id as product_id,
-            sum(order_items.quantity) as quantity_sum,
-            sum(order_items.line_total) as line_total_sum
-        from order_items
-        inner join recognized_orders
-            on order_items.order_id = recognized_orders.order_id
-        group by order_items.product_id
-    ) as sold
-        on products.product_id = sold.product_id
+    left join sales
+        on products.product_id = sales.product_id
 
 ),
 

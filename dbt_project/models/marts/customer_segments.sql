@@ -11,11 +11,10 @@ customers as (
 
 ),
 
-recognized_orders as (
+customer_orders as (
 
-    select customer_id, order_date, total_amount
-    from {{ ref('stg_shop__orders') }}
-    where is_recognized
+    select customer_id, last_order_date, orders_count, revenue
+    from {{ ref('int_customers__order_summary') }}
 
 ),
 
@@ -25,25 +24,13 @@ as_of as (
 
 ),
 
-customer_orders as (
-
-    select
-        customer_id,
-        max(order_date) as last_order_date,
-        count(*) as orders_count,
-        sum(total_amount) as revenue_sum
-    from recognized_orders
-    group by customer_id
-
-),
-
 measured as (
 
     select
         customer_orders.customer_id as customer_id,
         {{ days_between('customer_orders.last_order_date', 'as_of.as_of_date') }} as recency_days,
         {{ to_bigint('customer_orders.orders_count') }} as frequency,
-        {{ to_money('customer_orders.revenue_sum') }} as monetary
+        {{ to_money('customer_orders.revenue') }} as monetary
     from customer_orders
     cross join as_of
 

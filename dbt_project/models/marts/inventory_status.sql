@@ -40,15 +40,9 @@ products as (
 
 ),
 
-recognized_orders as (
+recognized_order_items as (
 
-    select order_id, order_date from {{ ref('stg_shop__orders') }} where is_recognized
-
-),
-
-order_items as (
-
-    select order_id, product_id, quantity from {{ ref('stg_shop__order_items') }}
+    select order_date, product_id, quantity from {{ ref('int_order_items__recognized') }}
 
 ),
 
@@ -58,26 +52,17 @@ as_of as (
 
 ),
 
-recent_orders as (
-
-    -- Recognized orders of the 30 days before the as-of date.
-    select recognized_orders.order_id as order_id
-    from recognized_orders
-    cross join as_of
-    where recognized_orders.order_date >= {{ add_days('as_of.as_of_date', -30) }}
-        and recognized_orders.order_date < as_of.as_of_date
-
-),
-
 recent_sales as (
 
+    -- Units of recognized orders of the 30 days before the as-of date.
     select
-        order_items.product_id as product_id,
-        sum(order_items.quantity) as quantity_sum
-    from order_items
-    inner join recent_orders
-        on order_items.order_id = recent_orders.order_id
-    group by order_items.product_id
+        recognized_order_items.product_id as product_id,
+        sum(recognized_order_items.quantity) as quantity_sum
+    from recognized_order_items
+    cross join as_of
+    where recognized_order_items.order_date >= {{ add_days('as_of.as_of_date', -30) }}
+        and recognized_order_items.order_date < as_of.as_of_date
+    group by recognized_order_items.product_id
 
 ),
 

@@ -9,8 +9,7 @@ recognized_orders as materialized (
 
     -- Read by several CTEs below: computed once (ClickHouse would inline it each time).
     select customer_id, order_date, total_amount
-    from {{ ref('stg_shop__orders') }}
-    where is_recognized
+    from {{ ref('int_orders__recognized') }}
 
 ),
 

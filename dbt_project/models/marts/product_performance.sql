@@ -20,35 +20,16 @@ categories as (
 
 ),
 
-recognized_orders as (
+product_sales as (
 
-    select order_id from {{ ref('stg_shop__orders') }} where is_recognized
-
-),
-
-order_items as (
-
-    select order_id, product_id, quantity, line_total from {{ ref('stg_shop__order_items') }}
+    select product_id, units_sold, revenue, orders_count
+    from {{ ref('int_products__sales') }}
 
 ),
 
 reviews as (
 
     select product_id, rating from {{ ref('stg_shop__reviews') }}
-
-),
-
-product_sales as (
-
-    select
-        order_items.product_id as product_id,
-        sum(order_items.quantity) as quantity_sum,
-        sum(order_items.line_total) as line_total_sum,
-        count(distinct order_items.order_id) as distinct_orders
-    from order_items
-    inner join recognized_orders
-        on order_items.order_id = recognized_orders.order_id
-    group by order_items.product_id
 
 ),
 
@@ -69,15 +50,15 @@ measured as (
         products.product_id as product_id,
         products.product_name as product_name,
         categories.category_name as category_name,
-        {{ to_bigint('coalesce(product_sales.quantity_sum, 0)') }} as units_sold,
-        {{ to_money('coalesce(product_sales.line_total_sum, 0)') }} as revenue,
-        {{ to_bigint('coalesce(product_sales.distinct_orders, 0)') }} as orders_count,
+        {{ to_bigint('coalesce(product_sales.units_sold, 0)') }} as units_sold,
+        {{ to_money('coalesce(product_sales.revenue, 0)') }} as revenue,
+        {{ to_bigint('coalesce(product_sales.orders_count, 0)') }} as orders_count,
         {{ to_bigint('coalesce(product_reviews.reviews_written, 0)') }} as review_count,
         {{ safe_divide('product_reviews.rating_sum', 'product_reviews.reviews_written', 2) }}
             as avg_rating,
         {{ to_boolean('products.is_active') }} as is_active,
         -- At today's cost price: the shop keeps no history of cost prices.
-        {{ to_money('coalesce(product_sales.quantity_sum, 0) * products.cost_price') }}
+        {{ to_money('coalesce(product_sales.units_sold, 0) * products.cost_price') }}
             as cost_of_goods
     from products
     left join categories

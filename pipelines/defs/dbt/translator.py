@@ -22,8 +22,9 @@ def dbt_layer(dbt_resource_props: Mapping[str, Any]) -> str:
 class ShopmartsDbtTranslator(DagsterDbtTranslator):
     """Asset keys prefixed with the engine: `postgres/staging/stg_shop__orders`,
     `clickhouse/marts/customer_segments`. A dbt source is the extract's raw table of the
-    same engine (`postgres/raw/orders`), so lineage runs shop -> raw -> staging -> marts.
-    Groups are the layers; kinds are dbt plus the engine (dagster-dbt adds both).
+    same engine (`postgres/raw/orders`), so lineage runs shop -> raw -> staging ->
+    intermediate -> marts. Groups are the layers (`staging`, `intermediate`, `marts`: the
+    model's folder); kinds are dbt plus the engine (dagster-dbt adds both).
     """
 
     def __init__(self, engine: str) -> None:

@@ -40,9 +40,12 @@ def mart_keys(marts: tuple[str, ...]) -> list[dg.AssetKey]:
     return [dg.AssetKey([engine, "marts", mart]) for engine in ENGINES for mart in marts]
 
 
-STAGING = dg.AssetSelection.key_prefixes(*[[engine, "staging"] for engine in ENGINES])
-# The staging views the hourly marts read are in the job too: besides being cheap to
-# recreate, they carry the dependency on raw, so dbt never runs before the extract.
+STAGING = dg.AssetSelection.key_prefixes(
+    *[[engine, layer] for engine in ENGINES for layer in ("staging", "intermediate")]
+)
+# The staging and intermediate models the hourly marts read are in the job too: besides
+# being cheap to recreate, they carry the dependency on raw, so dbt never runs before the
+# extract, and an intermediate model never lags the raw rows its marts are built from.
 # Their dbt tests are not: they restate, on views over raw, the keys and references the
 # raw gate has just validated, and each is a full scan plus events; the nightly runs them.
 HOURLY_MARTS_WITH_STAGING = (

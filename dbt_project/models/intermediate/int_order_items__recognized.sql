@@ -1,0 +1,36 @@
+{#- The lines of recognized orders, each with its order's customer and date: what
+    product, category, customer and daily unit figures sum. -#}
+
+with
+
+order_items as (
+
+    select order_item_id, order_id, product_id, quantity, line_total
+    from {{ ref('stg_shop__order_items') }}
+
+),
+
+recognized_orders as (
+
+    select order_id, customer_id, order_date
+    from {{ ref('int_orders__recognized') }}
+
+),
+
+joined as (
+
+    select
+        order_items.order_item_id as order_item_id,
+        order_items.order_id as order_id,
+        recognized_orders.customer_id as customer_id,
+        recognized_orders.order_date as order_date,
+        order_items.product_id as product_id,
+        order_items.quantity as quantity,
+        order_items.line_total as line_total
+    from order_items
+    inner join recognized_orders
+        on order_items.order_id = recognized_orders.order_id
+
+)
+
+select * from joined
