@@ -1,4 +1,4 @@
-"""Benchmark the extract side by side with dlt and with the bare COPY floor.
+"""Benchmark the extract side by side with dlt, Sling, ingestr and the bare COPY floor.
 
     .venv/bin/python -m bench.extract --scale 20
 
@@ -14,6 +14,16 @@ stack's shop with ``--existing``), then runs each method in its own child proces
   destination speaks ClickHouse's native TCP protocol (clickhouse-driver) which the
   embedded HTTP-only endpoint does not offer, into dlt's filesystem destination as
   parquet, loaded into ClickHouse with `INSERT ... FORMAT Parquet` (time included);
+- Sling (the `sling` package's Replication API running the binary the `sling-linux-amd64`
+  wheel ships): one replication of every shop table, `full-refresh`, two streams at a
+  time (SLING_THREADS=2, as our two workers), bulk loading on (its default: COPY into
+  PostgreSQL); into ClickHouse over its HTTP interface (`http_url`), as ours;
+- ingestr (the Go ingestr of the `ingestr` wheel, whose 1.x is no longer built on dlt):
+  one `ingestr ingest` per table, two at a time, its default `replace` strategy and page
+  size, `--no-load-timestamp` (no extra column: the same job as ours); into PostgreSQL
+  directly; its ClickHouse destination speaks only the native TCP protocol, so, as for
+  dlt, it writes one parquet file per table that is loaded with `INSERT ... FORMAT
+  Parquet` (time included);
 - floor: a bare psycopg `COPY ... TO STDOUT` read of the same tables, binary (what
   our warehouse path reads) and text (what our ClickHouse path reads), nothing written.
 
@@ -21,7 +31,9 @@ Every method runs ``--repeat`` times (default 3), in interleaved rounds so a noi
 moment of the machine falls on all of them alike; each keeps its fastest run (the
 one least disturbed by the rest of the machine), and the table shows the slowest too.
 The ratio to the floor is also given round by round (ours and the floor it is compared
-with ran back to back), with the median of the rounds.
+with ran back to back), with the median of the rounds; so is each peer's time over ours.
+Every peer copies every shop table whole (the same job as ours); its rows are counted in
+its destination after its clock stops.
 
 Prints rows, seconds, rows/s, peak RSS and the ratios; ``--output`` also writes JSON.
 """
@@ -48,6 +60,10 @@ import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DLT_DATASET = "dlt_raw"
+SLING_SCHEMA = "sling_raw"  # warehouse schema and ClickHouse database Sling loads into
+INGESTR_SCHEMA = "ingestr_raw"
+PEERS = ("dlt", "sling", "ingestr")
+PEER_THREADS = 2  # tables loaded at once by the peers that can: as our ExtractOptions.workers
 
 RUNS: tuple[tuple[str, str], ...] = (
     ("floor", "COPY binary"),
@@ -60,6 +76,10 @@ RUNS: tuple[tuple[str, str], ...] = (
     ("ours", "both, incremental"),
     ("dlt", "postgres"),
     ("dlt", "clickhouse"),
+    ("sling", "postgres"),
+    ("sling", "clickhouse"),
+    ("ingestr", "postgres"),
+    ("ingestr", "clickhouse"),
 )
 
 
@@ -206,7 +226,14 @@ def run_dlt(engine: str) -> tuple[int, str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _load_parquet_into_clickhouse(environment, folder: Path) -> None:  # noqa: ANN001
+def _load_parquet_into_clickhouse(
+    environment,  # noqa: ANN001
+    folder: Path,
+    database: str = DLT_DATASET,
+    pattern: str = "{table}/*.parquet",
+) -> None:
+    """Load each shop table's parquet files (``pattern`` under ``folder``) into a fresh
+    ClickHouse ``database``, into tables made like ours."""
     import clickhouse_connect
 
     from ingest.extract import clickhouse_table_ddl
@@ -215,14 +242,14 @@ def _load_parquet_into_clickhouse(environment, folder: Path) -> None:  # noqa: A
         dsn=environment.clickhouse_url, autogenerate_session_id=False, send_receive_timeout=3600
     )
     try:
-        client.command(f"DROP DATABASE IF EXISTS `{DLT_DATASET}` SYNC")
-        client.command(f"CREATE DATABASE `{DLT_DATASET}`")
+        client.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
+        client.command(f"CREATE DATABASE `{database}`")
         for table in _source_tables(environment.shop_url):
-            client.command(clickhouse_table_ddl(DLT_DATASET, table.name, table))
-            for path in sorted((folder / table.name).glob("*.parquet")):
+            client.command(clickhouse_table_ddl(database, table.name, table))
+            for path in sorted(folder.glob(pattern.format(table=table.name))):
                 with open(path, "rb") as data:
                     client.raw_insert(
-                        f"`{DLT_DATASET}`.`{table.name}`",
+                        f"`{database}`.`{table.name}`",
                         column_names=list(table.column_names),
                         insert_block=data,
                         fmt="Parquet",
@@ -232,10 +259,197 @@ def _load_parquet_into_clickhouse(environment, folder: Path) -> None:  # noqa: A
         client.close()
 
 
-CHILD_RUNNERS: dict[str, Callable[[str], tuple[int, str]]] = {
+# -- Sling and ingestr -------------------------------------------------------------------
+
+
+def _counted_rows(environment, engine: str, schema: str) -> Callable[[], int]:  # noqa: ANN001
+    """Rows in ``schema``'s copies of the shop tables, counted once the peer's clock stopped."""
+
+    def count() -> int:
+        tables = [table.name for table in _source_tables(environment.shop_url)]
+        if engine == "postgres":
+            import psycopg
+            from psycopg import sql
+
+            total = 0
+            with psycopg.connect(environment.warehouse_url) as conn:
+                for name in tables:
+                    query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))
+                    row = conn.execute(query).fetchone()
+                    total += int(row[0]) if row else 0
+            return total
+        import clickhouse_connect
+
+        client = clickhouse_connect.get_client(
+            dsn=environment.clickhouse_url, autogenerate_session_id=False
+        )
+        try:
+            return sum(
+                int(str(client.command(f"SELECT count() FROM `{schema}`.`{name}`")))
+                for name in tables
+            )
+        finally:
+            client.close()
+
+    return count
+
+
+def _without_password(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its password, and the environment that passes it (PGPASSWORD)."""
+    from ingest.extract_copy import split_password
+
+    bare, password = split_password(url)
+    return bare, ({"PGPASSWORD": password} if password else {})
+
+
+def _sling_binary() -> str:
+    """The binary the platform wheel ships (the `sling` package would download one)."""
+    import sling_linux_amd64  # the bench group installs it on linux x86-64
+
+    folder = Path(sling_linux_amd64.__file__).parent / "bin"
+    return str(next(folder.glob("sling-*")))
+
+
+def run_sling(engine: str) -> tuple[int | Callable[[], int], str]:
+    from pipelines.engines.settings import get_environment
+
+    environment = get_environment()
+    work = Path(tempfile.mkdtemp(prefix="bench-sling-"))
+    os.environ.setdefault("SLING_BINARY", _sling_binary())
+    from sling import Replication  # reads SLING_BINARY when imported
+
+    shop_url, shop_env = _without_password(environment.shop_url)
+    connections = {"SHOP": _with_sslmode(shop_url)}
+    if engine == "postgres":
+        warehouse_url, warehouse_env = _without_password(environment.warehouse_url)
+        if warehouse_env != shop_env:
+            raise SystemExit("bench: Sling needs one password for the shop and the warehouse")
+        connections["TARGET"] = _with_sslmode(warehouse_url)
+    else:
+        _create_clickhouse_database(environment, SLING_SCHEMA)
+        parts = urlsplit(environment.clickhouse_url)
+        connections["TARGET"] = json.dumps(
+            {
+                "type": "clickhouse",
+                "host": parts.hostname,
+                "database": SLING_SCHEMA,
+                "user": parts.username or "default",
+                "password": parts.password or "",
+                "http_url": urlunsplit(parts._replace(path=f"/{SLING_SCHEMA}")),
+            }
+        )
+    replication = Replication(
+        source="SHOP",
+        target="TARGET",
+        defaults={
+            "mode": "full-refresh",
+            "object": f"{SLING_SCHEMA}.{{stream_table}}",
+            "target_options": {"use_bulk": True},
+        },
+        streams={f"public.{table.name}": {} for table in _source_tables(environment.shop_url)},
+        env={"SLING_THREADS": str(PEER_THREADS)},
+    )
+    environment_vars = {
+        **os.environ,
+        **shop_env,
+        **connections,
+        "SLING_HOME_DIR": str(work),
+        "SLING_DISABLE_TELEMETRY": "true",
+    }
+    try:
+        replication.run(return_output=True, env=environment_vars)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    note = f"Replication full-refresh, {PEER_THREADS} streams at a time, bulk load" + (
+        " (COPY)" if engine == "postgres" else ", ClickHouse over HTTP (http_url)"
+    )
+    return _counted_rows(environment, engine, SLING_SCHEMA), note
+
+
+def _with_sslmode(url: str) -> str:
+    """The Go peers try TLS first unless told; the embedded cluster has none."""
+    if "sslmode=" in url or "127.0.0.1" not in url and "localhost" not in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "sslmode=disable"
+
+
+def _create_clickhouse_database(environment, database: str) -> None:  # noqa: ANN001
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(
+        dsn=environment.clickhouse_url, autogenerate_session_id=False
+    )
+    try:
+        client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    finally:
+        client.close()
+
+
+def run_ingestr(engine: str) -> tuple[int | Callable[[], int], str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.engines.settings import get_environment
+
+    environment = get_environment()
+    ingestr = shutil.which("ingestr", path=str(Path(sys.executable).parent)) or "ingestr"
+    work = Path(tempfile.mkdtemp(prefix="bench-ingestr-"))
+    shop_url, shop_env = _without_password(environment.shop_url)
+    tables = [table.name for table in _source_tables(environment.shop_url)]
+    env = {**os.environ, **shop_env, "INGESTR_DISABLE_TELEMETRY": "true"}
+    if engine == "postgres":
+        warehouse_url, warehouse_env = _without_password(environment.warehouse_url)
+        if warehouse_env != shop_env:
+            raise SystemExit("bench: ingestr needs one password for the shop and the warehouse")
+
+    def destination(table: str) -> tuple[str, str]:
+        if engine == "postgres":
+            return _with_sslmode(warehouse_url), f"{INGESTR_SCHEMA}.{table}"
+        return f"parquet://{work / table}.parquet", table
+
+    def ingest(table: str) -> None:
+        dest_uri, dest_table = destination(table)
+        done = subprocess.run(
+            [
+                ingestr,
+                "ingest",
+                f"--source-uri={_with_sslmode(shop_url)}",
+                f"--source-table=public.{table}",
+                f"--dest-uri={dest_uri}",
+                f"--dest-table={dest_table}",
+                "--yes",
+                "--no-load-timestamp",
+                "--progress=log",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
+            raise RuntimeError(f"ingestr failed on {table}: {' | '.join(last)}")
+
+    try:
+        with ThreadPoolExecutor(PEER_THREADS) as pool:
+            list(pool.map(ingest, tables))
+        if engine == "clickhouse":
+            _load_parquet_into_clickhouse(environment, work, INGESTR_SCHEMA, "{table}.parquet")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    note = f"ingest per table, {PEER_THREADS} at a time, replace" + (
+        " -> postgres"
+        if engine == "postgres"
+        else " -> parquet -> INSERT FORMAT Parquet (its clickhouse destination needs "
+        "the native TCP port)"
+    )
+    return _counted_rows(environment, engine, INGESTR_SCHEMA), note
+
+
+CHILD_RUNNERS: dict[str, Callable[[str], tuple[int | Callable[[], int], str]]] = {
     "floor": run_floor,
     "ours": run_ours,
     "dlt": run_dlt,
+    "sling": run_sling,
+    "ingestr": run_ingestr,
 }
 
 
@@ -244,6 +458,8 @@ CHILD_IMPORTS: dict[str, tuple[str, ...]] = {
     "floor": ("psycopg", "ingest.extract_catalog"),
     "ours": ("ingest.extract",),
     "dlt": ("dlt", "dlt.sources.sql_database", "clickhouse_connect"),
+    "sling": ("sling_linux_amd64", "clickhouse_connect", "psycopg"),
+    "ingestr": ("clickhouse_connect", "psycopg"),
 }
 
 
@@ -259,6 +475,8 @@ def child_main(method: str, engine: str) -> None:
     started = time.perf_counter()
     rows, note = CHILD_RUNNERS[method](engine)
     seconds = time.perf_counter() - started
+    if callable(rows):  # counted in the destination, off the clock
+        rows = rows()
     print(
         json.dumps(
             {"rows": rows, "seconds": seconds, "self_peak_rss": _own_peak_rss(), "note": note}
