@@ -30,6 +30,16 @@ Incremental: the changed rows are inserted into raw.t, then a lightweight DELETE
 removes keys the snapshot no longer has; a crash before the watermark is written
 only means rows are loaded again, and FINAL dedupes.
 
+An hourly run with little to do costs little, whatever the shop's size: before any
+load, one query in the snapshot asks every table whether it has a row past its lower
+bound (an index probe on the cursor column), and a per-table delete marker (the table's
+file, its count of deleted rows, the statistics' reset time), read just before the
+snapshot and stored with the watermark, tells whether the shop deleted anything since
+raw was last reconciled. A table with neither gets its watermark moved on (one upsert
+for all of them) and no connection, psql or ClickHouse work; a table with changed rows
+but no deletes skips the key counts and scans. Deletes the statistics have not counted
+yet are reconciled by the run that first sees them counted, or by the nightly full load.
+
 Memory is bounded by ``chunk_bytes`` per worker: no table is ever held whole.
 """
 
