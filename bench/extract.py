@@ -1,4 +1,4 @@
-"""Benchmark the extract side by side with dlt and with the bare COPY floor.
+"""Benchmark the extract side by side with dlt, Sling, ingestr and the bare COPY floor.
 
     .venv/bin/python -m bench.extract --scale 20
 
@@ -14,6 +14,17 @@ stack's shop with ``--existing``), then runs each method in its own child proces
   destination speaks ClickHouse's native TCP protocol (clickhouse-driver) which the
   embedded HTTP-only endpoint does not offer, into dlt's filesystem destination as
   parquet, loaded into ClickHouse with `INSERT ... FORMAT Parquet` (time included);
+- Sling (the `sling` package's Replication API running the binary the `sling-linux-amd64`
+  wheel ships): every shop table, `full-refresh`, bulk loading on (its default: COPY into
+  PostgreSQL); the free CLI runs one stream at a time (SLING_THREADS needs a Pro token),
+  so two replications run at once with the tables dealt out, as our two workers; into
+  ClickHouse over its HTTP interface (`http_url`), as ours;
+- ingestr (the Go ingestr of the `ingestr` wheel, whose 1.x is no longer built on dlt):
+  one `ingestr ingest` per table, two at a time, its default `replace` strategy and page
+  size, `--no-load-timestamp` (no extra column: the same job as ours); into PostgreSQL
+  directly; its ClickHouse destination speaks only the native TCP protocol, so, as for
+  dlt, it writes one parquet file per table that is loaded with `INSERT ... FORMAT
+  Parquet` (time included);
 - floor: a bare psycopg `COPY ... TO STDOUT` read of the same tables, binary (what
   our warehouse path reads) and text (what our ClickHouse path reads), nothing written.
 
@@ -21,7 +32,9 @@ Every method runs ``--repeat`` times (default 3), in interleaved rounds so a noi
 moment of the machine falls on all of them alike; each keeps its fastest run (the
 one least disturbed by the rest of the machine), and the table shows the slowest too.
 The ratio to the floor is also given round by round (ours and the floor it is compared
-with ran back to back), with the median of the rounds.
+with ran back to back), with the median of the rounds; so is each peer's time over ours.
+Every peer copies every shop table whole (the same job as ours); its rows are counted in
+its destination after its clock stops.
 
 Prints rows, seconds, rows/s, peak RSS and the ratios; ``--output`` also writes JSON.
 """
@@ -48,6 +61,10 @@ import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DLT_DATASET = "dlt_raw"
+SLING_SCHEMA = "sling_raw"  # warehouse schema and ClickHouse database Sling loads into
+INGESTR_SCHEMA = "ingestr_raw"
+PEERS = ("dlt", "sling", "ingestr")
+PEER_THREADS = 2  # tables loaded at once by the peers that can: as our ExtractOptions.workers
 
 RUNS: tuple[tuple[str, str], ...] = (
     ("floor", "COPY binary"),
@@ -56,10 +73,14 @@ RUNS: tuple[tuple[str, str], ...] = (
     ("ours", "clickhouse"),
     ("ours", "both"),
     # Right after the full run, nothing changed: the cost of an hourly run's fixed work
-    # (snapshot, drift checks, and the key scans that find hard deletes).
+    # (snapshot, drift checks, one probe of every table's cursor, the delete markers).
     ("ours", "both, incremental"),
     ("dlt", "postgres"),
     ("dlt", "clickhouse"),
+    ("sling", "postgres"),
+    ("sling", "clickhouse"),
+    ("ingestr", "postgres"),
+    ("ingestr", "clickhouse"),
 )
 
 
@@ -206,7 +227,14 @@ def run_dlt(engine: str) -> tuple[int, str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _load_parquet_into_clickhouse(environment, folder: Path) -> None:  # noqa: ANN001
+def _load_parquet_into_clickhouse(
+    environment,  # noqa: ANN001
+    folder: Path,
+    database: str = DLT_DATASET,
+    pattern: str = "{table}/*.parquet",
+) -> None:
+    """Load each shop table's parquet files (``pattern`` under ``folder``) into a fresh
+    ClickHouse ``database``, into tables made like ours."""
     import clickhouse_connect
 
     from ingest.extract import clickhouse_table_ddl
@@ -215,14 +243,14 @@ def _load_parquet_into_clickhouse(environment, folder: Path) -> None:  # noqa: A
         dsn=environment.clickhouse_url, autogenerate_session_id=False, send_receive_timeout=3600
     )
     try:
-        client.command(f"DROP DATABASE IF EXISTS `{DLT_DATASET}` SYNC")
-        client.command(f"CREATE DATABASE `{DLT_DATASET}`")
+        client.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
+        client.command(f"CREATE DATABASE `{database}`")
         for table in _source_tables(environment.shop_url):
-            client.command(clickhouse_table_ddl(DLT_DATASET, table.name, table))
-            for path in sorted((folder / table.name).glob("*.parquet")):
+            client.command(clickhouse_table_ddl(database, table.name, table))
+            for path in sorted(folder.glob(pattern.format(table=table.name))):
                 with open(path, "rb") as data:
                     client.raw_insert(
-                        f"`{DLT_DATASET}`.`{table.name}`",
+                        f"`{database}`.`{table.name}`",
                         column_names=list(table.column_names),
                         insert_block=data,
                         fmt="Parquet",
@@ -232,10 +260,232 @@ def _load_parquet_into_clickhouse(environment, folder: Path) -> None:  # noqa: A
         client.close()
 
 
-CHILD_RUNNERS: dict[str, Callable[[str], tuple[int, str]]] = {
+# -- Sling and ingestr -------------------------------------------------------------------
+
+
+def _counted_rows(environment, engine: str, schema: str) -> Callable[[], int]:  # noqa: ANN001
+    """Rows in ``schema``'s copies of the shop tables, counted once the peer's clock stopped
+    (a table the peer did not make counts 0: Sling makes none for an empty stream)."""
+
+    def count() -> int:
+        tables = [table.name for table in _source_tables(environment.shop_url)]
+        if engine == "postgres":
+            import psycopg
+            from psycopg import sql
+
+            total = 0
+            with psycopg.connect(environment.warehouse_url) as conn:
+                for name in tables:
+                    table = sql.Identifier(schema, name)
+                    exists = conn.execute("SELECT to_regclass(%s)", (table.as_string(conn),))
+                    if (exists.fetchone() or (None,))[0] is None:
+                        continue
+                    query = sql.SQL("SELECT count(*) FROM {}").format(table)
+                    row = conn.execute(query).fetchone()
+                    total += int(row[0]) if row else 0
+            return total
+        import clickhouse_connect
+
+        client = clickhouse_connect.get_client(
+            dsn=environment.clickhouse_url, autogenerate_session_id=False
+        )
+        try:
+            return sum(
+                int(str(client.command(f"SELECT count() FROM `{schema}`.`{name}`")))
+                for name in tables
+                if int(str(client.command(f"EXISTS TABLE `{schema}`.`{name}`")))
+            )
+        finally:
+            client.close()
+
+    return count
+
+
+def _without_password(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its password, and the environment that passes it (PGPASSWORD)."""
+    from ingest.extract_copy import split_password
+
+    bare, password = split_password(url)
+    return bare, ({"PGPASSWORD": password} if password else {})
+
+
+def _sling_binary() -> str:
+    """The binary the platform wheel ships (the `sling` package would download one)."""
+    import sling_linux_amd64  # the bench group installs it on linux x86-64
+
+    folder = Path(sling_linux_amd64.__file__).parent / "bin"
+    return str(next(folder.glob("sling-*")))
+
+
+def run_sling(engine: str) -> tuple[int | Callable[[], int], str]:
+    from pipelines.engines.settings import get_environment
+
+    environment = get_environment()
+    work = Path(tempfile.mkdtemp(prefix="bench-sling-"))
+    os.environ.setdefault("SLING_BINARY", _sling_binary())
+    from sling import Replication  # reads SLING_BINARY when imported
+
+    shop_url, shop_env = _without_password(environment.shop_url)
+    connections = {"SHOP": _with_sslmode(shop_url)}
+    if engine == "postgres":
+        warehouse_url, warehouse_env = _without_password(environment.warehouse_url)
+        if warehouse_env != shop_env:
+            raise SystemExit("bench: Sling needs one password for the shop and the warehouse")
+        connections["TARGET"] = _with_sslmode(warehouse_url)
+        # Made here: both replications would make it at once, and one would fail.
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SLING_SCHEMA))
+            )
+    else:
+        _create_clickhouse_database(environment, SLING_SCHEMA)
+        parts = urlsplit(environment.clickhouse_url)
+        connections["TARGET"] = json.dumps(
+            {
+                "type": "clickhouse",
+                "host": parts.hostname,
+                "database": SLING_SCHEMA,
+                "user": parts.username or "default",
+                "password": parts.password or "",
+                "http_url": urlunsplit(parts._replace(path=f"/{SLING_SCHEMA}")),
+            }
+        )
+    # The free CLI runs a replication's streams one by one (SLING_THREADS needs a Pro
+    # token): two replications at once, the tables dealt out biggest first, do the work of
+    # our two workers. The Python API writes every unset stream key as null, which
+    # overrides the defaults: each stream spells its settings out.
+    shares: list[list[str]] = [[] for _ in range(PEER_THREADS)]
+    sizes = [0] * PEER_THREADS
+    for table in sorted(_source_tables(environment.shop_url), key=lambda t: -t.estimated_bytes):
+        share = sizes.index(min(sizes))
+        shares[share].append(table.name)
+        sizes[share] += table.estimated_bytes
+    replications = [
+        Replication(
+            source="SHOP",
+            target="TARGET",
+            streams={
+                f"public.{name}": {
+                    "object": f"{SLING_SCHEMA}.{name}",
+                    "mode": "full-refresh",
+                    "target_options": {"use_bulk": True},
+                }
+                for name in names
+            },
+        )
+        for names in shares
+        if names
+    ]
+    environment_vars = {
+        **os.environ,
+        **shop_env,
+        **connections,
+        "SLING_HOME_DIR": str(work),
+        "SLING_DISABLE_TELEMETRY": "true",
+    }
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(replication: Replication) -> None:
+        replication.run(return_output=True, env=dict(environment_vars))
+
+    try:
+        with ThreadPoolExecutor(PEER_THREADS) as pool:
+            list(pool.map(run, replications))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    note = f"{PEER_THREADS} full-refresh replications at once (tables dealt out), bulk load" + (
+        " (COPY)" if engine == "postgres" else ", ClickHouse over HTTP (http_url)"
+    )
+    return _counted_rows(environment, engine, SLING_SCHEMA), note
+
+
+def _with_sslmode(url: str) -> str:
+    """The Go peers try TLS first unless told; the embedded cluster has none."""
+    if "sslmode=" in url or "127.0.0.1" not in url and "localhost" not in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "sslmode=disable"
+
+
+def _create_clickhouse_database(environment, database: str) -> None:  # noqa: ANN001
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(
+        dsn=environment.clickhouse_url, autogenerate_session_id=False
+    )
+    try:
+        client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    finally:
+        client.close()
+
+
+def run_ingestr(engine: str) -> tuple[int | Callable[[], int], str]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.engines.settings import get_environment
+
+    environment = get_environment()
+    ingestr = shutil.which("ingestr", path=str(Path(sys.executable).parent)) or "ingestr"
+    work = Path(tempfile.mkdtemp(prefix="bench-ingestr-"))
+    shop_url, shop_env = _without_password(environment.shop_url)
+    tables = [table.name for table in _source_tables(environment.shop_url)]
+    env = {**os.environ, **shop_env, "INGESTR_DISABLE_TELEMETRY": "true"}
+    if engine == "postgres":
+        warehouse_url, warehouse_env = _without_password(environment.warehouse_url)
+        if warehouse_env != shop_env:
+            raise SystemExit("bench: ingestr needs one password for the shop and the warehouse")
+
+    def destination(table: str) -> tuple[str, str]:
+        if engine == "postgres":
+            return _with_sslmode(warehouse_url), f"{INGESTR_SCHEMA}.{table}"
+        return f"parquet://{work / table}.parquet", table
+
+    def ingest(table: str) -> None:
+        dest_uri, dest_table = destination(table)
+        done = subprocess.run(
+            [
+                ingestr,
+                "ingest",
+                f"--source-uri={_with_sslmode(shop_url)}",
+                f"--source-table=public.{table}",
+                f"--dest-uri={dest_uri}",
+                f"--dest-table={dest_table}",
+                "--yes",
+                "--no-load-timestamp",
+                "--progress=log",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-3:]
+            raise RuntimeError(f"ingestr failed on {table}: {' | '.join(last)}")
+
+    try:
+        with ThreadPoolExecutor(PEER_THREADS) as pool:
+            list(pool.map(ingest, tables))
+        if engine == "clickhouse":
+            _load_parquet_into_clickhouse(environment, work, INGESTR_SCHEMA, "{table}.parquet")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    note = f"ingest per table, {PEER_THREADS} at a time, replace" + (
+        " -> postgres"
+        if engine == "postgres"
+        else " -> parquet -> INSERT FORMAT Parquet (its clickhouse destination needs "
+        "the native TCP port)"
+    )
+    return _counted_rows(environment, engine, INGESTR_SCHEMA), note
+
+
+CHILD_RUNNERS: dict[str, Callable[[str], tuple[int | Callable[[], int], str]]] = {
     "floor": run_floor,
     "ours": run_ours,
     "dlt": run_dlt,
+    "sling": run_sling,
+    "ingestr": run_ingestr,
 }
 
 
@@ -244,6 +494,8 @@ CHILD_IMPORTS: dict[str, tuple[str, ...]] = {
     "floor": ("psycopg", "ingest.extract_catalog"),
     "ours": ("ingest.extract",),
     "dlt": ("dlt", "dlt.sources.sql_database", "clickhouse_connect"),
+    "sling": ("sling_linux_amd64", "clickhouse_connect", "psycopg"),
+    "ingestr": ("clickhouse_connect", "psycopg"),
 }
 
 
@@ -259,6 +511,8 @@ def child_main(method: str, engine: str) -> None:
     started = time.perf_counter()
     rows, note = CHILD_RUNNERS[method](engine)
     seconds = time.perf_counter() - started
+    if callable(rows):  # counted in the destination, off the clock
+        rows = rows()
     print(
         json.dumps(
             {"rows": rows, "seconds": seconds, "self_peak_rss": _own_peak_rss(), "note": note}
@@ -298,8 +552,9 @@ def measure(method: str, engine: str) -> Measurement:
         time.sleep(0.02)
     stdout, stderr = child.communicate()
     if child.returncode != 0:
-        last = (stderr.strip().splitlines() or ["?"])[-1]
-        return Measurement(method, engine, 0, 0.0, peak, error=last[:300])
+        # The last lines: a peer's own error comes before Python's traceback line.
+        last = " | ".join(line.strip() for line in stderr.strip().splitlines()[-3:]) or "?"
+        return Measurement(method, engine, 0, 0.0, peak, error=last[-400:])
     result = json.loads(stdout.strip().splitlines()[-1])
     peak = max(peak, int(result["self_peak_rss"]))
     return Measurement(
@@ -340,8 +595,26 @@ def paired_ratios(runs: dict[tuple[str, str], list[Measurement]]) -> dict[str, l
     return ratios
 
 
+def peer_ratios(runs: dict[tuple[str, str], list[Measurement]]) -> dict[str, list[float]]:
+    """Per peer and engine ("sling postgres"), the peer's time over ours within each round
+    (how many times faster ours was; they ran in the same round, so in the same phase of
+    the machine)."""
+    ratios: dict[str, list[float]] = {}
+    for (method, engine), peer_runs in runs.items():
+        if method not in PEERS:
+            continue
+        for peer, mine in zip(peer_runs, runs.get(("ours", engine), []), strict=False):
+            if peer.error or mine.error or not mine.seconds:
+                continue
+            ratios.setdefault(f"{method} {engine}", []).append(peer.seconds / mine.seconds)
+    return ratios
+
+
 def report(
-    measurements: list[Measurement], shop: str, paired: dict[str, list[float]] | None = None
+    measurements: list[Measurement],
+    shop: str,
+    paired: dict[str, list[float]] | None = None,
+    peers: dict[str, list[float]] | None = None,
 ) -> str:
     ours = {m.engine: m for m in measurements if m.method == "ours" and not m.error}
     floor = {m.engine: m for m in measurements if m.method == "floor" and not m.error}
@@ -383,15 +656,25 @@ def report(
                     f"  per row, round by round: median {statistics.median(rounds):.2f}x"
                     f" (rounds: {', '.join(f'{r:.2f}' for r in rounds)})"
                 )
+    peers = peers or {}
     for m in measurements:
-        if m.method == "dlt" and not m.error and m.engine in ours:
+        if m.method in PEERS and not m.error and m.engine in ours:
             speedup = m.seconds / ours[m.engine].seconds
-            lines.append(f"ours {m.engine}: {speedup:.1f}x faster than dlt (target >= 2x)")
+            line = f"ours {m.engine}: {speedup:.1f}x faster than {m.method} (fastest runs)"
+            rounds = sorted(peers.get(f"{m.method} {m.engine}", ()))
+            if rounds:
+                line += (
+                    f"; {m.method}/ours round by round: median {statistics.median(rounds):.2f}x"
+                    f" (rounds: {', '.join(f'{r:.2f}' for r in rounds)})"
+                )
+            if m.rows != ours[m.engine].rows:
+                line += f"; ROWS DIFFER: {m.method} {m.rows:,}, ours {ours[m.engine].rows:,}"
+            lines.append(line)
     incremental = ours.get("both, incremental")
     if incremental:
         lines.append(
             f"ours incremental with nothing changed: {incremental.seconds:.2f}s "
-            "(snapshot, drift checks, key scans for hard deletes)"
+            "(snapshot, drift checks, one probe per table; target <= 0.5 s)"
         )
     worst = max((m.peak_rss_bytes for m in ours.values()), default=0)
     lines.append(f"ours peak RSS: {worst / 2**20:.0f} MiB (target < 1024 MiB)")
@@ -409,7 +692,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--existing", action="store_true", help="use the running stack's shop; generate nothing"
     )
-    parser.add_argument("--methods", default="floor,ours,dlt", help="comma-separated subset")
+    parser.add_argument(
+        "--methods", default="floor,ours,dlt,sling,ingestr", help="comma-separated subset"
+    )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each method (the fastest is kept)"
     )
@@ -461,7 +746,8 @@ def main(argv: list[str] | None = None) -> int:
         measurements = [best_of(runs[key]) for key in chosen]
         shop = "the running stack's shop" if args.existing else f"scale {args.scale:g}"
         paired = paired_ratios(runs)
-        text = report(measurements, shop, paired)
+        peers = peer_ratios(runs)
+        text = report(measurements, shop, paired, peers)
         print("\n" + text)
         if args.output:
             args.output.write_text(
@@ -470,6 +756,7 @@ def main(argv: list[str] | None = None) -> int:
                         "scale": args.scale,
                         "measurements": [asdict(m) for m in measurements],
                         "per_row_ratio_by_round": paired,
+                        "peer_over_ours_by_round": peers,
                     },
                     indent=2,
                 )
