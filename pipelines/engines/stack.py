@@ -113,20 +113,27 @@ def docs_ping(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def _start_docs_server(root: Path, port: int, log_file: Path) -> int:
-    """Start the docs server (GX Data Docs and dbt docs over http) detached; its pid."""
+def _spawn_module(module: str, args: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+    """``python -m module args`` as a server of the stack: its own session (it outlives
+    this command), output appended to ``log_file``, run from the project folder."""
     with open(log_file, "ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "pipelines.engines.docs_server",
-                "--root", str(root), "--host", "127.0.0.1", "--port", str(port),
-            ],
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *args],
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=Path(__file__).resolve().parents[2],
-        )  # fmt: skip
+        )
+
+
+def _start_docs_server(root: Path, port: int, log_file: Path) -> int:
+    """Start the docs server (GX Data Docs and dbt docs over http) detached; its pid."""
+    process = _spawn_module(
+        "pipelines.engines.docs_server",
+        ["--root", str(root), "--host", "127.0.0.1", "--port", str(port)],
+        log_file,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -155,19 +162,11 @@ def _start_clickhouse(data_dir: Path, port: int, log_file: Path) -> int:
             f"ClickHouse data folder {data_dir} is owned by running process {owner}; "
             "stop it (shopmarts down) or kill it first"
         )
-    with open(log_file, "ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "pipelines.engines.clickhouse_server",
-                "--data-dir", str(data_dir),
-                "--port", str(port),
-            ],
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=Path(__file__).resolve().parents[2],
-        )  # fmt: skip
+    process = _spawn_module(
+        "pipelines.engines.clickhouse_server",
+        ["--data-dir", str(data_dir), "--port", str(port)],
+        log_file,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
