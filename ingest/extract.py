@@ -30,16 +30,6 @@ Incremental: the changed rows are inserted into raw.t, then a lightweight DELETE
 removes keys the snapshot no longer has; a crash before the watermark is written
 only means rows are loaded again, and FINAL dedupes.
 
-An hourly run with little to do costs little, whatever the shop's size: before any
-load, one query in the snapshot asks every table whether it has a row past its lower
-bound (an index probe on the cursor column), and a per-table delete marker (the table's
-file, its count of deleted rows, the statistics' reset time), read just before the
-snapshot and stored with the watermark, tells whether the shop deleted anything since
-raw was last reconciled. A table with neither gets its watermark moved on (one upsert
-for all of them) and no connection, psql or ClickHouse work; a table with changed rows
-but no deletes skips the key counts and scans. Deletes the statistics have not counted
-yet are reconciled by the run that first sees them counted, or by the nightly full load.
-
 Memory is bounded by ``chunk_bytes`` per worker: no table is ever held whole.
 """
 
@@ -173,13 +163,6 @@ class _LoadPlan:
     lower_bound: datetime | None = None
     added_columns: list[str] = field(default_factory=list)
     pull_after_postgres: bool = False
-    # The shop's delete marker read before this run's snapshot (see _read_delete_markers),
-    # and whether it is the one stored when raw was last reconciled: then the shop deleted
-    # nothing since, and the key scans for hard deletes are skipped.
-    delete_marker: str | None = None
-    no_deletes_since_last: bool = False
-    # Incremental, nothing past the watermark and nothing deleted: no load at all.
-    nothing_new: bool = False
 
 
 ProgressCallback = Callable[[LoadReport], None]
@@ -284,8 +267,6 @@ class _ExtractRun:
             if not (locked and locked[0]):
                 raise ShopmartsError("another extract is running against this warehouse")
             shop = stack.enter_context(_connect_shop(self.environment.shop_url))
-            # Before the snapshot: every delete these counters include is in the snapshot.
-            delete_markers = _read_delete_markers(shop)
             snapshot = self._take_snapshot(shop)
             sources = discover_source_tables(shop)
             if targets is None:
@@ -298,12 +279,9 @@ class _ExtractRun:
             if "clickhouse" in wanted_engines:
                 clickhouse = _connect_clickhouse(self.environment.clickhouse_url)
                 stack.callback(clickhouse.close)
-            plans = self._plan(warehouse, clickhouse, sources, targets, delete_markers)
+            plans = self._plan(warehouse, clickhouse, sources, targets)
             self.snapshot = snapshot
-            if self.mode == "incremental":
-                self._find_tables_with_nothing_new(shop, plans)
-            self._store_nothing_new(warehouse, [plan for plan in plans if plan.nothing_new])
-            self._run_plans([plan for plan in plans if not plan.nothing_new])
+            self._run_plans(plans)
             shop.rollback()  # the snapshot is no longer needed
         if self._errors:
             shopmarts = [e for e in self._errors if isinstance(e, ShopmartsError)]
@@ -336,7 +314,6 @@ class _ExtractRun:
         clickhouse: ClickHouseClient | None,
         sources: dict[str, SourceTable],
         targets: Collection[tuple[str, Engine]],
-        delete_markers: dict[str, str | None],
     ) -> list[_LoadPlan]:
         warehouse.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.raw))
@@ -355,17 +332,10 @@ class _ExtractRun:
                     bytes bigint NOT NULL,
                     seconds double precision NOT NULL,
                     loaded_at timestamptz NOT NULL DEFAULT now(),
-                    shop_delete_marker text,
                     PRIMARY KEY (table_name, engine)
                 )
                 """
             ).format(sql.Identifier(self.raw, _WATERMARKS_TABLE))
-        )
-        # Watermark tables made before the delete marker existed get its column.
-        warehouse.execute(
-            sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS shop_delete_marker text").format(
-                sql.Identifier(self.raw, _WATERMARKS_TABLE)
-            )
         )
         postgres_raw = read_postgres_raw_columns(warehouse, self.raw)
         clickhouse_raw = {}
@@ -383,12 +353,11 @@ class _ExtractRun:
                     )
                     del clickhouse_raw[name]
         watermarks = {
-            (table, engine): (cursor, watermark, marker)
-            for table, engine, cursor, watermark, marker in warehouse.execute(
-                sql.SQL(
-                    "SELECT table_name, engine, cursor_column, watermark, shop_delete_marker "
-                    "FROM {}"
-                ).format(sql.Identifier(self.raw, _WATERMARKS_TABLE))
+            (table, engine): (cursor, watermark)
+            for table, engine, cursor, watermark in warehouse.execute(
+                sql.SQL("SELECT table_name, engine, cursor_column, watermark FROM {}").format(
+                    sql.Identifier(self.raw, _WATERMARKS_TABLE)
+                )
             )
         }
 
@@ -408,12 +377,7 @@ class _ExtractRun:
             if not drift.exists:
                 self._create_raw_table(warehouse, clickhouse, source, engine)
             plan = _LoadPlan(
-                source,
-                engine,
-                self.mode,
-                "requested",
-                added_columns=drift.added_columns,
-                delete_marker=delete_markers.get(table),
+                source, engine, self.mode, "requested", added_columns=drift.added_columns
             )
             stored = watermarks.get((table, engine))
             if self.mode == "incremental":
@@ -430,9 +394,6 @@ class _ExtractRun:
                     plan.mode, plan.reason = "full", "no watermark"
                 else:
                     plan.lower_bound = stored[1] - self.options.safety_margin
-                    plan.no_deletes_since_last = (
-                        plan.delete_marker is not None and plan.delete_marker == stored[2]
-                    )
             plans.append(plan)
         # ClickHouse may copy the warehouse table only when that is a full load of the
         # same snapshot (an incremental warehouse table still holds hard-deleted rows).
@@ -585,115 +546,32 @@ class _ExtractRun:
             deleted=deleted,
         )
 
-    def _store_watermark(
-        self, conn: psycopg.Connection, report: LoadReport, plan: _LoadPlan
-    ) -> None:
-        self._store_watermarks(conn, [(report, plan)])
-
-    def _store_watermarks(
-        self, conn: psycopg.Connection, loads: Sequence[tuple[LoadReport, _LoadPlan]]
-    ) -> None:
-        """Upsert the watermark rows of ``loads`` (one pipelined round trip for many)."""
-        if not loads:
-            return
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                sql.SQL(
-                    """
-                    INSERT INTO {} AS w (table_name, engine, cursor_column, watermark,
-                        snapshot_at, mode, rows, bytes, seconds, loaded_at, shop_delete_marker)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s)
-                    ON CONFLICT (table_name, engine) DO UPDATE SET
-                        cursor_column = EXCLUDED.cursor_column, watermark = EXCLUDED.watermark,
-                        snapshot_at = EXCLUDED.snapshot_at, mode = EXCLUDED.mode,
-                        rows = EXCLUDED.rows, bytes = EXCLUDED.bytes,
-                        seconds = EXCLUDED.seconds, loaded_at = EXCLUDED.loaded_at,
-                        shop_delete_marker = CASE WHEN %s THEN EXCLUDED.shop_delete_marker
-                                                  ELSE w.shop_delete_marker END
-                    """
-                ).format(sql.Identifier(self.raw, _WATERMARKS_TABLE)),
-                [
-                    (
-                        report.table,
-                        report.engine,
-                        report.cursor_column,
-                        report.watermark,
-                        self.snapshot.taken_at,
-                        report.mode,
-                        report.rows,
-                        report.bytes,
-                        report.seconds,
-                        plan.delete_marker if self._reconciled(plan) else None,
-                        self._reconciled(plan),
-                    )
-                    for report, plan in loads
-                ],
-            )
-
-    def _reconciled(self, plan: _LoadPlan) -> bool:
-        """Whether raw holds no key the shop deleted before the snapshot after this load:
-        then this run's delete marker is the one to compare the next run's with."""
-        return plan.mode == "full" or self.options.reconcile_deletes
-
-    def _find_tables_with_nothing_new(
-        self, shop: psycopg.Connection, plans: Sequence[_LoadPlan]
-    ) -> None:
-        """Mark the incremental plans that have nothing to load: no row of the snapshot past
-        their lower bound, and (if deletes are reconciled) no delete since the last run.
-
-        One query for every table, in the snapshot itself; each probe is an index lookup
-        on the cursor column (the shop indexes it), so the cost does not grow with the shop.
-        """
-        candidates = [
-            plan
-            for plan in plans
-            if plan.mode == "incremental"
-            and (plan.no_deletes_since_last or not self.options.reconcile_deletes)
-        ]
-        probes = sorted(
-            {(plan.table.name, plan.table.cursor_column, plan.lower_bound) for plan in candidates},
-            key=lambda probe: probe[0],
-        )
-        if not probes:
-            return
-        query = sql.SQL(" UNION ALL ").join(
-            sql.SQL("SELECT {}::int, EXISTS (SELECT FROM {} WHERE {} >= {})").format(
-                sql.Literal(number),
-                sql.Identifier("public", table),
-                sql.Identifier(cursor),
-                sql.Literal(lower_bound),
-            )
-            for number, (table, cursor, lower_bound) in enumerate(probes)
-            if cursor is not None
-        )
-        changed = {probes[number] for number, any_new in shop.execute(query) if any_new}
-        for plan in candidates:
-            probe = (plan.table.name, plan.table.cursor_column, plan.lower_bound)
-            plan.nothing_new = probe not in changed
-
-    def _store_nothing_new(self, warehouse: psycopg.Connection, plans: Sequence[_LoadPlan]) -> None:
-        """Reports and watermarks of the loads found to have nothing new: no load runs."""
-        loads = [
+    def _store_watermark(self, conn: psycopg.Connection, report: LoadReport) -> None:
+        conn.execute(
+            sql.SQL(
+                """
+                INSERT INTO {} (table_name, engine, cursor_column, watermark, snapshot_at,
+                                mode, rows, bytes, seconds, loaded_at)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+                ON CONFLICT (table_name, engine) DO UPDATE SET
+                    cursor_column = EXCLUDED.cursor_column, watermark = EXCLUDED.watermark,
+                    snapshot_at = EXCLUDED.snapshot_at, mode = EXCLUDED.mode,
+                    rows = EXCLUDED.rows, bytes = EXCLUDED.bytes, seconds = EXCLUDED.seconds,
+                    loaded_at = EXCLUDED.loaded_at
+                """
+            ).format(sql.Identifier(self.raw, _WATERMARKS_TABLE)),
             (
-                self._report(
-                    plan,
-                    "not loaded: nothing past the watermark, nothing deleted",
-                    0,
-                    0,
-                    time.perf_counter(),
-                    0 if self.options.reconcile_deletes else None,
-                ),
-                plan,
-            )
-            for plan in plans
-        ]
-        with warehouse.transaction():
-            self._store_watermarks(warehouse, loads)
-        for report, _plan in loads:
-            with self._lock:
-                self.reports.append(report)
-            if self.progress is not None:
-                self.progress(report)
+                report.table,
+                report.engine,
+                report.cursor_column,
+                report.watermark,
+                self.snapshot.taken_at,
+                report.mode,
+                report.rows,
+                report.bytes,
+                report.seconds,
+            ),
+        )
 
     # -- warehouse ----------------------------------------------------------------------
 
@@ -753,13 +631,9 @@ class _ExtractRun:
             if incremental:
                 rows = self._upsert_delta(warehouse, source, target, load_into, columns)
                 if self.options.reconcile_deletes:
-                    deleted = (
-                        0
-                        if plan.no_deletes_since_last
-                        else self._delete_missing_in_postgres(warehouse, source, target)
-                    )
+                    deleted = self._delete_missing_in_postgres(warehouse, source, target)
             report = self._report(plan, "COPY binary -> COPY binary", rows, size, started, deleted)
-            self._store_watermark(warehouse, report, plan)
+            self._store_watermark(warehouse, report)
         return report
 
     def _read_snapshot(self, copy_out: sql.Composable, table: str) -> SnapshotCopy:
@@ -964,17 +838,13 @@ class _ExtractRun:
                 client.command(f"EXCHANGE TABLES {loading} AND {target}{self.on_cluster}")
                 client.command(f"DROP TABLE IF EXISTS {loading}{self.on_cluster} SYNC")
             elif self.options.reconcile_deletes:
-                deleted = (
-                    0
-                    if plan.no_deletes_since_last
-                    else self._delete_missing_in_clickhouse(client, source, target)
-                )
+                deleted = self._delete_missing_in_clickhouse(client, source, target)
         finally:
             client.close()
         report = self._report(plan, method, rows, size, started, deleted)
         # The watermark is written after the data: a crash in between only reloads rows.
         with psycopg.connect(self.environment.warehouse_url, autocommit=True) as warehouse:
-            self._store_watermark(warehouse, report, plan)
+            self._store_watermark(warehouse, report)
         return report
 
     def _delete_missing_in_clickhouse(
@@ -1099,39 +969,6 @@ class _ExtractRun:
         if not rows:
             rows = int(str(client.command(f"SELECT count() FROM {insert_into}")))
         return rows, size
-
-
-# Per shop table, what changes whenever rows may have been deleted from it: its file
-# (TRUNCATE, VACUUM FULL and a table dropped and made again all give it a new one), its
-# count of deleted rows and the time the database's statistics were last reset. NULL
-# where the statistics cannot tell: counting off (track_counts), or a partitioned table
-# (its deletes are counted on the partitions).
-_DELETE_MARKERS_SQL = """
-SELECT c.relname,
-       CASE WHEN c.relkind = 'r' AND current_setting('track_counts')::bool
-            THEN concat_ws(':', c.relfilenode, pg_stat_get_tuples_deleted(c.oid),
-                           pg_stat_get_db_stat_reset_time(d.oid))
-       END
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_database d ON d.datname = current_database()
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
-"""
-
-
-def _read_delete_markers(shop: psycopg.Connection) -> dict[str, str | None]:
-    """{table: marker} of the shop's tables (see _DELETE_MARKERS_SQL), read outside any
-    snapshot: a delete the marker counts was committed before the snapshot taken next.
-
-    A delete is counted once its writer reports its statistics (at the latest seconds
-    after its commit): one committed just before the snapshot but not yet counted is
-    reconciled by the first run whose marker counts it (the next hour's), or by the
-    nightly full load, whichever comes first; the marker is never stored past a delete
-    that raw still holds.
-    """
-    markers: dict[str, str | None] = dict(shop.execute(_DELETE_MARKERS_SQL).fetchall())
-    shop.rollback()  # the snapshot's transaction starts clean
-    return markers
 
 
 def _key_buckets_query(table: sql.Identifier, key: str) -> sql.Composed:

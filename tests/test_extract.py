@@ -19,7 +19,7 @@ import textwrap
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -172,35 +172,6 @@ def reports_by_key(reports: list[LoadReport]) -> dict[tuple[str, str], LoadRepor
     return {(report.table, report.engine): report for report in reports}
 
 
-_DELETES_COUNTED = "SELECT coalesce(sum(n_tup_del), 0) FROM pg_stat_user_tables"
-
-
-def wait_for_shop_statistics(url: str, more_deletes_than: int | None = None) -> int:
-    """Wait until the shop's statistics count the deletes of writers that have finished.
-
-    The incremental extract learns of hard deletes from these counters, which a writer
-    reports at its end (a closed connection: within moments): a run started before that
-    reconciles the delete one run later, which a test asserting on this run must avoid.
-    Returns the deletes counted; waits until more than ``more_deletes_than`` if given,
-    else until the count holds still for 0.2 s.
-    """
-    deadline = time.monotonic() + 30
-    previous = None
-    with psycopg.connect(url, autocommit=True) as conn:
-        while True:
-            conn.execute("SELECT pg_stat_clear_snapshot()")
-            counted = int(conn.execute(_DELETES_COUNTED).fetchone()[0])  # type: ignore[index]
-            if more_deletes_than is not None:
-                settled = counted > more_deletes_than
-            else:
-                settled = counted == previous
-            if settled:
-                return counted
-            assert time.monotonic() < deadline, "the shop's statistics never counted the deletes"
-            previous = counted
-            time.sleep(0.2)
-
-
 # -- tests --------------------------------------------------------------------------------
 
 
@@ -213,7 +184,6 @@ def test_full_then_simulate_then_incremental_equals_shop(extract_environment: En
     assert_raw_equals_shop(extract_environment)
 
     simulate_shop(extract_environment.shop_url, hours=3, seed=11, progress=False)
-    wait_for_shop_statistics(extract_environment.shop_url)
     loads = reports_by_key(extract(extract_environment, "incremental", options=OPTIONS))
     assert_raw_equals_shop(extract_environment)
     assert_no_duplicate_versions_visible(extract_environment)
@@ -234,14 +204,12 @@ def _raw_rows_of_order(environment: Environment, table: str, order_id: int) -> i
 
 def _delete_an_order(environment: Environment) -> int:
     """Hard-delete the first order that has items (items and promotions cascade)."""
-    counted = wait_for_shop_statistics(environment.shop_url)
     with psycopg.connect(environment.shop_url) as shop:
         row = shop.execute(
             "DELETE FROM orders WHERE order_id = (SELECT min(order_id) FROM order_items) "
             "RETURNING order_id"
         ).fetchone()
     assert row is not None
-    wait_for_shop_statistics(environment.shop_url, more_deletes_than=counted)
     return int(row[0])
 
 
@@ -281,74 +249,6 @@ def test_hard_delete_disappears(extract_environment: Environment) -> None:
     )
     extract(extract_environment, "full", options=OPTIONS)
     _assert_order_gone_from_raw(extract_environment, order_id)
-
-
-class _CountedSnapshotCopy(SnapshotCopy):
-    """The real SnapshotCopy, counting its reads: every read of shop rows goes through one
-    (the loads into both engines and the key reads that find hard deletes)."""
-
-    reads: list[str] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _CountedSnapshotCopy.reads.append(self.what)
-
-
-def _watermarks(environment: Environment) -> dict[tuple[str, str], datetime]:
-    with psycopg.connect(environment.warehouse_url) as conn:
-        rows = conn.execute(
-            sql.SQL("SELECT table_name, engine, watermark FROM {}").format(
-                sql.Identifier(RAW, "_watermarks")
-            )
-        ).fetchall()
-    return {(table, engine): watermark for table, engine, watermark in rows}
-
-
-def test_incremental_with_nothing_changed_loads_nothing(
-    extract_environment: Environment, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Nothing past any watermark and nothing deleted: no COPY out of the shop, no load
-    into either engine, 0 rows, and every watermark moves on to the new snapshot. Then
-    one changed order: only the tables it touched are loaded, and raw equals the shop."""
-    # No safety margin: the tests before changed rows minutes ago, which the default
-    # margin reads again (as it should, for writers the snapshot could not see).
-    options = replace(OPTIONS, safety_margin=timedelta(0))
-    extract(extract_environment, "full", options=options)
-    wait_for_shop_statistics(extract_environment.shop_url)
-    before = _watermarks(extract_environment)
-    monkeypatch.setattr("ingest.extract.SnapshotCopy", _CountedSnapshotCopy)
-    _CountedSnapshotCopy.reads.clear()
-
-    reports = extract(extract_environment, "incremental", options=options)
-    assert len(reports) == 2 * len(SHOP_TABLES)
-    assert _CountedSnapshotCopy.reads == [], "a no-change incremental read rows from the shop"
-    for report in reports:
-        assert (report.mode, report.rows, report.bytes, report.deleted) == (
-            "incremental",
-            0,
-            0,
-            0,
-        ), report
-        assert report.method.startswith("not loaded"), report
-    after = _watermarks(extract_environment)
-    assert after.keys() == before.keys()
-    assert all(after[key] > before[key] for key in before), "the watermarks did not move on"
-    assert_raw_equals_shop(extract_environment)
-
-    with psycopg.connect(extract_environment.shop_url) as shop:
-        shop.execute(
-            "UPDATE orders SET shipping_amount = shipping_amount + 1, "
-            "total_amount = total_amount + 1 WHERE order_id = (SELECT min(order_id) FROM orders)"
-        )
-    wait_for_shop_statistics(extract_environment.shop_url)
-    loads = reports_by_key(extract(extract_environment, "incremental", options=options))
-    loaded = {table for (table, _engine), report in loads.items() if report.rows}
-    # The order's audit trigger writes audit_log too.
-    assert loaded == {"orders", "audit_log"}, loaded
-    assert sorted(_CountedSnapshotCopy.reads) == sorted(
-        ["public.orders", "public.audit_log"] * 2
-    ), "only the changed tables are read, once per engine, and no keys for deletes"
-    assert_raw_equals_shop(extract_environment)
 
 
 def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None:
@@ -526,7 +426,6 @@ def test_sigkill_halfway_then_rerun_converges(extract_environment: Environment) 
     assert_raw_equals_shop(extract_environment)
 
     simulate_shop(extract_environment.shop_url, hours=2, seed=23, progress=False)
-    wait_for_shop_statistics(extract_environment.shop_url)
     committed = _extract_killed_halfway(extract_environment, "incremental", after_loads=7)
     assert 0 < committed < total_loads
     extract(extract_environment, "incremental", options=OPTIONS)
