@@ -531,7 +531,8 @@ def test_lineage_and_run_pages_render_in_chromium(
     webserver: str, refreshed: dict, tmp_path: Path
 ) -> None:
     lineage = screenshot_page(
-        f"{webserver}/assets/clickhouse/marts/daily_sales?view=lineage&lineageScope=upstream",
+        f"{webserver}/assets/clickhouse/marts/daily_sales"
+        "?view=lineage&lineageScope=upstream&lineageDepth=4",
         "lineage.png",
         tmp_path / "lineage-profile",
         "stg_shop__orders",
