@@ -16,7 +16,7 @@ table is a ReplacingMergeTree collapsed right away, so a plain `SELECT *` sees o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -129,18 +129,7 @@ def record_refresh(environment: Environment, outcome: RefreshOutcome) -> dict[st
     """Write (or merge into) the run's row in both engines; returns the merged row."""
     if outcome.status not in _STATUS_RANK:
         raise ValueError(f"unknown refresh status {outcome.status!r}")
-    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOG_LOCK,))
-            conn.execute(_POSTGRES_DDL)
-        # Held until the ClickHouse copy is written, so copies land in upsert order.
-        conn.execute("SELECT pg_advisory_lock(%s)", (_LOG_LOCK,))
-        try:
-            row = _upsert(conn, outcome)
-            _copy_to_clickhouse(environment.clickhouse_url, row)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOG_LOCK,))
-    return row
+    return _write_locked(environment, lambda conn: _upsert(conn, outcome))
 
 
 def record_ended_run(
@@ -155,42 +144,69 @@ def record_ended_run(
     """
     if outcome.status != ENDED_BEFORE_A_GATE:
         raise ValueError(f"record_ended_run writes status {ENDED_BEFORE_A_GATE!r} only")
+    inserted = False
+
+    def insert_if_absent(conn: psycopg.Connection) -> dict[str, object]:
+        nonlocal inserted
+        inserted = (
+            conn.execute(
+                """
+                INSERT INTO meta.refresh_log (run_id, refreshed_at, mode, status,
+                    gates_passed, marts_published, gates_failed, failing_expectations,
+                    publish_seconds, detail)
+                VALUES (%(run_id)s, %(refreshed_at)s, %(mode)s, %(status)s,
+                    %(gates_passed)s, %(marts_published)s, %(gates_failed)s,
+                    %(failing_expectations)s, %(publish_seconds)s, %(detail)s)
+                ON CONFLICT (run_id) DO NOTHING
+                RETURNING run_id
+                """,
+                _row_parameters(outcome),
+            ).fetchone()
+            is not None
+        )
+        values = conn.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM meta.refresh_log WHERE run_id = %s",
+            (outcome.run_id,),
+        ).fetchone()
+        assert values is not None
+        return dict(zip(_COLUMNS, values, strict=True))
+
+    row = _write_locked(environment, insert_if_absent)
+    return inserted, row
+
+
+def _write_locked(
+    environment: Environment, write: Callable[[psycopg.Connection], dict[str, object]]
+) -> dict[str, object]:
+    """Run ``write`` (which returns the run's row) under the log's lock, then copy the row
+    to ClickHouse before releasing it, so copies land in the order the rows were written."""
     with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOG_LOCK,))
             conn.execute(_POSTGRES_DDL)
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOG_LOCK,))
         try:
-            inserted = conn.execute(
-                """
-                INSERT INTO meta.refresh_log (run_id, refreshed_at, mode, status,
-                    gates_passed, marts_published, gates_failed, failing_expectations,
-                    publish_seconds, detail)
-                VALUES (%s, %s, %s, %s, %s, '{}', %s, %s, NULL, %s)
-                ON CONFLICT (run_id) DO NOTHING
-                RETURNING run_id
-                """,
-                (
-                    outcome.run_id,
-                    outcome.refreshed_at,
-                    outcome.mode,
-                    outcome.status,
-                    outcome.gates_passed,
-                    sorted(set(outcome.gates_failed)),
-                    list(dict.fromkeys(outcome.failing_expectations)),
-                    outcome.detail,
-                ),
-            ).fetchone()
-            values = conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM meta.refresh_log WHERE run_id = %s",
-                (outcome.run_id,),
-            ).fetchone()
-            assert values is not None
-            row = dict(zip(_COLUMNS, values, strict=True))
+            row = write(conn)
             _copy_to_clickhouse(environment.clickhouse_url, row)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOG_LOCK,))
-    return inserted is not None, row
+    return row
+
+
+def _row_parameters(outcome: RefreshOutcome) -> dict[str, object]:
+    """The outcome as the refresh log's column values (lists deduplicated, in order)."""
+    return {
+        "run_id": outcome.run_id,
+        "refreshed_at": outcome.refreshed_at,
+        "mode": outcome.mode,
+        "status": outcome.status,
+        "gates_passed": outcome.gates_passed,
+        "marts_published": sorted(set(outcome.marts_published)),
+        "gates_failed": sorted(set(outcome.gates_failed)),
+        "failing_expectations": list(dict.fromkeys(outcome.failing_expectations)),
+        "publish_seconds": outcome.publish_seconds,
+        "detail": outcome.detail,
+    }
 
 
 def _upsert(conn: psycopg.Connection, outcome: RefreshOutcome) -> dict[str, object]:
@@ -220,19 +236,7 @@ def _upsert(conn: psycopg.Connection, outcome: RefreshOutcome) -> dict[str, obje
         RETURNING run_id, refreshed_at, mode, status, gates_passed, marts_published,
             gates_failed, failing_expectations, publish_seconds, detail
         """,
-        {
-            "run_id": outcome.run_id,
-            "refreshed_at": outcome.refreshed_at,
-            "mode": outcome.mode,
-            "status": outcome.status,
-            "gates_passed": outcome.gates_passed,
-            "marts_published": sorted(set(outcome.marts_published)),
-            "gates_failed": sorted(set(outcome.gates_failed)),
-            "failing_expectations": list(dict.fromkeys(outcome.failing_expectations)),
-            "publish_seconds": outcome.publish_seconds,
-            "detail": outcome.detail,
-            "ranks": ranks,
-        },
+        {**_row_parameters(outcome), "ranks": ranks},
     )
     values = cursor.fetchone()
     assert values is not None
