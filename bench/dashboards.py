@@ -181,7 +181,7 @@ def report(timings: list[PageTiming]) -> str:
 
 def _owner_url(engine: Engine) -> str:
     """The engine's URL as the pipeline itself connects (not the analyst)."""
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
 
     environment = get_environment()
     return environment.warehouse_url if engine == "postgres" else environment.clickhouse_url
@@ -208,10 +208,10 @@ def _dbt_run(environment: Any, artifacts: Path) -> None:
 @contextlib.contextmanager
 def scratch_shop(scale: float, seed: int) -> Iterator[None]:
     """A throwaway stack holding a generated shop at ``scale`` with its marts built."""
+    from core.settings import get_environment
     from ingest.extract import extract
     from ingest.generate import generate_shop
     from pipelines.engines import stack
-    from pipelines.engines.settings import get_environment
 
     with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as home:
         previous = os.environ.get("SHOPMARTS_HOME")

@@ -118,7 +118,7 @@ def run_floor(engine: str) -> tuple[int, str]:
     import psycopg
     from psycopg import sql
 
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
 
     environment = get_environment()
     binary = engine == "COPY binary"
@@ -140,8 +140,8 @@ def run_floor(engine: str) -> tuple[int, str]:
 
 
 def run_ours(engine: str) -> tuple[int, str]:
+    from core.settings import get_environment
     from ingest.extract import extract
-    from pipelines.engines.settings import get_environment
 
     mode = "incremental" if engine.endswith("incremental") else "full"
     engines = ("postgres", "clickhouse") if engine.startswith("both") else (engine,)
@@ -181,7 +181,7 @@ def _dlt_source(shop_url: str):  # noqa: ANN202 - dlt's DltSource
 def run_dlt(engine: str) -> tuple[int, str]:
     import dlt
 
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
 
     environment = get_environment()
     work = Path(tempfile.mkdtemp(prefix="bench-dlt-"))
@@ -318,7 +318,7 @@ def _sling_binary() -> str:
 
 
 def run_sling(engine: str) -> tuple[int | Callable[[], int], str]:
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
 
     environment = get_environment()
     work = Path(tempfile.mkdtemp(prefix="bench-sling-"))
@@ -424,7 +424,7 @@ def _create_clickhouse_database(environment, database: str) -> None:  # noqa: AN
 def run_ingestr(engine: str) -> tuple[int | Callable[[], int], str]:
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
 
     environment = get_environment()
     ingestr = shutil.which("ingestr", path=str(Path(sys.executable).parent)) or "ingestr"
@@ -717,8 +717,8 @@ def main(argv: list[str] | None = None) -> int:
         if home is not None:
             print(f"starting the embedded engines in {home}", flush=True)
             stack.up(engines=("postgres", "clickhouse"))
+            from core.settings import get_environment
             from ingest.generate import generate_shop
-            from pipelines.engines.settings import get_environment
 
             started = time.perf_counter()
             generate_shop(

@@ -218,7 +218,7 @@ def step_generate(shop_url: str, scale: float, seed: int) -> Step:
 
 
 def child_main(kind: str, scale: float, seed: int, spool: Path) -> None:
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
 
     client_before = _client_cpu_seconds()
     if kind == "encode":

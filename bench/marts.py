@@ -98,11 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     for variable in ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL"):
         os.environ.pop(variable, None)
 
+    from core.settings import get_environment
     from ingest.extract import extract
     from ingest.generate import generate_shop
     from pipelines.defs.dbt.connection import run_dbt
     from pipelines.engines import stack
-    from pipelines.engines.settings import get_environment
     from quality.parity import check_parity
 
     artifacts = home / "bench-dbt"

@@ -80,10 +80,10 @@ def _bare_lane(
     changed_since: dict,
 ) -> dict:
     """One engine's lane of the refresh, as its Dagster steps do: raw gate, dbt, mart gate."""
+    from core.vocabulary import SHADOW_SCHEMA
     from pipelines.defs.dbt.assets import DbtBuildConfig, dbt_build_args
     from pipelines.defs.dbt.connection import run_dbt
     from quality.gate import run_mart_gate, run_raw_gate
-    from quality.tables import SHADOW_SCHEMA
 
     seconds: dict[str, float] = {}
     gate = _timed(
@@ -124,13 +124,13 @@ def bare_refresh(environment, mode: str) -> tuple[dict[str, float], float, int]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from core.vocabulary import MARTS, SHADOW_SCHEMA
     from ingest.extract import extract
     from pipelines.defs.dbt.connection import run_dbt
     from pipelines.defs.housekeeping.assets import analyze_warehouse, docs_dir
     from pipelines.defs.publish.marts import publish_marts
     from pipelines.defs.refresh.jobs import HOURLY_MARTS
     from quality.parity import check_parity
-    from quality.tables import MARTS, SHADOW_SCHEMA
 
     nightly = mode == "nightly"
     marts = list(MARTS) if nightly else list(HOURLY_MARTS)
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.bare:  # the child of run_bare: the running stack is the parent's
-        from pipelines.engines.settings import get_environment
+        from core.settings import get_environment
 
         seconds, span, rows = bare_refresh(get_environment(), args.bare)
         args.output.write_text(json.dumps({"seconds": seconds, "span": span, "rows": rows}))
@@ -308,11 +308,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop(variable, None)
 
     from bench.marts import shop_orders
+    from core.settings import get_environment
     from ingest.generate import generate_shop
     from ingest.simulate import simulate_shop
     from pipelines.engines import stack
     from pipelines.engines.dagster_daemon import dagster_environment
-    from pipelines.engines.settings import get_environment
 
     try:
         print(f"starting the stack in {home}", flush=True)

@@ -13,9 +13,9 @@ import datetime as dt
 
 import streamlit as st
 
+from core.errors import ShopmartsError
 from dashboards import data, freshness, queries, selection
 from dashboards.data import ENGINE_LABELS, EngineUnavailable, MartsNotPublished, QueryFailed
-from pipelines.errors import ShopmartsError
 
 
 def main() -> None:

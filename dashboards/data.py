@@ -16,18 +16,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
+from core.errors import ShopmartsError
+from core.settings import get_environment, redact
+from core.vocabulary import Engine
 from dashboards.queries import Query
 from pipelines.engines.analyst import as_analyst
-from pipelines.engines.settings import get_environment, redact
-from pipelines.errors import ShopmartsError
 
-Engine = Literal["postgres", "clickhouse"]
 T = TypeVar("T")
 ENGINE_LABELS: dict[Engine, str] = {"postgres": "PostgreSQL", "clickhouse": "ClickHouse"}
 CONNECT_TIMEOUT_SECONDS = 3

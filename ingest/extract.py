@@ -51,6 +51,10 @@ import psycopg
 from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
+from core.clickhouse_cluster import clickhouse_cluster, on_cluster, table_engine
+from core.errors import ShopmartsError
+from core.settings import Environment
+from core.vocabulary import ENGINES, Engine
 from ingest.extract_catalog import (
     CLICKHOUSE_LOADED_AT,
     SourceTable,
@@ -65,13 +69,8 @@ from ingest.extract_drift import (
     read_clickhouse_raw_columns,
     read_postgres_raw_columns,
 )
-from pipelines.engines.clickhouse_cluster import clickhouse_cluster, on_cluster, table_engine
-from pipelines.engines.settings import Environment
-from pipelines.errors import ShopmartsError
 
 Mode = Literal["full", "incremental"]
-Engine = Literal["postgres", "clickhouse"]
-ENGINES: tuple[Engine, ...] = ("postgres", "clickhouse")
 
 # Environment variable: host:port of the warehouse PostgreSQL as ClickHouse sees it,
 # for clickhouse_method="pull" against a real ClickHouse server.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
 
 # Metadata column every ClickHouse raw table carries after the source's columns:
 # when the row was loaded. It is the ReplacingMergeTree version, so the newest

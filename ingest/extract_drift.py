@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from core.errors import ShopmartsError
 from ingest.extract_catalog import CLICKHOUSE_LOADED_AT, SourceTable
-from pipelines.errors import ShopmartsError
 
 # name -> (type, not null) in the warehouse; name -> type in ClickHouse.
 PostgresRawColumns = dict[str, tuple[str, bool]]

@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg import sql
 
+from core.errors import ShopmartsError
+from core.settings import redact
 from ingest.profiles import DEFAULT_PROFILE, Profile, every_profile_table, get_profile
 from ingest.profiles import profile_sections as load_profile_sections
 from ingest.shop_calendar import DEFAULT_END_DATE, Timeline, to_datetime
@@ -35,8 +37,6 @@ from ingest.shop_dimensions import (
 from ingest.shop_orders import OrderHistory, inventory_batch
 from ingest.shop_progress import Progress
 from ingest.shop_schema import SHOP_TABLES, connect, reset_identities, schema_sections, table_rows
-from pipelines.engines.settings import redact
-from pipelines.errors import ShopmartsError
 
 MAX_SCALE = 1000.0
 QUEUE_DEPTH = 4  # chunks generated ahead of the server: bounds memory

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-from pipelines.engines.settings import get_environment, redact
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
+from core.settings import get_environment, redact
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 

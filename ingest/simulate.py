@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 import numpy as np
 import psycopg
 
+from core.errors import ShopmartsError
+from core.settings import redact
 from ingest import shop_vocabulary as vocabulary
 from ingest.profiles import require_canonical
 from ingest.shop_calendar import DAY, HOUR, HOUR_WEIGHTS, day_factors, to_datetime
@@ -44,8 +46,6 @@ from ingest.shop_orders import (
 )
 from ingest.shop_progress import Progress
 from ingest.shop_schema import SHOP_TABLES, connect, scalar
-from pipelines.engines.settings import redact
-from pipelines.errors import ShopmartsError
 
 MAX_HOURS = 24 * 366
 TREND_DAYS = 28

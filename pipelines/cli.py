@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
 
 
 def _human_bytes(size: int) -> str:
@@ -82,7 +82,7 @@ def main() -> None:
     and CLICKHOUSE_URL to use real servers instead, in the environment or in the
     project's `.env` (SHOPMARTS_ENV_FILE names another; the environment wins).
     """
-    from pipelines.engines.settings import load_env_file
+    from core.settings import load_env_file
 
     # Before any subcommand: every process `up` starts inherits these variables too.
     load_env_file()
@@ -92,8 +92,8 @@ def main() -> None:
 @clear_errors
 def up() -> None:
     """Start the embedded engines (idempotent) and print their URLs."""
+    from core.settings import get_environment, redact
     from pipelines.engines import stack
-    from pipelines.engines.settings import get_environment, redact
 
     stack.up(report=click.echo)
     environment = get_environment()
@@ -164,10 +164,10 @@ def status() -> None:
 @clear_errors
 def generate(scale: float, seed: int, replace: bool, end_date: Any, profile: str | None) -> None:
     """Create the shop's schema and fill it with realistic data (COPY, deterministic)."""
+    from core.settings import source_profile_name
     from ingest.generate import generate_shop
     from ingest.profiles import configured_profile, get_profile
     from ingest.shop_schema import configured_shop_url
-    from pipelines.engines.settings import source_profile_name
 
     report = generate_shop(
         configured_shop_url(),
@@ -298,10 +298,10 @@ def query(target: str, sql: str, as_analyst: bool) -> None:
 @clear_errors
 def demo(scale: float) -> None:
     """The first experience: engines up, a shop generated, the nightly refresh, a summary."""
+    from core.settings import get_environment, redact
     from ingest.generate import generate_shop
     from ingest.shop_schema import connect, table_rows
     from pipelines.engines import stack
-    from pipelines.engines.settings import get_environment, redact
 
     started = time.perf_counter()
     click.echo("1/3 starting the embedded engines and the Dagster daemon")
@@ -342,8 +342,8 @@ def demo(scale: float) -> None:
 
 def _demo_summary(environment: Any, result: Any, seconds: float) -> str:
     """Row counts of the published marts in both engines, gate results and step timings."""
+    from core.vocabulary import MARTS
     from pipelines.engines.query import run_query
-    from quality.tables import MARTS
 
     lines = [f"{'mart':<22}{'warehouse':>12}{'clickhouse':>12}"]
     for mart in MARTS:
@@ -380,9 +380,9 @@ def ui(port: int) -> None:
     import os
     import subprocess
 
+    from core.settings import PROJECT_ROOT
     from pipelines.engines import stack
     from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
-    from pipelines.engines.settings import PROJECT_ROOT
 
     if not stack.port_is_free(port):
         raise ShopmartsError(f"port {port} on 127.0.0.1 is already in use (Dagster UI)")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import ShopmartsError
+from core.settings import state_dir
 from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
-from pipelines.engines.settings import state_dir
-from pipelines.errors import ShopmartsError
 
 JOB_FOR_MODE = {"nightly": "nightly_refresh", "hourly": "hourly_refresh"}
 

@@ -38,8 +38,9 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
-from pipelines.engines.clients import clickhouse_client
-from pipelines.engines.settings import Environment, state_dir
+from core.clients import clickhouse_client
+from core.settings import Environment, state_dir
+from core.vocabulary import SHADOW_SCHEMA, Engine
 from quality import clickhouse_validation, records
 from quality.identity import clickhouse_uuids, postgres_relations
 from quality.results import (
@@ -51,9 +52,8 @@ from quality.results import (
     format_value,
     keys_of_rows,
 )
-from quality.suites import Engine, RawSuiteOptions, Relation, TableSuite, mart_suites, raw_suites
+from quality.suites import RawSuiteOptions, Relation, TableSuite, mart_suites, raw_suites
 from quality.suites.suite import quote_identifier, rule_of
-from quality.tables import SHADOW_SCHEMA
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import psycopg
 from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
-from pipelines.engines.settings import Environment
+from core.settings import Environment
 
 # dbt's temporary relations (x__dbt_tmp, x__dbt_backup) are not marts.
 _DBT_TEMPORARY = re.compile(r"__dbt_(tmp|backup)")

@@ -20,7 +20,6 @@ from psycopg.types.json import Jsonb
 if TYPE_CHECKING:  # quality.results imports Great Expectations, slow to load
     from quality.results import GateResult
 
-META_SCHEMA = "meta"
 GATE_RESULTS_RETENTION_DAYS = 90
 _DDL_LOCK = 0x5EED_0D01  # serializes CREATE ... IF NOT EXISTS of the gate tables
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from quality.suites.suite import Engine, rule_of
+from core.vocabulary import Engine
+from quality.suites.suite import rule_of
 
 SAMPLE_SIZE = 5
 _SAMPLE_CHARS = 160

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Environment, get_environment
 from pipelines.engines import stack as engine_stack
-from pipelines.engines.settings import Environment, get_environment
 
 ENGINE_VARS = ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL")
 

@@ -26,11 +26,11 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 from test_quality_gates import Pipeline, ensure_published
 
+from core.clients import clickhouse_client
+from core.settings import Environment
+from core.vocabulary import SHADOW_SCHEMA
 from pipelines.defs.publish.marts import SEED_VIEWS, publish_marts
 from pipelines.engines.analyst import ANALYST_ROLE, as_analyst
-from pipelines.engines.clients import clickhouse_client
-from pipelines.engines.settings import Environment
-from quality.tables import SHADOW_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -357,8 +357,8 @@ def test_the_hourly_refresh_analyzes_after_its_publish(
 def test_the_role_exists_from_up_and_shopmarts_query_can_use_it(
     environment: Environment, published: None
 ) -> None:
+    from core.errors import ShopmartsError
     from pipelines.engines.query import run_query
-    from pipelines.errors import ShopmartsError
 
     # `shopmarts up` (the session's stack) created the role (pg_hba.conf's rules for it:
     # test_analyst_reads_marts_only_in_postgres).

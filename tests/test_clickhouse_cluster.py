@@ -20,18 +20,18 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingest.extract import ExtractOptions, clickhouse_table_ddl
-from ingest.extract_catalog import discover_source_tables
-from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, dbt_env, dbt_executable
-from pipelines.defs.publish.refresh_log import clickhouse_refresh_log_ddl
-from pipelines.engines.clickhouse_cluster import (
+from core.clickhouse_cluster import (
     CLUSTER_VAR,
     clickhouse_cluster,
     on_cluster,
     table_engine,
 )
-from pipelines.engines.settings import Environment
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
+from core.settings import Environment
+from ingest.extract import ExtractOptions, clickhouse_table_ddl
+from ingest.extract_catalog import discover_source_tables
+from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, dbt_env, dbt_executable
+from pipelines.defs.publish.refresh_log import clickhouse_refresh_log_ddl
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = "shopmarts"
@@ -239,8 +239,8 @@ def test_dbt_profile_puts_every_relation_on_the_cluster(
 
 
 def test_the_analyst_user_is_created_on_the_cluster() -> None:
+    from core.clickhouse_cluster import on_cluster
     from pipelines.engines.analyst import clickhouse_analyst_statements
-    from pipelines.engines.clickhouse_cluster import on_cluster
 
     statements = clickhouse_analyst_statements(on_cluster(CLUSTER))
     assert statements and all("ON CLUSTER `shopmarts`" in statement for statement in statements)

@@ -23,6 +23,7 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from core.settings import Environment
 from dashboards import data
 from dashboards import formatting as fmt
 from ingest.extract import extract
@@ -30,7 +31,6 @@ from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
 from pipelines.defs.publish.refresh_log import RefreshOutcome, record_ended_run, record_refresh
 from pipelines.engines.analyst import ensure_postgres_analyst
-from pipelines.engines.settings import Environment
 
 # --- the hand-made shop -----------------------------------------------------------------
 

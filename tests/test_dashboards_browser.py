@@ -26,7 +26,7 @@ from browser import Browser, launch_chromium, stop, wait_for
 from PIL import Image
 from test_dashboards import drop_marts, publish_hand_made_shop
 
-from pipelines.engines.settings import Environment
+from core.settings import Environment
 
 ROOT = Path(__file__).resolve().parents[1]
 # url path -> (title, charts drawn)

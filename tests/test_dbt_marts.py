@@ -18,11 +18,11 @@ import clickhouse_connect
 import psycopg
 import pytest
 
+from core.settings import Environment
 from ingest.extract import extract
 from ingest.generate import generate_shop
 from ingest.simulate import simulate_shop
 from pipelines.defs.dbt.connection import TARGETS, DbtRun, run_dbt
-from pipelines.engines.settings import Environment
 from quality.parity import check_parity
 
 # docs/design.md, "Marts" and "Added in the second wave": names and columns, in order (the

@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from core.settings import Environment
 from ingest.extract import extract
 from ingest.generate import generate_shop
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, TARGETS, run_dbt
-from pipelines.engines.settings import Environment
 from quality.suites.marts import mart_suites
 
 # The unit tests run in a sandbox (unit_staging, unit_marts): dbt needs their inputs'
@@ -124,8 +124,8 @@ def test_lineage_runs_through_the_intermediate_layer() -> None:
     in a group of their own, in both engines; no mart reads a staging order table."""
     import dagster as dg
 
+    from core.vocabulary import MARTS
     from pipelines.definitions import defs
-    from quality.tables import MARTS
 
     graph = defs.resolve_asset_graph()
     for engine in TARGETS:

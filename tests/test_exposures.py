@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from test_quality_gates import prepare_shop
 
+from core.settings import Environment
 from dashboards import queries
 from pipelines.defs.dbt.connection import TARGETS, run_dbt
-from pipelines.engines.settings import Environment
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("postgres", "clickhouse")

@@ -31,6 +31,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from core.errors import ShopmartsError
+from core.settings import PROJECT_ROOT, Environment
 from ingest import extract_copy
 from ingest.extract import ExtractOptions, LoadReport, extract
 from ingest.extract_catalog import SourceTable, discover_source_tables
@@ -38,8 +40,6 @@ from ingest.extract_copy import SnapshotCopy, split_password
 from ingest.generate import generate_shop
 from pipelines.defs.extract import ShopmartsEnvironment, extract_raw, shop_table_specs
 from pipelines.defs.extract.assets import SHOP_TABLES, raw_table_key
-from pipelines.engines.settings import PROJECT_ROOT, Environment
-from pipelines.errors import ShopmartsError
 
 RAW = "raw_extract_tests"
 OPTIONS = ExtractOptions(raw_schema=RAW)
@@ -370,7 +370,7 @@ _CHILD = textwrap.dedent(
     import sys
     from datetime import timedelta
     from ingest.extract import ExtractOptions, extract
-    from pipelines.engines.settings import Environment
+    from core.settings import Environment
 
     environment = Environment(sys.argv[1], sys.argv[2], sys.argv[3], True, True)
     options = ExtractOptions(raw_schema=sys.argv[5], workers=1, chunk_bytes=4096)

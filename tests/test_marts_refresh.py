@@ -20,14 +20,13 @@ import psycopg
 import pytest
 from test_quality_gates import Pipeline, failure_messages
 
+from core.clients import clickhouse_client
+from core.settings import Environment
+from core.vocabulary import ENGINES, SHADOW_SCHEMA
 from ingest.generate import generate_shop
 from pipelines.defs.publish.marts import mart_fingerprints
-from pipelines.engines.clients import clickhouse_client
 from pipelines.engines.query import run_query
-from pipelines.engines.settings import Environment
 from quality import records
-from quality.suites.suite import ENGINES
-from quality.tables import SHADOW_SCHEMA
 
 SCALE = 0.02
 SEED = 20261204
@@ -419,8 +418,8 @@ def test_the_mart_gate_holds_the_rules_of_the_retired_dbt_tests(
     """Copies of every published mart in the shadow, each broken the way a retired dbt data
     test caught (dbt_project/README.md): the gate names exactly those rules, in both
     engines, and the published marts stay as they were."""
+    from core.vocabulary import MARTS
     from quality.gate import run_mart_gate
-    from quality.tables import MARTS
 
     published = mart_fingerprints(environment)
     tamperings = _tamperings(environment)

@@ -25,9 +25,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from core.errors import ShopmartsError
 from ingest.generate import GenerateReport, generate_shop
 from ingest.profiles import PROFILES, get_profile
-from pipelines.errors import ShopmartsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.05  # 500 customers, 2,500 orders: every status and path occurs

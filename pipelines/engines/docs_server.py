@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from pipelines.engines.settings import read_stack, state_dir
+from core.settings import read_stack, state_dir
 
 DOCS_URL_VAR = "SHOPMARTS_DOCS_URL"
 DOCS_PORT_VAR = "SHOPMARTS_DOCS_PORT"

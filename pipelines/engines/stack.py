@@ -23,15 +23,15 @@ from typing import Any
 
 import psutil
 
-from pipelines.engines.postgres import EmbeddedPostgres
-from pipelines.engines.settings import (
+from core.errors import ShopmartsError
+from core.settings import (
     get_environment,
     read_stack,
     redact,
     stack_file,
     state_dir,
 )
-from pipelines.errors import ShopmartsError
+from pipelines.engines.postgres import EmbeddedPostgres
 
 POSTGRES_PORT_VAR = "SHOPMARTS_POSTGRES_PORT"
 CLICKHOUSE_PORT_VAR = "SHOPMARTS_CLICKHOUSE_PORT"

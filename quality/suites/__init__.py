@@ -6,11 +6,9 @@
 
 from quality.suites.marts import known_segments, mart_suites
 from quality.suites.raw import RawSuiteOptions, minimum_row_count, raw_suites
-from quality.suites.suite import ENGINES, Engine, Relation, TableSuite, rule_of
+from quality.suites.suite import Relation, TableSuite, rule_of
 
 __all__ = [
-    "ENGINES",
-    "Engine",
     "RawSuiteOptions",
     "Relation",
     "TableSuite",

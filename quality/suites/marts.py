@@ -23,7 +23,8 @@ from collections.abc import Collection
 
 import great_expectations.expectations as gxe
 
-from pipelines.engines.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
+from core.vocabulary import MARTS, SHADOW_SCHEMA, STAGING_SCHEMA
 from quality.suites.suite import (
     Engine,
     Relation,
@@ -35,11 +36,6 @@ from quality.suites.suite import (
     add_unexpected_rows,
     add_unique,
 )
-from quality.tables import MARTS, SHADOW_SCHEMA
-
-# dbt's staging schema (ClickHouse: database): the shop's rows, cleaned, that the marts'
-# grains come from.
-STAGING_SCHEMA = "staging"
 
 STOCK_STATUSES = ("out_of_stock", "low", "ok", "overstock")
 CUSTOMER_TIERS = ("bronze", "silver", "gold", "platinum")

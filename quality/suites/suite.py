@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-Engine = Literal["postgres", "clickhouse"]
-ENGINES: tuple[Engine, ...] = ("postgres", "clickhouse")
+from core.vocabulary import Engine
 
 
 @dataclass(frozen=True)

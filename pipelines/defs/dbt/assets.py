@@ -21,6 +21,8 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 from pydantic import Field
 
+from core.settings import state_dir
+from core.vocabulary import PARITY_CHECK_NAME
 from pipelines.defs.dbt.connection import (
     DBT_PROJECT_DIR,
     TARGETS,
@@ -29,10 +31,8 @@ from pipelines.defs.dbt.connection import (
 )
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
 from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.engines.settings import state_dir
 from quality.parity import MartParity, check_parity
 
-PARITY_CHECK_NAME = "cross_engine_parity"
 # dbt tests comparing several marts (e.g. revenue agrees across marts) carry this tag.
 CROSS_MART_TAG = "cross_mart"
 

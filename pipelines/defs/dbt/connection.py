@@ -2,7 +2,7 @@
 
 The embedded engines pick their ports at start-up, so the profile cannot hold them:
 every connection detail comes through ``env_var()``, and :func:`dbt_env` turns an
-:class:`~pipelines.engines.settings.Environment` into those variables. :func:`run_dbt`
+:class:`~core.settings.Environment` into those variables. :func:`run_dbt`
 runs the dbt CLI with them outside Dagster (tests, benchmarks).
 """
 
@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pipelines.engines.settings import PROJECT_ROOT, Environment
+from core.settings import PROJECT_ROOT, Environment
+from core.vocabulary import ENGINES
 
 DBT_PROJECT_DIR: Path = PROJECT_ROOT / "dbt_project"
-TARGETS: tuple[str, ...] = ("postgres", "clickhouse")
+TARGETS: tuple[str, ...] = ENGINES  # one dbt target per engine, named after it
 
 
 def postgres_env(url: str) -> dict[str, str]:

@@ -15,14 +15,15 @@ import dagster as dg
 import psycopg
 from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseOperationalError
 
-from ingest.extract import ENGINES, Engine, ExtractOptions, LoadReport, extract_loads
+from core.errors import ShopmartsError
+from core.vocabulary import ENGINES, Engine
+from ingest.extract import ExtractOptions, LoadReport, extract_loads
 from ingest.profiles import require_canonical
 
 # The shop's tables (docs/design.md "Source schema"); the extract itself reads their columns,
 # types and keys from the shop's catalog at run time.
 from ingest.shop_schema import SHOP_TABLES
 from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.errors import ShopmartsError
 
 _ENGINE_NAMES = {"postgres": "the warehouse (PostgreSQL schema `raw`)", "clickhouse": "ClickHouse"}
 

@@ -6,13 +6,13 @@ import dataclasses
 
 import dagster as dg
 
-from pipelines.engines.settings import Environment, get_environment
+from core.settings import Environment, get_environment
 
 
 class ShopmartsEnvironment(dg.ConfigurableResource):
     """Where the shop, the warehouse and ClickHouse are.
 
-    Unset URLs come from :func:`~pipelines.engines.settings.get_environment` when the
+    Unset URLs come from :func:`~core.settings.get_environment` when the
     resource is used (env vars, else the embedded stack), never at import time.
     """
 

@@ -6,12 +6,12 @@ import time
 import dagster as dg
 import psycopg
 
+from core.errors import ShopmartsError
+from core.settings import state_dir
 from pipelines.defs.dbt.connection import TARGETS, run_dbt
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY
 from pipelines.engines.docs_server import docs_url
-from pipelines.engines.settings import state_dir
-from pipelines.errors import ShopmartsError
 
 ANALYZED_SCHEMAS = ("raw", "marts")
 

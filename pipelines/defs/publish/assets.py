@@ -21,16 +21,15 @@ from typing import Any
 import dagster as dg
 import psycopg
 
+from core.vocabulary import ENGINES, MARTS, PARITY_CHECK_NAME, SHADOW_SCHEMA
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.publish.marts import PublishError, publish_marts
 from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh, refresh_mode
-from pipelines.defs.quality.checks import ENGINES, mart_key
+from pipelines.defs.quality.checks import mart_key
 from pipelines.engines.analyst import ensure_postgres_analyst
-from quality.tables import MARTS, SHADOW_SCHEMA
 
 PUBLISHED_MARTS_KEY = dg.AssetKey("published_marts")
 # The cross-engine parity check of the dbt module (pipelines/defs/dbt/assets.py).
-PARITY_CHECK_NAME = "cross_engine_parity"
 PARITY_OP_NAME = "marts_cross_engine_parity"
 
 

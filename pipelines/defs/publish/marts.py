@@ -43,17 +43,17 @@ import psycopg
 from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
+from core.clickhouse_cluster import clickhouse_cluster, on_cluster
+from core.clients import clickhouse_client
+from core.errors import ShopmartsError
+from core.settings import Environment
+from core.vocabulary import MARTS, PUBLISHED_SCHEMA, SHADOW_SCHEMA
 from pipelines.engines.analyst import (
     clickhouse_analyst_statements,
     ensure_postgres_analyst,
     grant_postgres_select,
 )
-from pipelines.engines.clickhouse_cluster import clickhouse_cluster, on_cluster
-from pipelines.engines.clients import clickhouse_client
-from pipelines.engines.settings import Environment
-from pipelines.errors import ShopmartsError
 from quality.identity import PostgresRelation, clickhouse_uuids, postgres_relations
-from quality.tables import MARTS, PUBLISHED_SCHEMA, SHADOW_SCHEMA
 
 log = logging.getLogger("shopmarts.publish")
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from pipelines.engines.clickhouse_cluster import clickhouse_cluster, on_cluster, table_engine
-from pipelines.engines.clients import clickhouse_client
-from pipelines.engines.settings import Environment
+from core.clickhouse_cluster import clickhouse_cluster, on_cluster, table_engine
+from core.clients import clickhouse_client
+from core.settings import Environment
 
 _LOG_LOCK = 0x5EED_0D03
 

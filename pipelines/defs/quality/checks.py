@@ -23,15 +23,18 @@ from collections.abc import Iterator, Mapping, Sequence
 import dagster as dg
 from pydantic import Field
 
+from core.settings import Environment
+from core.vocabulary import (
+    ENGINES,
+    MART_CHECK_NAME,
+    MARTS,
+    RAW_CHECK_NAME,
+    RAW_TABLES,
+    SHADOW_SCHEMA,
+)
 from pipelines.defs.extract.assets import raw_loads_of_run
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.engines.docs_server import docs_url
-from pipelines.engines.settings import Environment
-from quality.tables import MARTS, RAW_TABLES, SHADOW_SCHEMA
-
-ENGINES: tuple[str, ...] = ("postgres", "clickhouse")
-RAW_CHECK_NAME = "raw_suite"
-MART_CHECK_NAME = "mart_suite"
 
 # Cross-mart rules: the mart whose suite holds the rule -> the other mart it reads.
 CROSS_MART_PARTNERS: dict[str, tuple[str, ...]] = {

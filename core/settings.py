@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 SHOP_URL_VAR = "SHOP_DATABASE_URL"
 WAREHOUSE_URL_VAR = "WAREHOUSE_DATABASE_URL"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 
-from pipelines.errors import ShopmartsError
+from core.errors import ShopmartsError
 
 CLUSTER_VAR = "CLICKHOUSE_CLUSTER"
 # Keeper path and replica name of every replicated table (ClickHouse expands the macros
