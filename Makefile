@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SHOPMARTS := $(BIN)/shopmarts
 
 .DEFAULT_GOAL := help
-.PHONY: help setup chromium demo test ui dashboards bench lint up down status
+.PHONY: help setup chromium demo test test-fast ui dashboards bench lint up down status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -75,6 +75,11 @@ chromium: ## Install headless Chromium for the browser tests (root or passwordle
 test: setup chromium ## Run the whole test suite against the embedded engines (and Chromium)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The tests marked `fast` (pyproject: [tool.pytest.ini_options] markers): the definitions
+# load, the pure functions, the dbt unit tests; under a minute. `make test` runs them too.
+test-fast: setup ## Run the fast layer only (definitions, pure functions, dbt unit tests)
+	$(BIN)/pytest -m fast $(PYTEST_ARGS)
+
 ui: setup ## Start the Dagster webserver and daemon (http://127.0.0.1:3000)
 	$(SHOPMARTS) ui
 
@@ -86,10 +91,11 @@ bench: setup ## Run the benchmarks (scale 20, side by side with peers)
 	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy and import-linter (the layers, no import loop)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy core pipelines ingest quality
+	$(BIN)/lint-imports
 
 up: setup ## Start the embedded engines
 	$(SHOPMARTS) up
