@@ -15,7 +15,17 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-FOLDERS = ("core", "pipelines", "ingest", "quality", "dashboards", "dbt_project", "bench", "tests")
+FOLDERS = (
+    "core",
+    "clickhouse_endpoint",
+    "pipelines",
+    "ingest",
+    "quality",
+    "dashboards",
+    "dbt_project",
+    "bench",
+    "tests",
+)
 CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml"}
 
 
