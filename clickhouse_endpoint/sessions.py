@@ -27,7 +27,7 @@ class ConnectionState:
     """One chDB connection and the per-query overlay (settings, database) applied on it.
 
     ``persistent`` connections belong to a session: the overlay must never change what
-    the session itself has set, so it is reverted (lazily, see module docstring)."""
+    the session itself has set, so it is reverted (lazily, see the package docstring)."""
 
     def __init__(self, connection: Any, persistent: bool) -> None:
         self.connection = connection
