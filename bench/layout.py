@@ -15,7 +15,17 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-FOLDERS = ("core", "pipelines", "ingest", "quality", "dashboards", "dbt_project", "bench", "tests")
+FOLDERS = (
+    "core",
+    "clickhouse_endpoint",
+    "pipelines",
+    "ingest",
+    "quality",
+    "dashboards",
+    "dbt_project",
+    "bench",
+    "tests",
+)
 CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml"}
 
 
@@ -185,10 +195,11 @@ def main(argv: list[str]) -> int:
 
     print(f"layout of {root}")
     print("\nlines per folder (.py / .sql / .yml):")
+    width = max(len(folder) for folder in FOLDERS)
     for folder, counts in lines_per_folder(root).items():
         yml = counts.get(".yml", 0) + counts.get(".yaml", 0)
         print(
-            f"  {folder:<12} {counts.get('.py', 0):>7,} py {counts.get('.sql', 0):>6,} sql "
+            f"  {folder:<{width}} {counts.get('.py', 0):>7,} py {counts.get('.sql', 0):>6,} sql "
             f"{yml:>6,} yml"
         )
     print(f"\nlargest files (of {len(files)} Python modules):")

@@ -173,3 +173,13 @@ SOURCE_PROFILE_VAR = "SHOPMARTS_SOURCE_PROFILE"
 def source_profile_name() -> str:
     """The shop's source profile (SHOPMARTS_SOURCE_PROFILE, default ``canonical``)."""
     return (os.environ.get(SOURCE_PROFILE_VAR) or "canonical").strip().lower()
+
+
+ANALYST_PASSWORD_VAR = "ANALYST_PASSWORD"
+EMBEDDED_DEFAULT_PASSWORD = "analyst"  # noqa: S105 - the documented local-only default
+
+
+def analyst_password() -> str:
+    """The analyst's password: `ANALYST_PASSWORD`, else the embedded default (the embedded
+    engines listen on 127.0.0.1 only)."""
+    return os.environ.get(ANALYST_PASSWORD_VAR) or EMBEDDED_DEFAULT_PASSWORD

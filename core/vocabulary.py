@@ -54,6 +54,9 @@ PUBLISHED_SCHEMA = "marts"
 META_SCHEMA = "meta"
 REFRESH_LOG_TABLE = "refresh_log"
 
+# The read-only role of both engines: SELECT on the published marts and the refresh log.
+ANALYST_ROLE = "analyst"
+
 # What Dagster shows: the tag that marks a refresh run (value: its mode), the gate checks'
 # names, the cross-engine parity check on every mart.
 REFRESH_TAG = "shopmarts/refresh"

@@ -28,9 +28,9 @@ from test_quality_gates import Pipeline, ensure_published
 
 from core.clients import clickhouse_client
 from core.settings import Environment
-from core.vocabulary import SHADOW_SCHEMA
+from core.vocabulary import ANALYST_ROLE, SHADOW_SCHEMA
 from pipelines.defs.publish.marts import SEED_VIEWS, publish_marts
-from pipelines.engines.analyst import ANALYST_ROLE, as_analyst
+from pipelines.engines.analyst import as_analyst
 
 
 @pytest.fixture(scope="module")

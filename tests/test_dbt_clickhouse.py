@@ -32,7 +32,7 @@ def endpoint_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     data_dir = tmp_path_factory.mktemp("dbt-chdb") / "data"
-    command = [sys.executable, "-m", "pipelines.engines.clickhouse_server"]
+    command = [sys.executable, "-m", "clickhouse_endpoint"]
     process = subprocess.Popen(
         [*command, "--data-dir", str(data_dir), "--port", str(port)],
         cwd=REPO,

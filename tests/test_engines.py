@@ -172,7 +172,7 @@ def test_owned_data_folder_is_one_clear_line(home: Path) -> None:
     owner = stack_json(home)["clickhouse"]["pid"]
     data_dir = home / "clickhouse" / "data"
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.engines.clickhouse_server",
+        [sys.executable, "-m", "clickhouse_endpoint",
          "--data-dir", str(data_dir), "--port", "0"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

@@ -11,10 +11,10 @@ in the publish transaction itself (:mod:`pipelines.defs.publish.marts`).
 ClickHouse: on a real server, `CREATE USER analyst ... DEFAULT DATABASE marts` with
 `GRANT SELECT ON marts.*` and on `meta.refresh_log`, read-only. The embedded chDB engine
 has no writable user directory (CREATE USER is refused), so the endpoint enforces the same
-role itself (:mod:`pipelines.engines.clickhouse_server`).
+role itself (:mod:`clickhouse_endpoint.analyst`).
 
 The password comes from `ANALYST_PASSWORD`; the embedded engines default to
-:data:`EMBEDDED_DEFAULT_PASSWORD` (they listen on 127.0.0.1 only). It is never sent in
+:data:`core.settings.EMBEDDED_DEFAULT_PASSWORD` (they listen on 127.0.0.1 only). It is never sent in
 clear text in SQL: PostgreSQL gets a SCRAM verifier computed by libpq, ClickHouse a
 salted SHA-256.
 """
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
 from collections.abc import Sequence
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -31,21 +30,14 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from core.vocabulary import META_SCHEMA, PUBLISHED_SCHEMA, REFRESH_LOG_TABLE
+from core.settings import analyst_password
+from core.vocabulary import ANALYST_ROLE, META_SCHEMA, PUBLISHED_SCHEMA, REFRESH_LOG_TABLE
 
 log = logging.getLogger("shopmarts.analyst")
 
-ANALYST_ROLE = "analyst"
-ANALYST_PASSWORD_VAR = "ANALYST_PASSWORD"
-EMBEDDED_DEFAULT_PASSWORD = "analyst"  # noqa: S105 - the documented local-only default
 # What analysts may read besides the marts: when the marts were last published.
 REFRESH_LOG = (META_SCHEMA, REFRESH_LOG_TABLE)
 _ROLE_LOCK = 0x5EED_0A11  # serializes CREATE ROLE / GRANT between concurrent callers
-
-
-def analyst_password() -> str:
-    """The analyst's password: `ANALYST_PASSWORD`, else the embedded default."""
-    return os.environ.get(ANALYST_PASSWORD_VAR) or EMBEDDED_DEFAULT_PASSWORD
 
 
 def as_analyst(url: str) -> str:

@@ -19,7 +19,8 @@ import psycopg
 
 from core.clients import postgres_bin_dir
 from core.errors import ShopmartsError
-from pipelines.engines.analyst import ANALYST_ROLE, ensure_postgres_analyst
+from core.vocabulary import ANALYST_ROLE
+from pipelines.engines.analyst import ensure_postgres_analyst
 
 DATABASES = ("shop", "warehouse")
 SYSTEM_USER = "embedded_postgres"

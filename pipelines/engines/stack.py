@@ -163,7 +163,7 @@ def _start_clickhouse(data_dir: Path, port: int, log_file: Path) -> int:
             "stop it (shopmarts down) or kill it first"
         )
     process = _spawn_module(
-        "pipelines.engines.clickhouse_server",
+        "clickhouse_endpoint",
         ["--data-dir", str(data_dir), "--port", str(port)],
         log_file,
     )
