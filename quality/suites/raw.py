@@ -20,6 +20,7 @@ import great_expectations.expectations as gxe
 from core.vocabulary import RAW_TABLES
 from quality.suites.rules import (
     CUSTOMER_TIERS,
+    QUANTITY_AVAILABLE_IDENTITY,
     AtLeast,
     Between,
     InSet,
@@ -60,12 +61,6 @@ NEVER_EMPTY = frozenset(
         "orders",
         "order_items",
     }
-)
-
-QUANTITY_AVAILABLE_IDENTITY = RowsRule(
-    "quantity_available.identity",
-    "quantity_available = quantity_on_hand - quantity_reserved",
-    "SELECT * FROM {batch} WHERE quantity_available <> quantity_on_hand - quantity_reserved",
 )
 
 

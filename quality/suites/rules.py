@@ -294,6 +294,14 @@ class Agreement(Rule):
         self.rule.add_to(suite, scope)
 
 
+# The stock identity, the same in the raw inventory and in the inventory_status mart.
+QUANTITY_AVAILABLE_IDENTITY = RowsRule(
+    "quantity_available.identity",
+    "quantity_available = quantity_on_hand - quantity_reserved",
+    "SELECT * FROM {batch} WHERE quantity_available <> quantity_on_hand - quantity_reserved",
+)
+
+
 def totals_differ(left: str, right: str, differ: str) -> str:
     """A row-level rule comparing two one-row totals: the row when ``differ`` holds."""
     return (
