@@ -325,7 +325,8 @@ MART_RULES: dict[str, tuple[Rule, ...]] = {
         ),
     ),
 }
-assert tuple(MART_RULES) == MARTS, "one rule table per mart, in MARTS' order"
+if tuple(MART_RULES) != MARTS:
+    raise ValueError("MART_RULES must hold one rule table per mart, in MARTS' order")
 
 
 def mart_suites(

@@ -98,9 +98,9 @@ class NotInFuture(Rule):
     column: str
 
     def add_to(self, suite: TableSuite, scope: Scope) -> None:
-        assert isinstance(scope, RawScope), "a raw rule: it needs the gate's clock"
-        tolerance = scope.options.future_tolerance
-        latest_allowed = scope.now + tolerance
+        raw = _raw_scope(scope)
+        tolerance = raw.options.future_tolerance
+        latest_allowed = raw.now + tolerance
         suite.add(
             f"{self.column}.not_in_future",
             gxe.ExpectColumnValuesToBeBetween,
@@ -116,8 +116,42 @@ class RowCountFloor(Rule):
     """The table holds at least :func:`minimum_row_count` rows (ends every raw suite)."""
 
     def add_to(self, suite: TableSuite, scope: Scope) -> None:
-        assert isinstance(scope, RawScope), "a raw rule: it needs the last good counts"
-        _add_row_count_rule(suite, scope.options)
+        options = _raw_scope(scope).options
+        table = suite.relation.name
+        last_good = options.last_good_counts.get(table)
+        minimum = minimum_row_count(table, last_good, options.max_row_count_drop)
+        if last_good is None:
+            why = "no load has passed yet; " + ("never empty" if minimum else "may be empty")
+        else:
+            why = (
+                f"the last good load had {last_good:,}; at most "
+                f"{options.max_row_count_drop:.0%} fewer allowed"
+            )
+        description = f"at least {minimum:,} rows ({why})"
+        if not suite.relation.where:
+            suite.add(
+                "row_count.no_sharp_drop",
+                gxe.ExpectTableRowCountToBeBetween,
+                description,
+                min_value=minimum,
+            )
+            return
+        # The batch holds only the changed rows: count the whole table. ({batch} stands in
+        # a comment because GX wants every such query to mention it.)
+        RowsRule(
+            "row_count.no_sharp_drop",
+            description + "; counted on the whole table",
+            f"SELECT row_count FROM (SELECT count(*) AS row_count FROM "
+            f"{suite.relation.whole.from_clause()}) AS whole_table "
+            f"WHERE row_count < {minimum} /* not just {{batch}} */",
+        ).add_to(suite, scope)
+
+
+def _raw_scope(scope: Scope) -> RawScope:
+    """``scope`` as a raw suite's: the rules above need the gate's clock and counts."""
+    if not isinstance(scope, RawScope):
+        raise TypeError(f"a raw rule built outside raw_suites: {scope!r}")
+    return scope
 
 
 # The rules of each raw table, in the order the gate evaluates and reports them;
@@ -214,7 +248,8 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
         InSet("action", AUDIT_ACTIONS, what="audited actions"),
     ),
 }
-assert tuple(RAW_RULES) == RAW_TABLES, "one rule table per raw table, in RAW_TABLES' order"
+if tuple(RAW_RULES) != RAW_TABLES:
+    raise ValueError("RAW_RULES must hold one rule table per raw table, in RAW_TABLES' order")
 
 
 def raw_suites(
@@ -263,37 +298,6 @@ def minimum_row_count(table: str, last_good: int | None, max_drop: float) -> int
     if last_good is None:
         return floor
     return max(floor, math.ceil(last_good * (1 - max_drop)))
-
-
-def _add_row_count_rule(suite: TableSuite, options: RawSuiteOptions) -> None:
-    table = suite.relation.name
-    last_good = options.last_good_counts.get(table)
-    minimum = minimum_row_count(table, last_good, options.max_row_count_drop)
-    if last_good is None:
-        why = "no load has passed yet; " + ("never empty" if minimum else "may be empty")
-    else:
-        why = (
-            f"the last good load had {last_good:,}; at most "
-            f"{options.max_row_count_drop:.0%} fewer allowed"
-        )
-    description = f"at least {minimum:,} rows ({why})"
-    if not suite.relation.where:
-        suite.add(
-            "row_count.no_sharp_drop",
-            gxe.ExpectTableRowCountToBeBetween,
-            description,
-            min_value=minimum,
-        )
-        return
-    # The batch holds only the changed rows: count the whole table. ({batch} stands in a
-    # comment because GX wants every such query to mention it.)
-    RowsRule(
-        "row_count.no_sharp_drop",
-        description + "; counted on the whole table",
-        f"SELECT row_count FROM (SELECT count(*) AS row_count FROM "
-        f"{suite.relation.whole.from_clause()}) AS whole_table "
-        f"WHERE row_count < {minimum} /* not just {{batch}} */",
-    ).add_to(suite, Scope(suite.relation.engine, suite.relation.schema, suite.relation.schema))
 
 
 def _duration(delta: dt.timedelta) -> str:
