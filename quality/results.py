@@ -17,6 +17,8 @@ from core.vocabulary import Engine
 from quality.suites.suite import rule_of
 
 SAMPLE_SIZE = 5
+# What GX is asked to return of each expectation: counts and a few unexpected values.
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
 _SAMPLE_CHARS = 160
 
 

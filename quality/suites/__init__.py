@@ -1,7 +1,10 @@
 """The Great Expectations suites of the gates, kept as code and versioned with the project.
 
-`raw.py`: per raw table, checked after every extract, before dbt reads raw.
-`marts.py`: per mart, checked on the shadow (`marts_next`) before publishing.
+`rules.py`: the kinds of rule (Key, NotNull, InSet, References, RowsRule, ...) and how
+each becomes GX expectations; `suite.py`: a suite and the relation it reads.
+`raw.py`: the rule table of the raw tables, checked after every extract, before dbt reads.
+`marts.py`: the rule table of the marts, checked on the shadow (`marts_next`) before
+publishing; `agreements.py`: their cross-mart rules and engine-specific SQL.
 """
 
 from quality.suites.marts import known_segments, mart_suites

@@ -12,7 +12,6 @@ on it, and Data Docs show it at the head of the expectation's description.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -63,6 +62,7 @@ def timestamp_literal(engine: Engine, moment: dt.datetime) -> str:
 
 
 def quote_identifier(engine: Engine, name: str) -> str:
+    """``name`` quoted as an identifier of ``engine``'s SQL."""
     if engine == "clickhouse":
         return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
     return '"' + name.replace('"', '""') + '"'
@@ -75,8 +75,8 @@ class TableSuite:
     layer: str  # "raw" or "marts": the suite's family, whatever schema it reads
     relation: Relation
     expectations: list[gxe.Expectation] = field(default_factory=list)
-    # The columns naming a row (the primary key or the grain), set by `add_key`: a failure
-    # reports the keys of a few failing rows by them.
+    # The columns naming a row (the primary key or the grain), set by the suite's first
+    # `Key` rule: a failure reports the keys of a few failing rows by them.
     key: tuple[str, ...] = ()
 
     @property
@@ -115,90 +115,3 @@ def rule_of(expectation: Any) -> str:
     """The rule name of an expectation (or its configuration), else its GX type."""
     meta = getattr(expectation, "meta", None) or {}
     return str(meta.get("rule") or getattr(expectation, "expectation_type", None) or "unnamed")
-
-
-# --- rule builders shared by the raw and mart suites -------------------------------------
-
-
-def add_key(suite: TableSuite, columns: Sequence[str], *, what: str = "primary key") -> None:
-    """Key columns present and, together, unique; the first key added names the rows."""
-    if not suite.key:
-        suite.key = tuple(columns)
-    for column in columns:
-        suite.add(
-            f"{column}.not_null",
-            gxe.ExpectColumnValuesToNotBeNull,
-            f"every row has a {column} ({what})",
-            column=column,
-        )
-    add_unique(suite, columns, what=what)
-
-
-def add_unique(
-    suite: TableSuite, columns: Sequence[str], *, what: str, ignore_missing: bool = False
-) -> None:
-    """No two rows share these columns' values (rows with a missing one are skipped if asked)."""
-    if len(columns) == 1:
-        suite.add(
-            f"{columns[0]}.unique",
-            gxe.ExpectColumnValuesToBeUnique,
-            f"no two rows share a {columns[0]} ({what})",
-            column=columns[0],
-        )
-        return
-    suite.add(
-        "_".join(columns) + ".unique",
-        gxe.ExpectCompoundColumnsToBeUnique,
-        f"no two rows share ({', '.join(columns)}) ({what})",
-        column_list=list(columns),
-        ignore_row_if="any_value_is_missing" if ignore_missing else "all_values_are_missing",
-    )
-
-
-def add_non_negative(suite: TableSuite, *columns: str) -> None:
-    for column in columns:
-        suite.add(
-            f"{column}.non_negative",
-            gxe.ExpectColumnValuesToBeBetween,
-            f"{column} >= 0",
-            column=column,
-            min_value=0,
-        )
-
-
-def add_in_set(suite: TableSuite, column: str, values: Sequence[str], *, what: str) -> None:
-    suite.add(
-        f"{column}.known",
-        gxe.ExpectColumnValuesToBeInSet,
-        f"{column} is one of the {what}: {', '.join(values)}",
-        column=column,
-        value_set=list(values),
-    )
-
-
-def add_unexpected_rows(suite: TableSuite, rule: str, description: str, query: str) -> None:
-    """A row-level rule in SQL: the query selects the offending rows of ``{batch}``."""
-    suite.add(rule, gxe.UnexpectedRowsExpectation, description, unexpected_rows_query=query)
-
-
-def add_reference(suite: TableSuite, column: str, parent: Relation, parent_column: str) -> None:
-    """Every non-null ``column`` names an existing ``parent.parent_column``."""
-    if suite.relation.engine == "clickhouse":
-        # ClickHouse's IN builds a hash set once; NULLs never match, so they are excluded.
-        query = (
-            f"SELECT * FROM {{batch}} WHERE {column} IS NOT NULL AND {column} NOT IN "
-            f"(SELECT {parent_column} FROM {parent.from_clause()})"
-        )
-    else:
-        # An anti-join: PostgreSQL's NOT IN (subquery) degrades badly past work_mem.
-        query = (
-            f"SELECT child.* FROM {{batch}} AS child LEFT JOIN {parent.from_clause()} AS parent "
-            f"ON parent.{parent_column} = child.{column} "
-            f"WHERE child.{column} IS NOT NULL AND parent.{parent_column} IS NULL"
-        )
-    add_unexpected_rows(
-        suite,
-        f"{column}.references_{parent.name}",
-        f"every {column} names an existing {parent.name}.{parent_column}",
-        query,
-    )

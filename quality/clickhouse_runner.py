@@ -1,0 +1,127 @@
+"""The gate on ClickHouse: the suites evaluated by pushdown in
+:mod:`quality.clickhouse_validation` (one aggregate query per relation, one per SQL rule),
+wrapped as genuine GX suite results so Data Docs and the failure report read the same as
+on PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import great_expectations as gx
+from clickhouse_connect.driver.client import Client as ClickHouseClient
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
+
+from core.clients import clickhouse_client
+from quality import clickhouse_validation
+from quality.data_docs import build_docs, page_url
+from quality.identity import clickhouse_uuids
+from quality.outcomes import missing_outcome, validated_outcome
+from quality.results import SuiteOutcome, failures_from_gx
+from quality.suites import Relation, TableSuite
+
+
+def clickhouse_identities(
+    client: ClickHouseClient, relations: Collection[Relation]
+) -> dict[Relation, str | None]:
+    """The identity of each table (see :mod:`quality.identity`), None if missing."""
+    found: dict[Relation, str | None] = {}
+    for database in {r.schema for r in relations}:
+        existing = clickhouse_uuids(
+            client, database, [r.name for r in relations if r.schema == database]
+        )
+        for r in relations:
+            if r.schema == database:
+                found[r] = existing.get(r.name)
+    return found
+
+
+def run_on_clickhouse(
+    context: Any, clickhouse_url: str, suites: Sequence[TableSuite], run_name: str
+) -> list[SuiteOutcome]:
+    """Validate ``suites`` in ClickHouse; a suite whose relation is missing fails."""
+    run_time = dt.datetime.now(dt.UTC)
+    stored: list[ValidationResultIdentifier] = []
+    validated: dict[str, tuple[ValidationResultIdentifier, ExpectationSuiteValidationResult, int]]
+    validated = {}
+    with clickhouse_client(clickhouse_url) as client:
+        before = clickhouse_identities(client, [s.relation for s in suites])
+        for suite in suites:
+            if before[suite.relation] is None:
+                continue
+            results, row_count = clickhouse_validation.validate_suite(client, suite)
+            suite_result = suite_result_of(suite, results, run_name, run_time)
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+                run_id=RunIdentifier(run_name=run_name, run_time=run_time),
+                batch_identifier=f"clickhouse-{suite.name}",
+            )
+            with contextlib.suppress(Exception):
+                context.validation_results_store.set(key, suite_result)
+                stored.append(key)
+            validated[suite.name] = (key, suite_result, row_count)
+        after = clickhouse_identities(client, [s.relation for s in suites if s.name in validated])
+    build_docs(context, stored)
+    outcomes = []
+    for suite in suites:
+        if suite.name not in validated:
+            outcomes.append(missing_outcome(suite))
+            continue
+        key, result, rows = validated[suite.name]
+        outcomes.append(
+            validated_outcome(
+                suite,
+                result,
+                before[suite.relation],
+                after[suite.relation],
+                failures=failures_from_gx(result.results, key_columns=suite.key),
+                row_count=rows,
+                docs_url=page_url(context, key) if key in stored else None,
+            )
+        )
+    return outcomes
+
+
+def suite_result_of(
+    suite: TableSuite,
+    results: list[ExpectationValidationResult],
+    run_name: str,
+    run_time: dt.datetime,
+) -> ExpectationSuiteValidationResult:
+    """The expectations' results as the GX suite result a checkpoint would have made."""
+    successful = sum(1 for r in results if r.success)
+    statistics: dict[str, float] = {
+        "evaluated_expectations": len(results),
+        "successful_expectations": successful,
+        "unsuccessful_expectations": len(results) - successful,
+        "success_percent": 100.0 * successful / len(results) if results else 100.0,
+    }
+    return ExpectationSuiteValidationResult(
+        success=all(r.success for r in results),
+        results=results,
+        suite_name=suite.name,
+        statistics=statistics,
+        meta={
+            "great_expectations_version": gx.__version__,
+            "active_batch_definition": {
+                "datasource_name": "clickhouse",
+                "data_connector_name": "pushdown",
+                "data_asset_name": suite.name,
+                "batch_identifiers": {},
+            },
+            "batch_spec": {"query": f"SELECT * FROM {suite.relation.from_clause()}"},
+            "batch_markers": {},
+            "run_id": {"run_name": run_name, "run_time": run_time.isoformat()},
+            "validation_time": run_time.isoformat(),
+        },
+    )
