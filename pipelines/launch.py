@@ -19,7 +19,7 @@ from typing import Any
 
 from core.errors import ShopmartsError
 from core.settings import state_dir
-from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
+from pipelines.runtime.dagster_processes import dagster_environment, workspace_file
 
 JOB_FOR_MODE = {"nightly": "nightly_refresh", "hourly": "hourly_refresh"}
 
@@ -74,10 +74,9 @@ def _output_to(log_file: Path) -> Iterator[None]:
 def submit_refresh(mode: str, tags: dict[str, str] | None = None) -> str:
     """Submit the refresh job for ``mode`` to the run queue; returns the run id."""
     from dagster import DagsterInstance
-    from dagster._cli.job import execute_launch_command
-    from dagster_shared.cli import WorkspaceOpts
 
     from pipelines.defs.refresh.jobs import refresh_run_config
+    from pipelines.runtime.dagster_private import WorkspaceOpts, execute_launch_command
 
     os.environ.update({k: v for k, v in dagster_environment().items() if k.endswith("_HOME")})
     with DagsterInstance.get() as instance, _output_to(state_dir() / "dagster-submit.log"):

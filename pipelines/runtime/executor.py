@@ -18,8 +18,8 @@ import os
 import signal
 
 import dagster as dg
-from dagster._core.execution.retries import RetryMode
-from dagster._core.executor.multiprocess import MultiprocessExecutor
+
+from pipelines.runtime.dagster_private import MultiprocessExecutor, RetryMode
 
 _PR_SET_PDEATHSIG = 1
 _registered = False
