@@ -270,7 +270,7 @@ def test_env_example_lists_every_variable_the_code_reads() -> None:
 
 
 def test_dagster_instance_files_validate(tmp_path: Path) -> None:
-    from dagster._core.instance.config import dagster_instance_config
+    from pipelines.runtime.dagster_private import dagster_instance_config
 
     for source in (ROOT / "dagster.yaml", ROOT / "docker" / "dagster.yaml"):
         home = tmp_path / source.parent.name

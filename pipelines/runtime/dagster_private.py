@@ -32,6 +32,15 @@ What each one is for, and why no public API does it:
   (`pipelines.launch.submit_refresh`). The public ways are the command (a new interpreter,
   2 s) or the GraphQL client (needs a running webserver, which the stack does not start).
   `WorkspaceOpts` (from `dagster_shared`, Dagster's own helper package) is its argument.
+
+Two more, for the tests only:
+
+- `dagster_instance_config`: reads and validates a `dagster.yaml` against the instance's
+  schema (`tests/test_project_files.py`, both instance files). The public way,
+  `DagsterInstance.from_config`, also opens the storage: Postgres, for docker's file.
+- `cron_string_iterator`: the times a cron schedule fires, computed as the daemon computes
+  them, DST included (`tests/test_schedules.py`). `ScheduleDefinition` exposes only the
+  cron string.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from dagster._cli import cli as _dagster_cli
 from dagster._cli.job import execute_launch_command
 from dagster._core.execution.retries import RetryMode
 from dagster._core.executor.multiprocess import MultiprocessExecutor
+from dagster._core.instance.config import dagster_instance_config
 from dagster._core.launcher import (
     CheckRunHealthResult,
     LaunchRunContext,
@@ -50,6 +60,7 @@ from dagster._core.launcher import (
 from dagster._grpc.client import DagsterGrpcClient
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
+from dagster._utils.schedules import cron_string_iterator
 from dagster_shared.cli import WorkspaceOpts
 
 
@@ -76,6 +87,8 @@ __all__ = [
     "RunLauncher",
     "WorkerStatus",
     "WorkspaceOpts",
+    "cron_string_iterator",
+    "dagster_instance_config",
     "execute_launch_command",
     "run_dagster_cli",
 ]
