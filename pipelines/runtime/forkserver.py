@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import importlib.metadata
 import json
 import os
 import signal
@@ -81,7 +80,9 @@ PROGRAMS: dict[str, Callable[[list[str]], None]] = {
 
 def _command_line_module(program: str) -> str:
     """The module of ``program``'s console script, as its package installs it."""
-    (script,) = importlib.metadata.entry_points(group="console_scripts", name=program)
+    from importlib.metadata import entry_points  # the server's only: the client stays light
+
+    (script,) = entry_points(group="console_scripts", name=program)
     return script.module
 
 
