@@ -211,7 +211,7 @@ def scratch_shop(scale: float, seed: int) -> Iterator[None]:
     from core.settings import get_environment
     from ingest.extract import extract
     from ingest.generate import generate_shop
-    from pipelines.engines import stack
+    from pipelines import stack
 
     with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as home:
         previous = os.environ.get("SHOPMARTS_HOME")

@@ -705,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         child_main(*args.child)
         return 0
 
-    from pipelines.engines import stack
+    from pipelines import stack
 
     home = None
     if not args.existing:

@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         child_main(args.child, args.scale, args.seed, args.spool)
         return 0
 
-    from pipelines.engines import stack
+    from pipelines import stack
 
     home = None
     if not args.existing:

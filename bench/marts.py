@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.settings import get_environment
     from ingest.extract import extract
     from ingest.generate import generate_shop
+    from pipelines import stack
     from pipelines.defs.dbt.connection import run_dbt
-    from pipelines.engines import stack
     from quality.parity import check_parity
 
     artifacts = home / "bench-dbt"

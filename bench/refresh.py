@@ -311,8 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.settings import get_environment
     from ingest.generate import generate_shop
     from ingest.simulate import simulate_shop
-    from pipelines.engines import stack
-    from pipelines.engines.dagster_daemon import dagster_environment
+    from pipelines import stack
+    from pipelines.runtime.dagster_processes import dagster_environment
 
     try:
         print(f"starting the stack in {home}", flush=True)

@@ -93,14 +93,14 @@ def main() -> None:
 def up() -> None:
     """Start the embedded engines (idempotent) and print their URLs."""
     from core.settings import get_environment, redact
-    from pipelines.engines import stack
+    from pipelines import stack
 
     stack.up(report=click.echo)
     environment = get_environment()
     click.echo(f"shop       {redact(environment.shop_url)}")
     click.echo(f"warehouse  {redact(environment.warehouse_url)}")
     click.echo(f"clickhouse {redact(environment.clickhouse_url)}")
-    from pipelines.engines.docs_server import docs_base_url
+    from pipelines.runtime.docs_server import docs_base_url
 
     if docs := docs_base_url():
         click.echo(f"docs       {docs}  (GX Data Docs, dbt docs)")
@@ -111,7 +111,7 @@ def up() -> None:
 @clear_errors
 def down() -> None:
     """Stop the embedded engines; the data stays for the next `up`."""
-    from pipelines.engines import stack
+    from pipelines import stack
 
     stopped = stack.down()
     click.echo("stopped " + ", ".join(stopped) if stopped else "nothing was running")
@@ -121,7 +121,7 @@ def down() -> None:
 @clear_errors
 def status() -> None:
     """Show each engine's version, URL, data size and health."""
-    from pipelines.engines import stack
+    from pipelines import stack
 
     rows = stack.status()
     for row in rows:
@@ -230,8 +230,8 @@ def refresh(mode: str) -> None:
 def _as_fork_of_the_stack(argv: list[str]) -> None:
     """Run this command as a fork of the running stack's fork server, where Dagster is
     imported already (2 s of every refresh on 2 cores); returns when none answers."""
-    from pipelines.engines.dagster_daemon import forkserver_socket
-    from pipelines.engines.forkserver import FORKED_VAR, fork
+    from pipelines.runtime.dagster_processes import forkserver_socket
+    from pipelines.runtime.forkserver import FORKED_VAR, fork
 
     if os.environ.get(FORKED_VAR):
         return
@@ -241,7 +241,7 @@ def _as_fork_of_the_stack(argv: list[str]) -> None:
 
 
 def _run_refresh(mode: str) -> Any:
-    from pipelines.engines import stack
+    from pipelines import stack
     from pipelines.launch import JOB_FOR_MODE, follow_run, submit_refresh
 
     stack.up()
@@ -279,7 +279,7 @@ def _run_refresh(mode: str) -> Any:
 @clear_errors
 def query(target: str, sql: str, as_analyst: bool) -> None:
     """Run SQL on one engine and print the result as CSV with a header. Starts nothing."""
-    from pipelines.engines.query import run_query
+    from pipelines.query import run_query
 
     columns, rows = run_query(target, sql, as_analyst=as_analyst)
     writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -301,7 +301,7 @@ def demo(scale: float) -> None:
     from core.settings import get_environment, redact
     from ingest.generate import generate_shop
     from ingest.shop_schema import connect, table_rows
-    from pipelines.engines import stack
+    from pipelines import stack
 
     started = time.perf_counter()
     click.echo("1/3 starting the embedded engines and the Dagster daemon")
@@ -343,7 +343,7 @@ def demo(scale: float) -> None:
 def _demo_summary(environment: Any, result: Any, seconds: float) -> str:
     """Row counts of the published marts in both engines, gate results and step timings."""
     from core.vocabulary import MARTS
-    from pipelines.engines.query import run_query
+    from pipelines.query import run_query
 
     lines = [f"{'mart':<22}{'warehouse':>12}{'clickhouse':>12}"]
     for mart in MARTS:
@@ -381,8 +381,8 @@ def ui(port: int) -> None:
     import subprocess
 
     from core.settings import PROJECT_ROOT
-    from pipelines.engines import stack
-    from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
+    from pipelines import stack
+    from pipelines.runtime.dagster_processes import dagster_environment, workspace_file
 
     if not stack.port_is_free(port):
         raise ShopmartsError(f"port {port} on 127.0.0.1 is already in use (Dagster UI)")

@@ -19,7 +19,8 @@ from typing import Any
 
 from core.errors import ShopmartsError
 from core.settings import state_dir
-from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
+from pipelines.runtime.dagster_processes import dagster_environment, workspace_file
+from pipelines.runtime.step_failures import step_failure_message
 
 JOB_FOR_MODE = {"nightly": "nightly_refresh", "hourly": "hourly_refresh"}
 
@@ -74,10 +75,9 @@ def _output_to(log_file: Path) -> Iterator[None]:
 def submit_refresh(mode: str, tags: dict[str, str] | None = None) -> str:
     """Submit the refresh job for ``mode`` to the run queue; returns the run id."""
     from dagster import DagsterInstance
-    from dagster._cli.job import execute_launch_command
-    from dagster_shared.cli import WorkspaceOpts
 
     from pipelines.defs.refresh.jobs import refresh_run_config
+    from pipelines.runtime.dagster_private import WorkspaceOpts, execute_launch_command
 
     os.environ.update({k: v for k, v in dagster_environment().items() if k.endswith("_HOME")})
     with DagsterInstance.get() as instance, _output_to(state_dir() / "dagster-submit.log"):
@@ -202,19 +202,3 @@ def failing_expectations(evaluation: Any) -> list[str]:
             return lines
     description = (evaluation.description or "").strip().splitlines()
     return [line.strip().removeprefix("- ") for line in description[1:]] or description[:1]
-
-
-def step_failure_message(failure: Any) -> str:
-    """The first line of why a step failed: a `dg.Failure`'s own description (the gates put
-    the failing expectation there), else the error's message without its class name."""
-    user = getattr(failure, "user_failure_data", None)
-    text = (getattr(user, "description", None) or "").strip()
-    if not text:
-        error = getattr(failure, "error", None)
-        text = (error.message if error else "").strip()
-        # "dagster._core.definitions.events.Failure: ..." / "psycopg.errors.X: ...": the
-        # class name's module path says nothing to the reader; the class name itself may.
-        head, _, rest = text.partition(": ")
-        if rest and " " not in head and "." in head:
-            text = f"{head.rsplit('.', 1)[-1]}: {rest}" if "Failure" not in head else rest
-    return text.splitlines()[0] if text else "failed"

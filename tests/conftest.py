@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Environment, get_environment
-from pipelines.engines import stack as engine_stack
+from pipelines import stack as engine_stack
 
 ENGINE_VARS = ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL")
 

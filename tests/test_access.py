@@ -358,7 +358,7 @@ def test_the_role_exists_from_up_and_shopmarts_query_can_use_it(
     environment: Environment, published: None
 ) -> None:
     from core.errors import ShopmartsError
-    from pipelines.engines.query import run_query
+    from pipelines.query import run_query
 
     # `shopmarts up` (the session's stack) created the role (pg_hba.conf's rules for it:
     # test_analyst_reads_marts_only_in_postgres).

@@ -22,11 +22,11 @@ from test_quality_gates import prepare_shop
 
 from core.settings import Environment, read_stack, state_dir
 from core.vocabulary import RAW_TABLES
+from pipelines import stack as engine_stack
 from pipelines.defs.extract.assets import extract_raw
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.quality.checks import RAW_CHECK_NAME, raw_gates, raw_key
-from pipelines.engines import stack as engine_stack
-from pipelines.engines.docs_server import docs_base_url, docs_url
+from pipelines.runtime.docs_server import docs_base_url, docs_url
 
 WINDOW = (1280, 900)
 PAGE_STATE = """(() => ({

@@ -222,3 +222,27 @@ def test_down_leaves_no_process_behind(tmp_path: Path) -> None:
         if str(tmp_path) in " ".join(p.info["cmdline"] or [])
     ]  # fmt: skip
     assert leftovers == []
+
+
+def test_dagster_and_shopmarts_run_as_forks_of_the_fork_server(home: Path) -> None:
+    """The fork server's other programs: `dagster` (what the run workers run, through the
+    private-API module) and `shopmarts` (found by its module's name: the CLI imports the
+    runtime, the runtime never imports the CLI). Output and exit code reach the caller."""
+    from pipelines.runtime.forkserver import fork
+
+    served = str(home / "forkserver.sock")
+    for program, args, expected in (
+        ("dagster", ["--version"], "dagster, version"),
+        ("shopmarts", ["--help"], "Usage: shopmarts"),
+    ):
+        read, write = os.pipe()
+        with open(os.devnull, "rb") as devnull:
+            forked = fork(program, args, stdio=(devnull.fileno(), write, write), path=served)
+        os.close(write)
+        assert forked is not None, "the fork server did not answer"
+        with os.fdopen(read) as output:
+            printed = output.read()
+        assert forked.wait() == 0, printed
+        assert expected in printed, printed
+    log = (home / "forkserver.log").read_text()
+    assert ": dagster --version" in log and ": shopmarts --help" in log

@@ -25,7 +25,7 @@ from core.settings import Environment
 from core.vocabulary import ENGINES, SHADOW_SCHEMA
 from ingest.generate import generate_shop
 from pipelines.defs.publish.marts import mart_fingerprints
-from pipelines.engines.query import run_query
+from pipelines.query import run_query
 from quality import records
 
 SCALE = 0.02

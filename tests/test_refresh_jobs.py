@@ -30,10 +30,10 @@ from core.vocabulary import MARTS
 from ingest.generate import generate_shop
 from ingest.shop_schema import SHOP_TABLES
 from ingest.simulate import simulate_shop
-from pipelines.engines import stack
-from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
-from pipelines.engines.query import run_query
+from pipelines import stack
 from pipelines.launch import follow_run, submit_refresh
+from pipelines.query import run_query
+from pipelines.runtime.dagster_processes import dagster_environment, workspace_file
 from quality.records import forget_good_counts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def mart_fingerprint(target: str, mart: str) -> list[tuple[Any, ...]]:
 
 FORKS_A_SLEEPER = """
 import os, sys, time
-from pipelines.defs.refresh.executor import die_with_this_process
+from pipelines.runtime.executor import die_with_this_process
 die_with_this_process()
 child = os.fork()
 if child == 0:
@@ -230,7 +230,7 @@ def run_worker(instance: Any, run_id: str) -> tuple[int, str]:
     """The pid of the run's worker, once the run is started, and the step it has reached."""
     from dagster import DagsterEventType
 
-    from pipelines.engines.run_launcher import run_worker_pid
+    from pipelines.runtime.run_launcher import run_worker_pid
 
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -259,7 +259,7 @@ def test_run_workers_are_forks_of_the_warm_process_server(refreshed: dict) -> No
     Dagster, dagster-dbt and GX are imported already; its pid is in the run's tags. So is
     `shopmarts refresh` itself (the test above ran it), its output and exit code its own."""
     from core.settings import state_dir
-    from pipelines.engines.run_launcher import run_worker_pid
+    from pipelines.runtime.run_launcher import run_worker_pid
 
     log = (state_dir() / "forkserver.log").read_text()
     assert ": shopmarts refresh --mode hourly" in log

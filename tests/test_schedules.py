@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from dagster._utils.schedules import cron_string_iterator
 
 from pipelines.defs.refresh import schedules as schedules_module
 from pipelines.defs.refresh.jobs import REFRESH_TAG, refresh_run_config
+from pipelines.runtime.dagster_private import cron_string_iterator
 
 
 def fire_times(schedule: dg.ScheduleDefinition, start: datetime, count: int) -> list[datetime]:

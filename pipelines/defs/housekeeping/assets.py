@@ -11,7 +11,7 @@ from core.settings import state_dir
 from pipelines.defs.dbt.connection import TARGETS, run_dbt
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY
-from pipelines.engines.docs_server import docs_url
+from pipelines.runtime.docs_server import docs_url
 
 ANALYZED_SCHEMAS = ("raw", "marts")
 

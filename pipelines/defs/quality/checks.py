@@ -34,7 +34,7 @@ from core.vocabulary import (
 )
 from pipelines.defs.extract.assets import raw_loads_of_run
 from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.engines.docs_server import docs_url
+from pipelines.runtime.docs_server import docs_url
 
 # Cross-mart rules: the mart whose suite holds the rule -> the other mart it reads.
 CROSS_MART_PARTNERS: dict[str, tuple[str, ...]] = {

@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from pipelines.defs.refresh.executor import forked_steps_executor
 from pipelines.defs.refresh.jobs import (
     HOURLY_MARTS,
     REFRESH_TAG,
@@ -12,6 +11,7 @@ from pipelines.defs.refresh.jobs import (
 )
 from pipelines.defs.refresh.schedules import build_schedules, schedule_timezone
 from pipelines.defs.refresh.sensors import refresh_log_sensors
+from pipelines.runtime.executor import forked_steps_executor
 
 # Also the executor of what is launched from the UI ("Materialize"): steps forked, not spawned.
 defs = dg.Definitions(

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from core.vocabulary import ENGINES, HOURLY_MARTS, REFRESH_TAG, SHADOW_SCHEMA
-from pipelines.defs.refresh.executor import forked_steps_executor
+from pipelines.runtime.executor import forked_steps_executor
 
 # Ops that take the schema the marts are built into and validated in.
 _SHADOW_OPS = (

@@ -22,7 +22,7 @@ from pipelines.defs.publish.refresh_log import (
     refresh_mode,
 )
 from pipelines.defs.refresh.jobs import hourly_refresh, nightly_refresh
-from pipelines.launch import step_failure_message
+from pipelines.runtime.step_failures import step_failure_message
 
 # Seconds between evaluations: the banner learns of a failed run within about this long.
 SENSOR_INTERVAL_SECONDS = 15

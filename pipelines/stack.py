@@ -1,4 +1,8 @@
-"""`shopmarts up | down | status`: the embedded engines as one stack.
+"""`shopmarts up | down | status`: the embedded engines and the stack's processes as one stack.
+
+It orchestrates both sides: the databases (`pipelines.engines`: PostgreSQL, the ClickHouse
+endpoint) and the processes beside them (`pipelines.runtime`: the fork server, the Dagster
+code server and daemon, the docs server).
 
 State lives in :func:`state_dir`: `postgres/` (the cluster), `clickhouse/` (the chDB
 data folder, owned by the one endpoint process), `dagster/` (DAGSTER_HOME) and
@@ -25,6 +29,7 @@ import psutil
 
 from core.errors import ShopmartsError
 from core.settings import (
+    PROJECT_ROOT,
     get_environment,
     read_stack,
     redact,
@@ -123,14 +128,14 @@ def _spawn_module(module: str, args: list[str], log_file: Path) -> subprocess.Po
             stderr=log,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=PROJECT_ROOT,
         )
 
 
 def _start_docs_server(root: Path, port: int, log_file: Path) -> int:
     """Start the docs server (GX Data Docs and dbt docs over http) detached; its pid."""
     process = _spawn_module(
-        "pipelines.engines.docs_server",
+        "pipelines.runtime.docs_server",
         ["--root", str(root), "--host", "127.0.0.1", "--port", str(port)],
         log_file,
     )
@@ -298,7 +303,7 @@ def up(engines: tuple[str, ...] = ALL_PARTS, report: Callable[[str], None] | Non
         _write_stack(stack)
 
     if "dagster" in engines:
-        from pipelines.engines.dagster_daemon import (
+        from pipelines.runtime.dagster_processes import (
             code_server_serves,
             start_code_server,
             start_daemon,
@@ -462,7 +467,7 @@ def _dagster_status(stack: dict) -> list[EngineStatus]:
         return []
     from importlib.metadata import version
 
-    from pipelines.engines.dagster_daemon import code_server_serves, dagster_home
+    from pipelines.runtime.dagster_processes import code_server_serves, dagster_home
 
     server, daemon = stack["dagster_code_server"], stack.get("dagster_daemon", {})
     serving = _process_alive(server.get("pid")) and code_server_serves(server["port"])

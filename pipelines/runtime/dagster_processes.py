@@ -24,7 +24,7 @@ from pathlib import Path
 
 from core.errors import ShopmartsError
 from core.settings import PROJECT_ROOT, state_dir
-from pipelines.engines.forkserver import SOCKET_VAR
+from pipelines.runtime.forkserver import SOCKET_VAR
 
 DEFINITIONS_MODULE = "pipelines.definitions"
 # The code location's name: the same as when Dagster loads the module itself (`-m`).
@@ -70,7 +70,7 @@ def start_forkserver(log_file: Path) -> int | None:
         return None
     process = _spawn(
         Path(sys.executable).name,
-        ["-m", "pipelines.engines.forkserver", "--socket", str(path)],
+        ["-m", "pipelines.runtime.forkserver", "--socket", str(path)],
         log_file,
     )
     deadline = time.monotonic() + FORKSERVER_START_SECONDS
@@ -141,7 +141,7 @@ def write_workspace(port: int) -> Path:
 
 def code_server_serves(port: int) -> bool:
     """Whether a code server on ``port`` answers with the definitions loaded."""
-    from dagster._grpc.client import DagsterGrpcClient
+    from pipelines.runtime.dagster_private import DagsterGrpcClient
 
     try:
         DagsterGrpcClient(port=port, host="127.0.0.1").list_repositories()

@@ -4,7 +4,7 @@ Dagster's default launcher asks the code server to start each run in a fresh int
 which imports Dagster, dagster-dbt and GX again before the first step: 4-6 s of a 2-core
 machine per run, most of an hourly refresh's fixed cost. This launcher runs the command
 Dagster's container launchers run, `dagster api execute_run ARGS`, as a fork of the stack's
-fork server (`pipelines/engines/forkserver.py`), where those libraries are imported already.
+fork server (`pipelines/runtime/forkserver.py`), where those libraries are imported already.
 The definitions are still loaded from their files by each run. When no fork server answers,
 the same command starts as a new process.
 
@@ -14,7 +14,7 @@ word (SIGKILL, the out-of-memory killer) fails its run at the next poll and free
 refresh queue for the next run. Terminate sends the worker SIGTERM, which Dagster turns into
 a clean interruption of the step under way.
 
-Configured in `dagster.yaml` as `run_launcher: {module: pipelines.engines.run_launcher,
+Configured in `dagster.yaml` as `run_launcher: {module: pipelines.runtime.run_launcher,
 class: ForkedRunLauncher}`.
 """
 
@@ -30,17 +30,18 @@ from pathlib import Path
 from typing import Any, Self
 
 import psutil
-from dagster._core.launcher import (
+from dagster import DagsterRun, serialize_value
+
+from pipelines.runtime.dagster_private import (
     CheckRunHealthResult,
+    ConfigurableClass,
+    ConfigurableClassData,
+    ExecuteRunArgs,
     LaunchRunContext,
     RunLauncher,
     WorkerStatus,
 )
-from dagster._core.storage.dagster_run import DagsterRun
-from dagster._grpc.types import ExecuteRunArgs
-from dagster._serdes import ConfigurableClass, ConfigurableClassData, serialize_value
-
-from pipelines.engines.forkserver import fork
+from pipelines.runtime.forkserver import fork
 
 RUN_WORKER_TAG = "shopmarts/run_worker"  # "PID@START", START the process's start time (epoch s)
 

@@ -8,13 +8,15 @@ runs the program's own command line with the caller's arguments, environment, wo
 folder and stdin/stdout/stderr (the descriptors travel over a unix socket), so to its caller
 it is that program: same output, same exit code, signals forwarded.
 
-    python -m pipelines.engines.forkserver --socket PATH    # the server (`shopmarts up`)
+    python -m pipelines.runtime.forkserver --socket PATH    # the server (`shopmarts up`)
     shopmarts-dbt build ...                                  # dagster-dbt's `dbt`
     fork("dagster", ["api", "execute_run", ...])             # the run launcher
     shopmarts refresh ...                                    # the command itself
 
 Only libraries are imported in advance, never this project's own modules: a fork loads the
-definitions, the extract and the gates from the files as they are, like a fresh process.
+definitions, the extract and the gates from the files as they are, like a fresh process. The
+programs are found by name in the fork (`shopmarts` is `pipelines.cli`, which sits above the
+runtime: this module must not import it).
 After upgrading a library, `shopmarts down && shopmarts up` restarts the server.
 
 `shopmarts-dbt` asks the server named by SHOPMARTS_FORKSERVER and, when none answers,
@@ -42,19 +44,15 @@ SOCKET_VAR = "SHOPMARTS_FORKSERVER"
 FORKED_VAR = "SHOPMARTS_FORKED"  # set in every child: it runs as a fork already
 _MAX_REQUEST = 1 << 22  # argv + environment, as JSON
 
-# What the server imports before it serves: each program's command line and the libraries
-# its runs import (the run worker's: the definitions' and the steps').
+# What the server imports before it serves, besides each program's own command line (its
+# console script's module): the libraries its runs import (the run worker's: the definitions'
+# and the steps').
 PRELOAD = {
-    "dbt": ("dbt.cli.main", "dbt.adapters.postgres", "dbt.adapters.clickhouse"),
-    "dagster": (
-        "dagster._cli",
-        "dagster_dbt",
-        "great_expectations",
-        "psycopg",
-        "clickhouse_connect",
-        "pyarrow",
-    ),
+    "dbt": ("dbt.adapters.postgres", "dbt.adapters.clickhouse"),
+    "dagster": ("dagster_dbt", "great_expectations", "psycopg", "clickhouse_connect", "pyarrow"),
 }
+# Our own command line, imported by name in the fork: the CLI imports the runtime, never back.
+SHOPMARTS_CLI_MODULE = "pipelines.cli"
 
 
 def _run_dbt(argv: list[str]) -> None:
@@ -64,15 +62,13 @@ def _run_dbt(argv: list[str]) -> None:
 
 
 def _run_dagster(argv: list[str]) -> None:
-    from dagster._cli import ENV_PREFIX, cli
+    from pipelines.runtime.dagster_private import run_dagster_cli
 
-    cli.main(args=argv, prog_name="dagster", auto_envvar_prefix=ENV_PREFIX, standalone_mode=True)
+    run_dagster_cli(argv)
 
 
 def _run_shopmarts(argv: list[str]) -> None:
-    from pipelines.cli import main
-
-    main.main(args=argv, prog_name="shopmarts")
+    importlib.import_module(SHOPMARTS_CLI_MODULE).main.main(args=argv, prog_name="shopmarts")
 
 
 PROGRAMS: dict[str, Callable[[list[str]], None]] = {
@@ -80,6 +76,14 @@ PROGRAMS: dict[str, Callable[[list[str]], None]] = {
     "dagster": _run_dagster,
     "shopmarts": _run_shopmarts,
 }
+
+
+def _command_line_module(program: str) -> str:
+    """The module of ``program``'s console script, as its package installs it."""
+    from importlib.metadata import entry_points  # the server's only: the client stays light
+
+    (script,) = entry_points(group="console_scripts", name=program)
+    return script.module
 
 
 # --- the callers' side ------------------------------------------------------------------
@@ -204,8 +208,8 @@ def _describe(request: dict) -> str:
 def serve(path: Path) -> NoReturn:
     """Import the programs, then fork one child per request on the unix socket at ``path``."""
     started = time.monotonic()
-    for modules in PRELOAD.values():
-        for module in modules:
+    for program, modules in PRELOAD.items():
+        for module in (_command_line_module(program), *modules):
             importlib.import_module(module)  # once here, for every child
     print(f"imported in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
@@ -248,7 +252,7 @@ def serve(path: Path) -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.engines.forkserver")
+    parser = argparse.ArgumentParser(prog="python -m pipelines.runtime.forkserver")
     parser.add_argument("--socket", type=Path, required=True, help="unix socket to serve on")
     args = parser.parse_args(argv)
     serve(args.socket)  # never returns

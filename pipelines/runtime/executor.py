@@ -18,11 +18,17 @@ import os
 import signal
 
 import dagster as dg
-from dagster._core.execution.retries import RetryMode
-from dagster._core.executor.multiprocess import MultiprocessExecutor
+
+from pipelines.runtime.dagster_private import MultiprocessExecutor, RetryMode
 
 _PR_SET_PDEATHSIG = 1
 _registered = False
+_forking_pid = 0  # set in the parent just before each fork; the child inherits the value
+
+
+def _remember_forking_process() -> None:
+    global _forking_pid  # noqa: PLW0603 - read by the child, in its copy of this module
+    _forking_pid = os.getpid()
 
 
 def _die_with_parent() -> None:
@@ -30,6 +36,10 @@ def _die_with_parent() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # The parent may have exited before the prctl above (on a busy machine the child can
+    # wait to be scheduled): then no signal will ever come, and the child ends itself.
+    if os.getppid() != _forking_pid:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def die_with_this_process() -> None:
@@ -37,7 +47,7 @@ def die_with_this_process() -> None:
     exits, however it exits. Once per process; `subprocess` children are not affected."""
     global _registered  # noqa: PLW0603 - one at-fork hook per process, however many runs
     if not _registered:
-        os.register_at_fork(after_in_child=_die_with_parent)
+        os.register_at_fork(before=_remember_forking_process, after_in_child=_die_with_parent)
         _registered = True
 
 
