@@ -27,9 +27,9 @@ from PIL import Image
 
 from core.settings import Environment
 from core.vocabulary import MARTS
-from ingest.generate import generate_shop
-from ingest.shop_schema import SHOP_TABLES
-from ingest.simulate import simulate_shop
+from ingest.shop.generate import generate_shop
+from ingest.shop.schema import SHOP_TABLES
+from ingest.shop.simulate import simulate_shop
 from pipelines.engines import stack
 from pipelines.engines.dagster_daemon import dagster_environment, workspace_file
 from pipelines.engines.query import run_query

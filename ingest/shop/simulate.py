@@ -24,10 +24,10 @@ import psycopg
 
 from core.errors import ShopmartsError
 from core.settings import redact
-from ingest import shop_vocabulary as vocabulary
 from ingest.profiles import require_canonical
-from ingest.shop_calendar import DAY, HOUR, HOUR_WEIGHTS, day_factors, to_datetime
-from ingest.shop_orders import (
+from ingest.shop import vocabulary
+from ingest.shop.calendar import DAY, HOUR, HOUR_WEIGHTS, day_factors, to_datetime
+from ingest.shop.orders import (
     ANGRY_REVIEW_SHARE,
     CUSTOMER_CANCEL_SHARE,
     EXPRESS_SHARE,
@@ -44,8 +44,8 @@ from ingest.shop_orders import (
     STANDARD_SHIPPING,
     WELCOME_CODE_SHARE,
 )
-from ingest.shop_progress import Progress
-from ingest.shop_schema import SHOP_TABLES, connect, scalar
+from ingest.shop.progress import Progress
+from ingest.shop.schema import SHOP_TABLES, connect, scalar
 
 MAX_HOURS = 24 * 366
 TREND_DAYS = 28

@@ -5,7 +5,7 @@ repeatable-read transaction exports its snapshot (`pg_export_snapshot()`) and
 every worker connection imports it, so parallel workers see the same instant.
 
 Every read of the shop's rows is one `COPY ... TO STDOUT` run by psql inside the
-snapshot (:mod:`ingest.extract_copy`); this process moves its output on in blocks
+snapshot (:mod:`ingest.extract.copy`); this process moves its output on in blocks
 of ``chunk_bytes``, nothing parsed in Python.
 
 Warehouse (PostgreSQL): the shop's `COPY ... TO STDOUT (FORMAT binary)` goes
@@ -55,13 +55,13 @@ from core.clickhouse_cluster import clickhouse_cluster, on_cluster, table_engine
 from core.errors import ShopmartsError
 from core.settings import Environment
 from core.vocabulary import ENGINES, Engine
-from ingest.extract_catalog import (
+from ingest.extract.catalog import (
     CLICKHOUSE_LOADED_AT,
     SourceTable,
     discover_source_tables,
 )
-from ingest.extract_copy import SnapshotCopy
-from ingest.extract_drift import (
+from ingest.extract.copy import SnapshotCopy
+from ingest.extract.drift import (
     TableDrift,
     clickhouse_drift,
     postgres_drift,

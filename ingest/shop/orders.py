@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest import shop_vocabulary as vocabulary
-from ingest.shop_calendar import DAY, HOUR, day_factors, month_index, seconds_into_day
-from ingest.shop_copy import CopyBatch, Field, encode_batch, text_array
-from ingest.shop_dimensions import (
+from ingest.shop import vocabulary
+from ingest.shop.calendar import DAY, HOUR, day_factors, month_index, seconds_into_day
+from ingest.shop.copy import CopyBatch, Field, encode_batch, text_array
+from ingest.shop.dimensions import (
     CITY_TAX_BASIS_POINTS,
     NEVER,
     CategoryFacts,
