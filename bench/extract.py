@@ -237,7 +237,7 @@ def _load_parquet_into_clickhouse(
     ClickHouse ``database``, into tables made like ours."""
     import clickhouse_connect
 
-    from ingest.extract.run import clickhouse_table_ddl
+    from ingest.extract.raw_tables import clickhouse_table_ddl
 
     client = clickhouse_connect.get_client(
         dsn=environment.clickhouse_url, autogenerate_session_id=False, send_receive_timeout=3600

@@ -36,7 +36,9 @@ from core.settings import PROJECT_ROOT, Environment
 from ingest.extract import copy as snapshot_copy
 from ingest.extract.catalog import SourceTable, discover_source_tables
 from ingest.extract.copy import SnapshotCopy, split_password
-from ingest.extract.run import ExtractOptions, LoadReport, extract
+from ingest.extract.options import ExtractOptions
+from ingest.extract.report import LoadReport
+from ingest.extract.run import extract
 from ingest.shop.generate import generate_shop
 from pipelines.defs.extract import ShopmartsEnvironment, extract_raw, shop_table_specs
 from pipelines.defs.extract.assets import SHOP_TABLES, raw_table_key
@@ -369,7 +371,8 @@ _CHILD = textwrap.dedent(
     """
     import sys
     from datetime import timedelta
-    from ingest.extract.run import ExtractOptions, extract
+    from ingest.extract.options import ExtractOptions
+    from ingest.extract.run import extract
     from core.settings import Environment
 
     environment = Environment(sys.argv[1], sys.argv[2], sys.argv[3], True, True)

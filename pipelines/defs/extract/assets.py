@@ -17,7 +17,9 @@ from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseO
 
 from core.errors import ShopmartsError
 from core.vocabulary import ENGINES, Engine
-from ingest.extract.run import ExtractOptions, LoadReport, extract_loads
+from ingest.extract.options import ExtractOptions
+from ingest.extract.report import LoadReport
+from ingest.extract.run import extract_loads
 from ingest.profiles import require_canonical
 
 # The shop's tables (docs/design.md "Source schema"); the extract itself reads their columns,
