@@ -146,7 +146,6 @@ def _clickhouse_ddl_calls(path: Path) -> list[tuple[int, str]]:
     [
         "ingest/extract/plan.py",
         "ingest/extract/clickhouse_load.py",
-        "ingest/extract/deletes.py",
         "pipelines/defs/publish/marts.py",
         "pipelines/defs/publish/refresh_log.py",
     ],

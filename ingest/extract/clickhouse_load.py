@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from clickhouse_connect.driver.client import Client as ClickHouseClient
 
+from core.clickhouse_cluster import on_cluster
 from ingest.extract.catalog import SourceTable
 from ingest.extract.deletes import delete_missing_in_clickhouse
 from ingest.extract.plan import LoadContext, LoadPlan, source_query
@@ -36,7 +37,7 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
     """Load ``plan``'s table into ClickHouse's raw copy, then store its watermark."""
     started = time.perf_counter()
     source = plan.table
-    raw, cluster = context.raw, context.on_cluster
+    raw, cluster = context.raw, on_cluster(context.options.clickhouse_cluster)
     client = connect_clickhouse(context.environment.clickhouse_url)
     try:
         target = ch_name(raw, source.name)

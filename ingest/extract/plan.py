@@ -63,11 +63,6 @@ class LoadContext:
         """The warehouse schema and ClickHouse database the loads write."""
         return self.options.raw_schema
 
-    @property
-    def on_cluster(self) -> str:
-        """`` ON CLUSTER x`` for ClickHouse DDL, or nothing on one server."""
-        return on_cluster(self.options.clickhouse_cluster)
-
 
 def plan_loads(
     context: LoadContext,
@@ -82,20 +77,19 @@ def plan_loads(
     Raises :class:`~core.errors.ShopmartsError` on breaking drift (nothing loaded yet).
     """
     raw = context.raw
+    cluster = on_cluster(context.options.clickhouse_cluster)
     warehouse.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(raw)))
     ensure_watermarks_table(warehouse, raw)
     postgres_raw = read_postgres_raw_columns(warehouse, raw)
     clickhouse_raw = {}
     if clickhouse is not None:
-        clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {ch_name(raw)}{context.on_cluster}")
+        clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {ch_name(raw)}{cluster}")
         clickhouse_raw = read_clickhouse_raw_columns(clickhouse, raw)
         # Scratch tables of crashed runs (a loading table was never exchanged, so
         # never seen). The advisory lock of the run: no other extract is filling one now.
         for name in list(clickhouse_raw):
             if name.endswith((LOADING_SUFFIX, KEYS_SUFFIX)):
-                clickhouse.command(
-                    f"DROP TABLE IF EXISTS {ch_name(raw, name)}{context.on_cluster} SYNC"
-                )
+                clickhouse.command(f"DROP TABLE IF EXISTS {ch_name(raw, name)}{cluster} SYNC")
                 del clickhouse_raw[name]
     watermarks = read_watermarks(warehouse, raw)
 
