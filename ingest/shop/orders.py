@@ -16,6 +16,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.shop import vocabulary
+from ingest.shop.audit import (
+    AUDIT_STEPS,
+    PendingAudit,
+    audit_rows_batch,
+    json_money,
+    json_number,
+    json_objects,
+    json_text,
+    json_time,
+    with_timestamp,
+)
 from ingest.shop.calendar import DAY, HOUR, day_factors, month_index, seconds_into_day
 from ingest.shop.copy import CopyBatch, Field, encode_batch, text_array
 from ingest.shop.dimensions import (
@@ -88,64 +99,137 @@ class _PendingReviews:
         return {k: v[order] for k, v in out.items()}
 
 
-# The audit log's history of each order: what its status steps changed (the trigger logs
-# whole rows from then on; the generated history keeps the fields each step changed).
-AUDIT_STEPS = ("placed", "paid", "payment_failed", "cancelled", "shipped", "delivered", "returned")
+# Where an order stands at the end of the history: the first situation that holds (a
+# _Fulfilment mask), else delivered. Each: order status, payment status, and the time of
+# the order's last change (a _Fulfilment time).
+OUTCOMES = (
+    ("unpaid", PENDING, PAY_PENDING, "placed_at"),
+    ("failed", CANCELLED, PAY_FAILED, "paid_at"),
+    ("cancels", CANCELLED, PAY_REFUNDED, "cancelled_at"),
+    ("unshipped", PROCESSING, PAY_COMPLETED, "paid_at"),
+    ("in_transit", SHIPPED, PAY_COMPLETED, "shipped_at"),
+    ("returns", RETURNED, PAY_REFUNDED, "returned_at"),
+)
+OTHERWISE = (DELIVERED, PAY_COMPLETED, "delivered_at")
 
+# The audit history's status steps: the orders that took the step (a _Fulfilment mask),
+# when (a _Fulfilment time), and (order status, payment status) before and after.
+AUDIT_TRANSITIONS = (
+    ("paid", "paid_ok", "paid_at", (PENDING, PAY_PENDING), (PROCESSING, PAY_COMPLETED)),
+    ("payment_failed", "paid_failed", "paid_at", (PENDING, PAY_PENDING), (CANCELLED, PAY_FAILED)),
+    ("cancelled", "cancelled_by_customer", "cancelled_at", (PROCESSING, PAY_COMPLETED),
+     (CANCELLED, PAY_REFUNDED)),
+    ("shipped", "has_shipped", "shipped_at", (PROCESSING, PAY_COMPLETED),
+     (SHIPPED, PAY_COMPLETED)),
+    ("delivered", "has_arrived", "delivered_at", (SHIPPED, PAY_COMPLETED),
+     (DELIVERED, PAY_COMPLETED)),
+    ("returned", "returned", "returned_at", (DELIVERED, PAY_COMPLETED), (RETURNED, PAY_REFUNDED)),
+)  # fmt: skip
+TIMESTAMP_STEPS = ("shipped", "delivered")  # steps that fill a <step>_at column
 
-def _json_text(values: np.ndarray) -> np.ndarray:
-    """JSON strings of UTF-8 ``S`` values (no quotes or backslashes in them)."""
-    return np.char.add(np.char.add(b'"', values), b'"')
-
-
-def _json_number(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64).astype("S20")
-
-
-def _json_money(cents: np.ndarray) -> np.ndarray:
-    cents = np.asarray(cents, dtype=np.int64)
-    whole = (cents // 100).astype("S20")
-    return np.char.add(np.char.add(whole, b"."), np.char.zfill((cents % 100).astype("S2"), 2))
-
-
-def _json_time(seconds: np.ndarray) -> np.ndarray:
-    """Timestamps as to_jsonb writes a timestamptz in UTC."""
-    text = np.asarray(seconds, dtype=np.int64).astype("datetime64[s]").astype("S19")
-    return _json_text(np.char.add(text, b"+00:00"))
-
-
-def _json_objects(pairs: list[tuple[bytes, np.ndarray]]) -> np.ndarray:
-    """``{"key": value, ...}`` per row, from already JSON-encoded value arrays, prefixed
-    with the jsonb binary format's version byte (1)."""
-    out = np.char.add(b'\x01{"' + pairs[0][0] + b'": ', pairs[0][1])
-    for key, values in pairs[1:]:
-        out = np.char.add(np.char.add(out, b', "' + key + b'": '), values)
-    return np.char.add(out, b"}")
+_STATUS_TEXT = text_array(ORDER_STATUSES)
+_PAYMENT_TEXT = text_array(PAYMENT_STATUSES)
 
 
 @dataclass
-class _PendingAudit:
-    """Audit rows drawn but not yet written: ids follow the time of the change."""
+class _Placed:
+    """One chunk's orders: who placed them when, in time order, and their ids."""
 
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    ids: np.ndarray
+    times: np.ndarray
+    customer: np.ndarray  # index into CustomerFacts
+    is_welcome: np.ndarray
 
-    def add(self, new: dict[str, np.ndarray]) -> None:
-        if not len(new["record_id"]):
-            return
-        if not self.columns:
-            self.columns = new
-        else:
-            self.columns = {k: np.concatenate((self.columns[k], new[k])) for k in new}
+    @property
+    def count(self) -> int:
+        """Orders in the chunk."""
+        return len(self.times)
 
-    def release(self, before: int) -> dict[str, np.ndarray]:
-        """The rows changed before ``before``, in time order, removed from the buffer."""
-        if not self.columns:
-            return {}
-        ready = self.columns["changed_at"] < before
-        out = {k: v[ready] for k, v in self.columns.items()}
-        self.columns = {k: v[~ready] for k, v in self.columns.items()}
-        order = np.lexsort((out["step"], out["record_id"], out["changed_at"]))
-        return {k: v[order] for k, v in out.items()} if len(order) else {}
+
+@dataclass
+class _Lines:
+    """One chunk's order lines (distinct products per order), amounts in cents."""
+
+    order: np.ndarray  # index into _Placed
+    times: np.ndarray
+    product: np.ndarray  # index into ProductFacts
+    quantity: np.ndarray
+    unit_price: np.ndarray
+    discount: np.ndarray
+    total: np.ndarray
+    subtotal: np.ndarray  # per order
+
+
+@dataclass
+class _Money:
+    """Per order: the applied promotion (-1: none) and the amounts in cents."""
+
+    promo: np.ndarray
+    discount: np.ndarray
+    address: np.ndarray
+    express: np.ndarray
+    shipping: np.ndarray
+    tax: np.ndarray
+    total: np.ndarray
+
+
+@dataclass
+class _Fulfilment:
+    """Per order: when each step happened (or would have) and where it stands at the end."""
+
+    placed_at: np.ndarray
+    paid_at: np.ndarray
+    shipped_at: np.ndarray
+    delivered_at: np.ndarray
+    cancelled_at: np.ndarray
+    returned_at: np.ndarray
+    unpaid: np.ndarray
+    failed: np.ndarray
+    cancels: np.ndarray
+    unshipped: np.ndarray
+    in_transit: np.ndarray
+    returns: np.ndarray
+    status: np.ndarray = field(init=False)
+    payment: np.ndarray = field(init=False)
+    updated: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        situations = [getattr(self, name) for name, *_ in OUTCOMES]
+        self.status = np.select(situations, [o[1] for o in OUTCOMES], OTHERWISE[0])
+        self.payment = np.select(situations, [o[2] for o in OUTCOMES], OTHERWISE[1])
+        self.updated = np.select(
+            situations, [getattr(self, o[3]) for o in OUTCOMES], getattr(self, OTHERWISE[2])
+        )
+
+    @property
+    def paid_ok(self) -> np.ndarray:
+        """Orders whose payment went through."""
+        return (self.status != PENDING) & ~self.failed
+
+    @property
+    def paid_failed(self) -> np.ndarray:
+        """Orders whose payment failed."""
+        return (self.status != PENDING) & self.failed
+
+    @property
+    def cancelled_by_customer(self) -> np.ndarray:
+        """Orders the customer cancelled after paying."""
+        return (self.status == CANCELLED) & ~self.failed
+
+    @property
+    def has_shipped(self) -> np.ndarray:
+        """Orders that left the warehouse."""
+        return np.isin(self.status, (SHIPPED, DELIVERED, RETURNED))
+
+    @property
+    def has_arrived(self) -> np.ndarray:
+        """Orders that reached the customer."""
+        return np.isin(self.status, (DELIVERED, RETURNED))
+
+    @property
+    def returned(self) -> np.ndarray:
+        """Orders sent back."""
+        return self.status == RETURNED
 
 
 class OrderHistory:
@@ -172,7 +256,7 @@ class OrderHistory:
         self.next_review_id = 1
         self.next_audit_id = 1
         self._reviews = _PendingReviews()
-        self._audit = _PendingAudit()
+        self._audit = PendingAudit()
         self._review_titles = text_array([t for titles in vocabulary.REVIEW_TITLES for t in titles])
         sentences = vocabulary.REVIEW_SENTENCES
         self._review_bodies = text_array([
@@ -283,26 +367,53 @@ class OrderHistory:
         welcome_times: np.ndarray,
         welcome_customers: np.ndarray,
     ) -> Iterator[CopyBatch]:
+        """One chunk of days: its orders and lines, then the reviews and audit rows whose
+        time has come. The steps draw from one random stream in a fixed order."""
         rng = random_stream(self.plan.seed, "orders", index)
-        timeline = self.plan.timeline
-        end = timeline.end
-        customers, products, promotions = self.customers, self.products, self.promotions
+        placed = self._place(rng, first_day, end_day, repeat, welcome_times, welcome_customers)
+        lines = self._lines(rng, placed)
+        money = self._money(rng, placed, lines.subtotal)
+        fulfilment = self._fulfil(rng, placed, money.express)
+        self._remember_stock(lines, fulfilment.status[lines.order])
+        yield from self._order_batches(placed, lines, money, fulfilment)
+        released_before = self.plan.timeline.start + end_day * DAY
+        self._reviews.add(self._draw_reviews(rng, placed, lines, fulfilment))
+        ready = self._reviews.release(released_before)
+        if ready:
+            yield self._review_batch(ready)
+        self._add_audit(placed, money, fulfilment)
+        history = self._audit.release(released_before)
+        if history:
+            yield self._audit_batch(history)
 
+    def _place(
+        self,
+        rng: np.random.Generator,
+        first_day: int,
+        end_day: int,
+        repeat: np.ndarray,
+        welcome_times: np.ndarray,
+        welcome_customers: np.ndarray,
+    ) -> _Placed:
+        """The chunk's repeat orders (days by plan, customers by rate) and welcome orders."""
+        start = self.plan.timeline.start
         days = np.repeat(np.arange(first_day, end_day), repeat[first_day:end_day])
-        repeat_times = timeline.start + days * DAY + seconds_into_day(rng, len(days))
+        repeat_times = start + days * DAY + seconds_into_day(rng, len(days))
         times = np.concatenate((repeat_times, welcome_times))
         customer = np.concatenate((self._sample_customers(rng, repeat_times), welcome_customers))
         is_welcome = np.concatenate((np.zeros(len(days), bool), np.ones(len(welcome_times), bool)))
         order = np.lexsort((customer, times))
-        times, customer, is_welcome = times[order], customer[order], is_welcome[order]
         count = len(times)
-        order_ids = np.arange(self.next_order_id, self.next_order_id + count, dtype=np.int64)
+        ids = np.arange(self.next_order_id, self.next_order_id + count, dtype=np.int64)
         self.next_order_id += count
+        return _Placed(ids, times[order], customer[order], is_welcome[order])
 
-        # Lines: distinct products per order.
+    def _lines(self, rng: np.random.Generator, placed: _Placed) -> _Lines:
+        """Distinct products per order, quantities, markdowns, line totals and subtotals."""
+        products, count = self.products, placed.count
         lines = 1 + rng.poisson(EXTRA_ITEMS_PER_ORDER, count)
         line_order = np.repeat(np.arange(count), lines)
-        line_times = times[line_order]
+        line_times = placed.times[line_order]
         product = self._sample_products(rng, line_times)
         duplicate = np.zeros(len(product), dtype=bool)
         for _ in range(4):
@@ -322,12 +433,19 @@ class OrderHistory:
             MARKDOWN_PERCENTS[rng.integers(0, len(MARKDOWN_PERCENTS), len(product))],
             0,
         )
-        line_discount = (gross * markdown + 50) // 100
-        line_total = gross - line_discount
+        discount = (gross * markdown + 50) // 100
+        total = gross - discount
         starts = np.concatenate(([0], np.cumsum(lines)[:-1]))
-        subtotal = np.add.reduceat(line_total, starts)
+        subtotal = np.add.reduceat(total, starts)
+        return _Lines(
+            line_order, line_times, product, quantity, unit_price, discount, total, subtotal
+        )
 
-        # Promotions: the campaigns running at order time, the welcome code on first orders.
+    def _money(self, rng: np.random.Generator, placed: _Placed, subtotal: np.ndarray) -> _Money:
+        """Promotion, shipping address, method and amount, tax and total of each order."""
+        promotions, customers, count = self.promotions, self.customers, placed.count
+        times, customer = placed.times, placed.customer
+        # The campaigns running at order time, the welcome code on first orders.
         running = (promotions.starts <= times[:, None]) & (times[:, None] < promotions.ends)
         weights = running * promotions.uptake
         uptake = weights.sum(axis=1)
@@ -339,16 +457,15 @@ class OrderHistory:
             promo[uses] = np.minimum(
                 (cumulative <= draw[:, None]).sum(axis=1), len(promotions.starts) - 1
             )
-        promo[is_welcome & (rng.random(count) < WELCOME_CODE_SHARE)] = promotions.welcome
+        promo[placed.is_welcome & (rng.random(count) < WELCOME_CODE_SHARE)] = promotions.welcome
         promo[(promo >= 0) & (subtotal < promotions.min_order[promo])] = -1
-        with_promo = promo >= 0
         value = promotions.value[promo]
         discount = np.where(
             promotions.percentage[promo],
             (subtotal * value + 50) // 100,
             np.minimum(value, subtotal),
         )
-        discount = np.where(with_promo, discount, 0)
+        discount = np.where(promo >= 0, discount, 0)
 
         second = self.second_address[customer]
         address = np.where(
@@ -366,9 +483,14 @@ class OrderHistory:
             np.where(member | (net >= FREE_SHIPPING_FROM), 0, STANDARD_SHIPPING),
         )
         tax = (net * tax_rate + 5_000) // 10_000
-        total = net + tax + shipping
+        return _Money(promo, discount, address, express, shipping, tax, net + tax + shipping)
 
-        # Fulfilment: where each order stands at the end of the history.
+    def _fulfil(
+        self, rng: np.random.Generator, placed: _Placed, express: np.ndarray
+    ) -> _Fulfilment:
+        """When each order was paid, shipped, delivered, cancelled or returned, as of the
+        end of the history (steps after it have not happened yet)."""
+        end, times, count = self.plan.timeline.end, placed.times, placed.count
         paid_at = times + 60 + np.minimum(rng.exponential(900.0, count), 6 * HOUR).astype(np.int64)
         shipped_at = paid_at + np.clip(
             rng.lognormal(np.log(20 * HOUR), 0.6, count), 2 * HOUR, 6 * DAY
@@ -380,171 +502,99 @@ class OrderHistory:
         cancels = ~failed & (rng.random(count) < CUSTOMER_CANCEL_SHARE) & (cancelled_at < end)
         returned_at = delivered_at + (rng.uniform(2.0, 30.0, count) * DAY).astype(np.int64)
         returns = (rng.random(count) < RETURN_SHARE) & (returned_at < end)
-        situations = [
-            paid_at >= end,
-            failed,
-            cancels,
-            shipped_at >= end,
-            delivered_at >= end,
-            returns,
-        ]
-        status = np.select(
-            situations, [PENDING, CANCELLED, CANCELLED, PROCESSING, SHIPPED, RETURNED], DELIVERED
+        return _Fulfilment(
+            placed_at=times,
+            paid_at=paid_at,
+            shipped_at=shipped_at,
+            delivered_at=delivered_at,
+            cancelled_at=cancelled_at,
+            returned_at=returned_at,
+            unpaid=paid_at >= end,
+            failed=failed,
+            cancels=cancels,
+            unshipped=shipped_at >= end,
+            in_transit=delivered_at >= end,
+            returns=returns,
         )
-        payment = np.select(
-            situations,
-            [PAY_PENDING, PAY_FAILED, PAY_REFUNDED, PAY_COMPLETED, PAY_COMPLETED, PAY_REFUNDED],
-            PAY_COMPLETED,
-        )
-        updated = np.select(
-            situations,
-            [times, paid_at, cancelled_at, paid_at, shipped_at, returned_at],
-            delivered_at,
-        )
-        has_shipped = np.isin(status, (SHIPPED, DELIVERED, RETURNED))
-        has_arrived = np.isin(status, (DELIVERED, RETURNED))
 
-        line_status = status[line_order]
+    def _remember_stock(self, lines: _Lines, line_status: np.ndarray) -> None:
+        """Units sold in the last 30 days and units reserved by open orders, per product."""
+        count = self.products.count
         sold = line_status != CANCELLED
-        recent = sold & (line_times >= end - 30 * DAY)
+        recent = sold & (lines.times >= self.plan.timeline.end - 30 * DAY)
         self.units_last_30_days += np.bincount(
-            product[recent], quantity[recent], products.count
+            lines.product[recent], lines.quantity[recent], count
         ).astype(np.int64)
         open_line = np.isin(line_status, (PENDING, PROCESSING))
         self.reserved_units += np.bincount(
-            product[open_line], quantity[open_line], products.count
+            lines.product[open_line], lines.quantity[open_line], count
         ).astype(np.int64)
 
+    def _order_batches(
+        self, placed: _Placed, lines: _Lines, money: _Money, fulfilment: _Fulfilment
+    ) -> Iterator[CopyBatch]:
+        """The chunk's orders, order_items and order_promotions as binary COPY."""
+        ids, times = placed.ids, placed.times
         yield encode_batch("orders", [
-            Field("order_id", "int8", order_ids),
-            Field("customer_id", "int8", customer + 1),
+            Field("order_id", "int8", ids),
+            Field("customer_id", "int8", placed.customer + 1),
             Field("order_date", "timestamptz", times),
-            Field("order_status", "text", text_array(ORDER_STATUSES)[status]),
-            Field("payment_status", "text", text_array(PAYMENT_STATUSES)[payment]),
-            Field("subtotal", "numeric", subtotal),
-            Field("discount_amount", "numeric", discount),
-            Field("tax_amount", "numeric", tax),
-            Field("shipping_amount", "numeric", shipping),
-            Field("total_amount", "numeric", total),
-            Field("shipping_address_id", "int8", address),
-            Field("shipping_method", "text", np.where(express, b"express", b"standard")),
-            Field("shipped_at", "timestamptz", shipped_at, ~has_shipped),
-            Field("delivered_at", "timestamptz", delivered_at, ~has_arrived),
+            Field("order_status", "text", _STATUS_TEXT[fulfilment.status]),
+            Field("payment_status", "text", _PAYMENT_TEXT[fulfilment.payment]),
+            Field("subtotal", "numeric", lines.subtotal),
+            Field("discount_amount", "numeric", money.discount),
+            Field("tax_amount", "numeric", money.tax),
+            Field("shipping_amount", "numeric", money.shipping),
+            Field("total_amount", "numeric", money.total),
+            Field("shipping_address_id", "int8", money.address),
+            Field("shipping_method", "text", np.where(money.express, b"express", b"standard")),
+            Field("shipped_at", "timestamptz", fulfilment.shipped_at, ~fulfilment.has_shipped),
+            Field("delivered_at", "timestamptz", fulfilment.delivered_at, ~fulfilment.has_arrived),
             Field("created_at", "timestamptz", times),
-            Field("updated_at", "timestamptz", updated),
+            Field("updated_at", "timestamptz", fulfilment.updated),
         ])  # fmt: skip
-        item_ids = np.arange(self.next_item_id, self.next_item_id + len(product), dtype=np.int64)
-        self.next_item_id += len(product)
+        size = len(lines.product)
+        item_ids = np.arange(self.next_item_id, self.next_item_id + size, dtype=np.int64)
+        self.next_item_id += size
         yield encode_batch("order_items", [
             Field("order_item_id", "int8", item_ids),
-            Field("order_id", "int8", order_ids[line_order]),
-            Field("product_id", "int8", product + 1),
-            Field("quantity", "int4", quantity),
-            Field("unit_price", "numeric", unit_price),
-            Field("discount_amount", "numeric", line_discount),
-            Field("line_total", "numeric", line_total),
-            Field("created_at", "timestamptz", line_times),
-            Field("updated_at", "timestamptz", line_times),
+            Field("order_id", "int8", ids[lines.order]),
+            Field("product_id", "int8", lines.product + 1),
+            Field("quantity", "int4", lines.quantity),
+            Field("unit_price", "numeric", lines.unit_price),
+            Field("discount_amount", "numeric", lines.discount),
+            Field("line_total", "numeric", lines.total),
+            Field("created_at", "timestamptz", lines.times),
+            Field("updated_at", "timestamptz", lines.times),
         ])  # fmt: skip
+        with_promo = money.promo >= 0
         if with_promo.any():
             yield encode_batch("order_promotions", [
-                Field("order_id", "int8", order_ids[with_promo]),
-                Field("promotion_id", "int8", promo[with_promo] + 1),
-                Field("discount_amount", "numeric", discount[with_promo]),
+                Field("order_id", "int8", ids[with_promo]),
+                Field("promotion_id", "int8", money.promo[with_promo] + 1),
+                Field("discount_amount", "numeric", money.discount[with_promo]),
                 Field("created_at", "timestamptz", times[with_promo]),
                 Field("updated_at", "timestamptz", times[with_promo]),
             ])  # fmt: skip
 
-        # Reviews of delivered (or returned) lines, a few days after delivery.
+    def _draw_reviews(
+        self, rng: np.random.Generator, placed: _Placed, lines: _Lines, fulfilment: _Fulfilment
+    ) -> dict[str, np.ndarray]:
+        """Reviews of delivered (or returned) lines, a few days after delivery."""
+        end = self.plan.timeline.end
+        line_status = fulfilment.status[lines.order]
+        size = len(lines.product)
         returned_line = line_status == RETURNED
         reviewed = np.isin(line_status, (DELIVERED, RETURNED)) & (
-            rng.random(len(product)) < np.where(returned_line, REVIEW_SHARE_RETURNED, REVIEW_SHARE)
+            rng.random(size) < np.where(returned_line, REVIEW_SHARE_RETURNED, REVIEW_SHARE)
         )
-        delay = np.clip(rng.lognormal(np.log(6 * DAY), 0.8, len(product)), HOUR, 90 * DAY).astype(
-            np.int64
-        )
-        review_time = delivered_at[line_order] + delay
+        delay = np.clip(rng.lognormal(np.log(6 * DAY), 0.8, size), HOUR, 90 * DAY).astype(np.int64)
+        review_time = fulfilment.delivered_at[lines.order] + delay
         reviewed &= review_time < end
-        drawn = self._draw_reviews(
-            rng, reviewed, line_order, product, order_ids, customer, review_time, returned_line
-        )
-        self._reviews.add(drawn)
-        ready = self._reviews.release(timeline.start + end_day * DAY)
-        if ready:
-            yield self._review_batch(ready)
 
-        # The audit log: each order's status history up to the end of the history.
-        statuses = text_array(ORDER_STATUSES)
-        payments = text_array(PAYMENT_STATUSES)
-
-        def state(order_status: int, payment_status: int, at: np.ndarray) -> np.ndarray:
-            return _json_objects([
-                (b"order_status", _json_text(np.full(len(at), statuses[order_status]))),
-                (b"payment_status", _json_text(np.full(len(at), payments[payment_status]))),
-            ])  # fmt: skip
-
-        paid = status != PENDING
-        steps = [
-            # (step, orders, time, state before, state after, extra fields after)
-            ("paid", paid & ~failed, paid_at, (PENDING, PAY_PENDING), (PROCESSING, PAY_COMPLETED)),
-            ("payment_failed", paid & failed, paid_at, (PENDING, PAY_PENDING),
-             (CANCELLED, PAY_FAILED)),
-            ("cancelled", (status == CANCELLED) & ~failed, cancelled_at,
-             (PROCESSING, PAY_COMPLETED), (CANCELLED, PAY_REFUNDED)),
-            ("shipped", has_shipped, shipped_at, (PROCESSING, PAY_COMPLETED),
-             (SHIPPED, PAY_COMPLETED)),
-            ("delivered", has_arrived, delivered_at, (SHIPPED, PAY_COMPLETED),
-             (DELIVERED, PAY_COMPLETED)),
-            ("returned", status == RETURNED, returned_at, (DELIVERED, PAY_COMPLETED),
-             (RETURNED, PAY_REFUNDED)),
-        ]  # fmt: skip
-        placed = _json_objects([
-            (b"order_id", _json_number(order_ids)),
-            (b"customer_id", _json_number(customer + 1)),
-            (b"order_date", _json_time(times)),
-            (b"order_status", _json_text(np.full(count, statuses[PENDING]))),
-            (b"payment_status", _json_text(np.full(count, payments[PAY_PENDING]))),
-            (b"total_amount", _json_money(total)),
-        ])  # fmt: skip
-        self._audit.add({
-            "record_id": order_ids, "action": np.full(count, b"INSERT"),
-            "old_values": np.full(count, b""), "old_null": np.ones(count, dtype=bool),
-            "new_values": placed, "changed_at": times,
-            "step": np.full(count, AUDIT_STEPS.index("placed")),
-        })  # fmt: skip
-        for step, chosen, at, before, after in steps:
-            at = at[chosen]
-            new_values = state(*after, at)
-            if step in ("shipped", "delivered"):
-                # The timestamp column the step fills, as the trigger's row image has it.
-                new_values = np.char.add(
-                    np.char.rstrip(new_values, b"}"),
-                    np.char.add(np.char.add(f', "{step}_at": '.encode(), _json_time(at)), b"}"),
-                )
-            self._audit.add({
-                "record_id": order_ids[chosen], "action": np.full(len(at), b"UPDATE"),
-                "old_values": state(*before, at), "old_null": np.zeros(len(at), dtype=bool),
-                "new_values": new_values, "changed_at": at,
-                "step": np.full(len(at), AUDIT_STEPS.index(step)),
-            })  # fmt: skip
-        history = self._audit.release(timeline.start + end_day * DAY)
-        if history:
-            yield self._audit_batch(history)
-
-    def _draw_reviews(
-        self,
-        rng: np.random.Generator,
-        reviewed: np.ndarray,
-        line_order: np.ndarray,
-        product: np.ndarray,
-        order_ids: np.ndarray,
-        customer: np.ndarray,
-        review_time: np.ndarray,
-        returned_line: np.ndarray,
-    ) -> dict[str, np.ndarray]:
         at = np.flatnonzero(reviewed)
         size = len(at)
-        product = product[at]
+        product = lines.product[at]
         latent = (
             4.5
             + self.products.quality[product]
@@ -554,14 +604,14 @@ class OrderHistory:
         rating = np.clip(np.rint(latent), 1, 5).astype(np.int64)
         rating[rng.random(size) < ANGRY_REVIEW_SHARE] = 1
         created = review_time[at]
-        edit_window = np.minimum(30 * DAY, self.plan.timeline.end - 1 - created)
+        edit_window = np.minimum(30 * DAY, end - 1 - created)
         edited = created + (rng.random(size) * edit_window).astype(np.int64)
         first = rng.integers(0, 7, size)
         second = (first + 1 + rng.integers(0, 6, size)) % 7
         return {
-            "customer_id": customer[line_order[at]] + 1,
+            "customer_id": placed.customer[lines.order[at]] + 1,
             "product_id": product + 1,
-            "order_id": order_ids[line_order[at]],
+            "order_id": placed.ids[lines.order[at]],
             "rating": rating,
             "title": (rating - 1) * 8 + rng.integers(0, 8, size),
             "body": (rating - 1) * 49 + first * 7 + second,
@@ -570,8 +620,46 @@ class OrderHistory:
             "updated_at": np.where(rng.random(size) < 0.06, edited, created),
         }
 
+    def _add_audit(self, placed: _Placed, money: _Money, fulfilment: _Fulfilment) -> None:
+        """Each order's status history up to the end of the history, into the audit buffer."""
+        count, ids = placed.count, placed.ids
+
+        def state(order_status: int, payment_status: int, rows: int) -> np.ndarray:
+            return json_objects([
+                (b"order_status", json_text(np.full(rows, _STATUS_TEXT[order_status]))),
+                (b"payment_status", json_text(np.full(rows, _PAYMENT_TEXT[payment_status]))),
+            ])  # fmt: skip
+
+        inserted = json_objects([
+            (b"order_id", json_number(ids)),
+            (b"customer_id", json_number(placed.customer + 1)),
+            (b"order_date", json_time(placed.times)),
+            (b"order_status", json_text(np.full(count, _STATUS_TEXT[PENDING]))),
+            (b"payment_status", json_text(np.full(count, _PAYMENT_TEXT[PAY_PENDING]))),
+            (b"total_amount", json_money(money.total)),
+        ])  # fmt: skip
+        self._audit.add({
+            "record_id": ids, "action": np.full(count, b"INSERT"),
+            "old_values": np.full(count, b""), "old_null": np.ones(count, dtype=bool),
+            "new_values": inserted, "changed_at": placed.times,
+            "step": np.full(count, AUDIT_STEPS.index("placed")),
+        })  # fmt: skip
+        for step, mask, moment, before, after in AUDIT_TRANSITIONS:
+            chosen = getattr(fulfilment, mask)
+            at = getattr(fulfilment, moment)[chosen]
+            new_values = state(*after, len(at))
+            if step in TIMESTAMP_STEPS:
+                # The timestamp column the step fills, as the trigger's row image has it.
+                new_values = with_timestamp(new_values, f"{step}_at", at)
+            self._audit.add({
+                "record_id": ids[chosen], "action": np.full(len(at), b"UPDATE"),
+                "old_values": state(*before, len(at)), "old_null": np.zeros(len(at), dtype=bool),
+                "new_values": new_values, "changed_at": at,
+                "step": np.full(len(at), AUDIT_STEPS.index(step)),
+            })  # fmt: skip
+
     def _audit_batch(self, rows: dict[str, np.ndarray]) -> CopyBatch:
-        batch = _audit_rows_batch(self.next_audit_id, rows)
+        batch = audit_rows_batch(self.next_audit_id, rows)
         self.next_audit_id += batch.rows
         return batch
 
@@ -590,19 +678,6 @@ class OrderHistory:
             Field("created_at", "timestamptz", reviews["created_at"]),
             Field("updated_at", "timestamptz", reviews["updated_at"]),
         ])  # fmt: skip
-
-
-def _audit_rows_batch(first_id: int, rows: dict[str, np.ndarray]) -> CopyBatch:
-    count = len(rows["record_id"])
-    return encode_batch("audit_log", [
-        Field("audit_id", "int8", np.arange(first_id, first_id + count, dtype=np.int64)),
-        Field("table_name", "text", np.full(count, b"orders")),
-        Field("record_id", "int8", rows["record_id"]),
-        Field("action", "text", rows["action"]),
-        Field("old_values", "text", rows["old_values"], rows["old_null"]),
-        Field("new_values", "text", rows["new_values"]),
-        Field("changed_at", "timestamptz", rows["changed_at"]),
-    ])  # fmt: skip
 
 
 def _repeats(keys: np.ndarray) -> np.ndarray:
