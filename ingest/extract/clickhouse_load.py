@@ -29,7 +29,7 @@ from ingest.extract.raw_tables import (
     clickhouse_table_ddl,
     connect_clickhouse,
 )
-from ingest.extract.report import LoadReport, load_report
+from ingest.extract.report import LoadReport
 from ingest.extract.watermarks import store_watermark
 
 
@@ -74,7 +74,7 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
     finally:
         client.close()
     snapshot = context.reads.snapshot
-    report = load_report(plan, snapshot.watermark, method, rows, size, started, deleted)
+    report = plan.report(snapshot.watermark, method, rows, size, started, deleted)
     # The watermark is written after the data: a crash in between only reloads rows.
     with psycopg.connect(context.environment.warehouse_url, autocommit=True) as warehouse:
         store_watermark(warehouse, raw, report, snapshot.taken_at)

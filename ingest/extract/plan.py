@@ -9,6 +9,7 @@ raw table has been created. A load then only needs its :class:`LoadPlan` and the
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from ingest.extract.drift import (
 )
 from ingest.extract.options import CLICKHOUSE_PULL_HOST_VAR, ExtractOptions, Mode
 from ingest.extract.raw_tables import KEYS_SUFFIX, LOADING_SUFFIX, ch_name, create_raw_table
+from ingest.extract.report import LoadReport
 from ingest.extract.snapshot import SnapshotReads
 from ingest.extract.watermarks import ensure_watermarks_table, read_watermarks
 
@@ -47,6 +49,36 @@ class LoadPlan:
     lower_bound: datetime | None = None
     added_columns: list[str] = field(default_factory=list)
     pull_after_postgres: bool = False
+
+    def report(
+        self,
+        watermark: datetime,
+        method: str,
+        rows: int,
+        size: int,
+        started: float,
+        deleted: int | None = None,
+    ) -> LoadReport:
+        """The report of this load, begun at ``started`` (perf_counter) and done now.
+
+        ``watermark`` is the snapshot's; it is kept only for tables an incremental run can
+        use it for (a cursor column and a primary key).
+        """
+        has_cursor = self.table.cursor_column is not None and bool(self.table.primary_key)
+        return LoadReport(
+            table=self.table.name,
+            engine=self.engine,
+            mode=self.mode,
+            reason=self.reason,
+            method=method,
+            rows=rows,
+            bytes=size,
+            seconds=time.perf_counter() - started,
+            watermark=watermark if has_cursor else None,
+            lower_bound=self.lower_bound,
+            cursor_column=self.table.cursor_column,
+            deleted=deleted,
+        )
 
 
 @dataclass(frozen=True)

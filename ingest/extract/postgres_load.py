@@ -18,7 +18,7 @@ from psycopg import sql
 from ingest.extract.catalog import SourceTable
 from ingest.extract.deletes import delete_missing_in_postgres
 from ingest.extract.plan import LoadContext, LoadPlan, source_query
-from ingest.extract.report import LoadReport, load_report
+from ingest.extract.report import LoadReport
 from ingest.extract.watermarks import store_watermark
 
 
@@ -64,8 +64,7 @@ def load_postgres(context: LoadContext, plan: LoadPlan) -> LoadReport:
             rows = _upsert_delta(warehouse, source, target, load_into, columns)
             if context.options.reconcile_deletes:
                 deleted = delete_missing_in_postgres(context.reads, warehouse, source, target)
-        report = load_report(
-            plan,
+        report = plan.report(
             context.reads.snapshot.watermark,
             "COPY binary -> COPY binary",
             rows,
