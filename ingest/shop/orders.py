@@ -11,23 +11,13 @@ bought follows a Zipf-like popularity with per-category seasons.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ingest.shop import vocabulary
-from ingest.shop.audit import (
-    AUDIT_STEPS,
-    PendingAudit,
-    audit_rows_batch,
-    json_money,
-    json_number,
-    json_objects,
-    json_text,
-    json_time,
-    with_timestamp,
-)
-from ingest.shop.calendar import DAY, HOUR, day_factors, month_index, seconds_into_day
+from ingest.shop.audit import AuditHistory
+from ingest.shop.calendar import DAY, day_factors, month_index, seconds_into_day
 from ingest.shop.copy import CopyBatch, Field, encode_batch, text_array
 from ingest.shop.dimensions import (
     CITY_TAX_BASIS_POINTS,
@@ -39,28 +29,27 @@ from ingest.shop.dimensions import (
     ShopPlan,
     random_stream,
 )
+from ingest.shop.fulfilment import (
+    CANCELLED,
+    ORDER_STATUSES,
+    PAYMENT_STATUSES,
+    PENDING,
+    PROCESSING,
+    Fulfilment,
+    fulfil,
+)
+from ingest.shop.reviews import ReviewedLines, ReviewHistory
 
 ORDER_CHUNK_ROWS = 25_000
 
-ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
-PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
-PENDING, PROCESSING, SHIPPED, DELIVERED, CANCELLED, RETURNED = range(6)
-PAY_PENDING, PAY_COMPLETED, PAY_FAILED, PAY_REFUNDED = range(4)
-
-# The realism knobs (see ingest/README.md).
+# The realism knobs (see ingest/README.md; outcomes in fulfilment.py, reviews in reviews.py).
 EXTRA_ITEMS_PER_ORDER = 2.05  # items per order = 1 + Poisson(this)
 QUANTITY_WEIGHTS = np.array([0.72, 0.18, 0.06, 0.025, 0.015])  # 1..5 units per line
 MARKDOWN_SHARE = 0.07  # lines sold at a reduced price
 MARKDOWN_PERCENTS = np.array([10, 15, 20, 25, 30, 40])
 WELCOME_CODE_SHARE = 0.35  # first orders using the welcome code
-FAILED_PAYMENT_SHARE = 0.035
-CUSTOMER_CANCEL_SHARE = 0.025
-RETURN_SHARE = 0.06
 EXPRESS_SHARE = 0.15
 SECOND_ADDRESS_SHARE = 0.25  # orders shipped to a customer's second address, if any
-REVIEW_SHARE = 0.21  # delivered lines that get a review
-REVIEW_SHARE_RETURNED = 0.3
-ANGRY_REVIEW_SHARE = 0.03  # one-star reviews whatever the product
 FREE_SHIPPING_FROM = 50_00
 STANDARD_SHIPPING = 5_99
 EXPRESS_SHIPPING = 14_99
@@ -75,57 +64,6 @@ def _category_seasons(categories: CategoryFacts) -> np.ndarray:
             seasons[index] = vocabulary.CATEGORY_MONTH_FACTORS[name]
     return seasons / seasons.max(axis=0)
 
-
-@dataclass
-class _PendingReviews:
-    """Reviews drawn but not yet written: ids follow review time, which lags the orders."""
-
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def add(self, new: dict[str, np.ndarray]) -> None:
-        if not self.columns:
-            self.columns = new
-        else:
-            self.columns = {k: np.concatenate((self.columns[k], new[k])) for k in new}
-
-    def release(self, before: int) -> dict[str, np.ndarray]:
-        """The reviews written before ``before``, in time order, removed from the buffer."""
-        if not self.columns:
-            return {}
-        ready = self.columns["created_at"] < before
-        out = {k: v[ready] for k, v in self.columns.items()}
-        self.columns = {k: v[~ready] for k, v in self.columns.items()}
-        order = np.lexsort((out["product_id"], out["order_id"], out["created_at"]))
-        return {k: v[order] for k, v in out.items()}
-
-
-# Where an order stands at the end of the history: the first situation that holds (a
-# _Fulfilment mask), else delivered. Each: order status, payment status, and the time of
-# the order's last change (a _Fulfilment time).
-OUTCOMES = (
-    ("unpaid", PENDING, PAY_PENDING, "placed_at"),
-    ("failed", CANCELLED, PAY_FAILED, "paid_at"),
-    ("cancels", CANCELLED, PAY_REFUNDED, "cancelled_at"),
-    ("unshipped", PROCESSING, PAY_COMPLETED, "paid_at"),
-    ("in_transit", SHIPPED, PAY_COMPLETED, "shipped_at"),
-    ("returns", RETURNED, PAY_REFUNDED, "returned_at"),
-)
-OTHERWISE = (DELIVERED, PAY_COMPLETED, "delivered_at")
-
-# The audit history's status steps: the orders that took the step (a _Fulfilment mask),
-# when (a _Fulfilment time), and (order status, payment status) before and after.
-AUDIT_TRANSITIONS = (
-    ("paid", "paid_ok", "paid_at", (PENDING, PAY_PENDING), (PROCESSING, PAY_COMPLETED)),
-    ("payment_failed", "paid_failed", "paid_at", (PENDING, PAY_PENDING), (CANCELLED, PAY_FAILED)),
-    ("cancelled", "cancelled_by_customer", "cancelled_at", (PROCESSING, PAY_COMPLETED),
-     (CANCELLED, PAY_REFUNDED)),
-    ("shipped", "has_shipped", "shipped_at", (PROCESSING, PAY_COMPLETED),
-     (SHIPPED, PAY_COMPLETED)),
-    ("delivered", "has_arrived", "delivered_at", (SHIPPED, PAY_COMPLETED),
-     (DELIVERED, PAY_COMPLETED)),
-    ("returned", "returned", "returned_at", (DELIVERED, PAY_COMPLETED), (RETURNED, PAY_REFUNDED)),
-)  # fmt: skip
-TIMESTAMP_STEPS = ("shipped", "delivered")  # steps that fill a <step>_at column
 
 _STATUS_TEXT = text_array(ORDER_STATUSES)
 _PAYMENT_TEXT = text_array(PAYMENT_STATUSES)
@@ -173,65 +111,6 @@ class _Money:
     total: np.ndarray
 
 
-@dataclass
-class _Fulfilment:
-    """Per order: when each step happened (or would have) and where it stands at the end."""
-
-    placed_at: np.ndarray
-    paid_at: np.ndarray
-    shipped_at: np.ndarray
-    delivered_at: np.ndarray
-    cancelled_at: np.ndarray
-    returned_at: np.ndarray
-    unpaid: np.ndarray
-    failed: np.ndarray
-    cancels: np.ndarray
-    unshipped: np.ndarray
-    in_transit: np.ndarray
-    returns: np.ndarray
-    status: np.ndarray = field(init=False)
-    payment: np.ndarray = field(init=False)
-    updated: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        situations = [getattr(self, name) for name, *_ in OUTCOMES]
-        self.status = np.select(situations, [o[1] for o in OUTCOMES], OTHERWISE[0])
-        self.payment = np.select(situations, [o[2] for o in OUTCOMES], OTHERWISE[1])
-        self.updated = np.select(
-            situations, [getattr(self, o[3]) for o in OUTCOMES], getattr(self, OTHERWISE[2])
-        )
-
-    @property
-    def paid_ok(self) -> np.ndarray:
-        """Orders whose payment went through."""
-        return (self.status != PENDING) & ~self.failed
-
-    @property
-    def paid_failed(self) -> np.ndarray:
-        """Orders whose payment failed."""
-        return (self.status != PENDING) & self.failed
-
-    @property
-    def cancelled_by_customer(self) -> np.ndarray:
-        """Orders the customer cancelled after paying."""
-        return (self.status == CANCELLED) & ~self.failed
-
-    @property
-    def has_shipped(self) -> np.ndarray:
-        """Orders that left the warehouse."""
-        return np.isin(self.status, (SHIPPED, DELIVERED, RETURNED))
-
-    @property
-    def has_arrived(self) -> np.ndarray:
-        """Orders that reached the customer."""
-        return np.isin(self.status, (DELIVERED, RETURNED))
-
-    @property
-    def returned(self) -> np.ndarray:
-        """Orders sent back."""
-        return self.status == RETURNED
-
-
 class OrderHistory:
     """Generates the order history chunk by chunk and remembers what the stock needs."""
 
@@ -255,14 +134,8 @@ class OrderHistory:
         self.next_item_id = 1
         self.next_review_id = 1
         self.next_audit_id = 1
-        self._reviews = _PendingReviews()
-        self._audit = PendingAudit()
-        self._review_titles = text_array([t for titles in vocabulary.REVIEW_TITLES for t in titles])
-        sentences = vocabulary.REVIEW_SENTENCES
-        self._review_bodies = text_array([
-            f"{first} {second}"
-            for rating in sentences for first in rating for second in rating
-        ])  # fmt: skip
+        self.reviews = ReviewHistory(products.quality, plan.timeline.end)
+        self.audit = AuditHistory()
 
     # ---------------------------------------------------------------------- the day plan
 
@@ -351,12 +224,7 @@ class OrderHistory:
             yield from self._chunk(
                 index, first_day, end_day, repeat, welcome_times[lo:hi], welcome_customers[lo:hi]
             )
-        rest = self._reviews.release(NEVER)
-        if rest:
-            yield self._review_batch(rest)
-        audit = self._audit.release(NEVER)
-        if audit:
-            yield self._audit_batch(audit)
+        yield from self._released(NEVER)
 
     def _chunk(
         self,
@@ -373,18 +241,26 @@ class OrderHistory:
         placed = self._place(rng, first_day, end_day, repeat, welcome_times, welcome_customers)
         lines = self._lines(rng, placed)
         money = self._money(rng, placed, lines.subtotal)
-        fulfilment = self._fulfil(rng, placed, money.express)
-        self._remember_stock(lines, fulfilment.status[lines.order])
+        fulfilment = fulfil(rng, placed.times, money.express, self.plan.timeline.end)
+        line_status = fulfilment.status[lines.order]
+        self._remember_stock(lines, line_status)
         yield from self._order_batches(placed, lines, money, fulfilment)
-        released_before = self.plan.timeline.start + end_day * DAY
-        self._reviews.add(self._draw_reviews(rng, placed, lines, fulfilment))
-        ready = self._reviews.release(released_before)
-        if ready:
-            yield self._review_batch(ready)
-        self._add_audit(placed, money, fulfilment)
-        history = self._audit.release(released_before)
-        if history:
-            yield self._audit_batch(history)
+        self.reviews.draw(rng, ReviewedLines(
+            customer_id=placed.customer[lines.order] + 1,
+            product=lines.product,
+            order_id=placed.ids[lines.order],
+            delivered=fulfilment.has_arrived[lines.order],
+            returned=fulfilment.returned[lines.order],
+            delivered_at=fulfilment.delivered_at[lines.order],
+        ))  # fmt: skip
+        self.audit.add(placed.ids, placed.customer + 1, money.total, fulfilment)
+        yield from self._released(self.plan.timeline.start + end_day * DAY)
+
+    def _released(self, before: int) -> Iterator[CopyBatch]:
+        """The reviews and audit rows dated before ``before``, now that none can precede them."""
+        for batch in (self.reviews.release(before), self.audit.release(before)):
+            if batch is not None:
+                yield batch
 
     def _place(
         self,
@@ -485,38 +361,6 @@ class OrderHistory:
         tax = (net * tax_rate + 5_000) // 10_000
         return _Money(promo, discount, address, express, shipping, tax, net + tax + shipping)
 
-    def _fulfil(
-        self, rng: np.random.Generator, placed: _Placed, express: np.ndarray
-    ) -> _Fulfilment:
-        """When each order was paid, shipped, delivered, cancelled or returned, as of the
-        end of the history (steps after it have not happened yet)."""
-        end, times, count = self.plan.timeline.end, placed.times, placed.count
-        paid_at = times + 60 + np.minimum(rng.exponential(900.0, count), 6 * HOUR).astype(np.int64)
-        shipped_at = paid_at + np.clip(
-            rng.lognormal(np.log(20 * HOUR), 0.6, count), 2 * HOUR, 6 * DAY
-        ).astype(np.int64)
-        transit = np.where(express, rng.uniform(0.8, 2.2, count), rng.uniform(2.0, 7.0, count))
-        delivered_at = shipped_at + (transit * DAY).astype(np.int64)
-        failed = rng.random(count) < FAILED_PAYMENT_SHARE
-        cancelled_at = paid_at + (rng.random(count) * (shipped_at - paid_at)).astype(np.int64)
-        cancels = ~failed & (rng.random(count) < CUSTOMER_CANCEL_SHARE) & (cancelled_at < end)
-        returned_at = delivered_at + (rng.uniform(2.0, 30.0, count) * DAY).astype(np.int64)
-        returns = (rng.random(count) < RETURN_SHARE) & (returned_at < end)
-        return _Fulfilment(
-            placed_at=times,
-            paid_at=paid_at,
-            shipped_at=shipped_at,
-            delivered_at=delivered_at,
-            cancelled_at=cancelled_at,
-            returned_at=returned_at,
-            unpaid=paid_at >= end,
-            failed=failed,
-            cancels=cancels,
-            unshipped=shipped_at >= end,
-            in_transit=delivered_at >= end,
-            returns=returns,
-        )
-
     def _remember_stock(self, lines: _Lines, line_status: np.ndarray) -> None:
         """Units sold in the last 30 days and units reserved by open orders, per product."""
         count = self.products.count
@@ -531,7 +375,7 @@ class OrderHistory:
         ).astype(np.int64)
 
     def _order_batches(
-        self, placed: _Placed, lines: _Lines, money: _Money, fulfilment: _Fulfilment
+        self, placed: _Placed, lines: _Lines, money: _Money, fulfilment: Fulfilment
     ) -> Iterator[CopyBatch]:
         """The chunk's orders, order_items and order_promotions as binary COPY."""
         ids, times = placed.ids, placed.times
@@ -576,108 +420,6 @@ class OrderHistory:
                 Field("created_at", "timestamptz", times[with_promo]),
                 Field("updated_at", "timestamptz", times[with_promo]),
             ])  # fmt: skip
-
-    def _draw_reviews(
-        self, rng: np.random.Generator, placed: _Placed, lines: _Lines, fulfilment: _Fulfilment
-    ) -> dict[str, np.ndarray]:
-        """Reviews of delivered (or returned) lines, a few days after delivery."""
-        end = self.plan.timeline.end
-        line_status = fulfilment.status[lines.order]
-        size = len(lines.product)
-        returned_line = line_status == RETURNED
-        reviewed = np.isin(line_status, (DELIVERED, RETURNED)) & (
-            rng.random(size) < np.where(returned_line, REVIEW_SHARE_RETURNED, REVIEW_SHARE)
-        )
-        delay = np.clip(rng.lognormal(np.log(6 * DAY), 0.8, size), HOUR, 90 * DAY).astype(np.int64)
-        review_time = fulfilment.delivered_at[lines.order] + delay
-        reviewed &= review_time < end
-
-        at = np.flatnonzero(reviewed)
-        size = len(at)
-        product = lines.product[at]
-        latent = (
-            4.5
-            + self.products.quality[product]
-            + rng.normal(0.0, 1.05, size)
-            - 1.6 * returned_line[at]
-        )
-        rating = np.clip(np.rint(latent), 1, 5).astype(np.int64)
-        rating[rng.random(size) < ANGRY_REVIEW_SHARE] = 1
-        created = review_time[at]
-        edit_window = np.minimum(30 * DAY, end - 1 - created)
-        edited = created + (rng.random(size) * edit_window).astype(np.int64)
-        first = rng.integers(0, 7, size)
-        second = (first + 1 + rng.integers(0, 6, size)) % 7
-        return {
-            "customer_id": placed.customer[lines.order[at]] + 1,
-            "product_id": product + 1,
-            "order_id": placed.ids[lines.order[at]],
-            "rating": rating,
-            "title": (rating - 1) * 8 + rng.integers(0, 8, size),
-            "body": (rating - 1) * 49 + first * 7 + second,
-            "no_body": rng.random(size) < 0.15,
-            "created_at": created,
-            "updated_at": np.where(rng.random(size) < 0.06, edited, created),
-        }
-
-    def _add_audit(self, placed: _Placed, money: _Money, fulfilment: _Fulfilment) -> None:
-        """Each order's status history up to the end of the history, into the audit buffer."""
-        count, ids = placed.count, placed.ids
-
-        def state(order_status: int, payment_status: int, rows: int) -> np.ndarray:
-            return json_objects([
-                (b"order_status", json_text(np.full(rows, _STATUS_TEXT[order_status]))),
-                (b"payment_status", json_text(np.full(rows, _PAYMENT_TEXT[payment_status]))),
-            ])  # fmt: skip
-
-        inserted = json_objects([
-            (b"order_id", json_number(ids)),
-            (b"customer_id", json_number(placed.customer + 1)),
-            (b"order_date", json_time(placed.times)),
-            (b"order_status", json_text(np.full(count, _STATUS_TEXT[PENDING]))),
-            (b"payment_status", json_text(np.full(count, _PAYMENT_TEXT[PAY_PENDING]))),
-            (b"total_amount", json_money(money.total)),
-        ])  # fmt: skip
-        self._audit.add({
-            "record_id": ids, "action": np.full(count, b"INSERT"),
-            "old_values": np.full(count, b""), "old_null": np.ones(count, dtype=bool),
-            "new_values": inserted, "changed_at": placed.times,
-            "step": np.full(count, AUDIT_STEPS.index("placed")),
-        })  # fmt: skip
-        for step, mask, moment, before, after in AUDIT_TRANSITIONS:
-            chosen = getattr(fulfilment, mask)
-            at = getattr(fulfilment, moment)[chosen]
-            new_values = state(*after, len(at))
-            if step in TIMESTAMP_STEPS:
-                # The timestamp column the step fills, as the trigger's row image has it.
-                new_values = with_timestamp(new_values, f"{step}_at", at)
-            self._audit.add({
-                "record_id": ids[chosen], "action": np.full(len(at), b"UPDATE"),
-                "old_values": state(*before, len(at)), "old_null": np.zeros(len(at), dtype=bool),
-                "new_values": new_values, "changed_at": at,
-                "step": np.full(len(at), AUDIT_STEPS.index(step)),
-            })  # fmt: skip
-
-    def _audit_batch(self, rows: dict[str, np.ndarray]) -> CopyBatch:
-        batch = audit_rows_batch(self.next_audit_id, rows)
-        self.next_audit_id += batch.rows
-        return batch
-
-    def _review_batch(self, reviews: dict[str, np.ndarray]) -> CopyBatch:
-        count = len(reviews["rating"])
-        ids = np.arange(self.next_review_id, self.next_review_id + count, dtype=np.int64)
-        self.next_review_id += count
-        return encode_batch("reviews", [
-            Field("review_id", "int8", ids),
-            Field("customer_id", "int8", reviews["customer_id"]),
-            Field("product_id", "int8", reviews["product_id"]),
-            Field("order_id", "int8", reviews["order_id"]),
-            Field("rating", "int2", reviews["rating"]),
-            Field("title", "text", self._review_titles[reviews["title"]]),
-            Field("body", "text", self._review_bodies[reviews["body"]], reviews["no_body"]),
-            Field("created_at", "timestamptz", reviews["created_at"]),
-            Field("updated_at", "timestamptz", reviews["updated_at"]),
-        ])  # fmt: skip
 
 
 def _repeats(keys: np.ndarray) -> np.ndarray:

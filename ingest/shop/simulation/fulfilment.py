@@ -8,7 +8,7 @@ steps themselves (what changes on the order, and how stock moves) are the table
 from __future__ import annotations
 
 from ingest.shop.calendar import DAY, HOUR, to_datetime
-from ingest.shop.orders import CUSTOMER_CANCEL_SHARE, FAILED_PAYMENT_SHARE, RETURN_SHARE
+from ingest.shop.fulfilment import CUSTOMER_CANCEL_SHARE, FAILED_PAYMENT_SHARE, RETURN_SHARE
 from ingest.shop.simulation.state import Hour, event_time
 from ingest.shop.simulation.stock import move_stock
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ingest.shop import vocabulary
 from ingest.shop.calendar import DAY, HOUR, to_datetime
-from ingest.shop.orders import ANGRY_REVIEW_SHARE, REVIEW_SHARE
+from ingest.shop.reviews import ANGRY_REVIEW_SHARE, REVIEW_SHARE
 from ingest.shop.simulation.state import Hour, ShopState, columns, event_time
 
 REVIEW_WINDOW_HOURS = 30 * 24
