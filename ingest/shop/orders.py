@@ -170,49 +170,6 @@ class OrderHistory:
         bounds = np.concatenate(([0], edges, [timeline.days]))
         return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
-    # ------------------------------------------------------------------------- sampling
-
-    def _sample_customers(self, rng: np.random.Generator, times: np.ndarray) -> np.ndarray:
-        """Customer index per order: signed up by then, by purchase rate, not yet churned."""
-        customers = self.customers
-        eligible = np.maximum(np.searchsorted(customers.signup, times, side="right"), 1)
-        chosen = np.zeros(len(times), dtype=np.int64)
-        pending = np.arange(len(times))
-        for _ in range(60):
-            if not len(pending):
-                break
-            limit = eligible[pending]
-            total = customers.cumulative_rate[limit - 1]
-            pick = np.searchsorted(
-                customers.cumulative_rate, rng.random(len(pending)) * total, side="right"
-            )
-            pick = np.minimum(pick, limit - 1)
-            chosen[pending] = pick
-            pending = pending[customers.churn[pick] <= times[pending]]
-        return chosen
-
-    def _sample_products(self, rng: np.random.Generator, times: np.ndarray) -> np.ndarray:
-        """Product index per line: on sale then, by popularity, in its category's season."""
-        products = self.products
-        eligible = np.maximum(np.searchsorted(products.created, times, side="right"), 1)
-        months = month_index(times)
-        chosen = np.zeros(len(times), dtype=np.int64)
-        pending = np.arange(len(times))
-        for _ in range(60):
-            if not len(pending):
-                break
-            limit = eligible[pending]
-            total = products.cumulative_popularity[limit - 1]
-            pick = np.searchsorted(
-                products.cumulative_popularity, rng.random(len(pending)) * total, side="right"
-            )
-            pick = np.minimum(pick, limit - 1)
-            chosen[pending] = pick
-            in_season = rng.random(len(pending)) < self.seasons[products.top[pick], months[pending]]
-            on_sale = products.discontinued[pick] > times[pending]
-            pending = pending[~(in_season & on_sale)]
-        return chosen
-
     # ---------------------------------------------------------------------------- chunks
 
     def batches(self) -> Iterator[CopyBatch]:
@@ -244,7 +201,8 @@ class OrderHistory:
         fulfilment = fulfil(rng, placed.times, money.express, self.plan.timeline.end)
         line_status = fulfilment.status[lines.order]
         self._remember_stock(lines, line_status)
-        yield from self._order_batches(placed, lines, money, fulfilment)
+        yield from _order_batches(placed, lines, money, fulfilment, self.next_item_id)
+        self.next_item_id += len(lines.product)
         self.reviews.draw(rng, ReviewedLines(
             customer_id=placed.customer[lines.order] + 1,
             product=lines.product,
@@ -276,7 +234,9 @@ class OrderHistory:
         days = np.repeat(np.arange(first_day, end_day), repeat[first_day:end_day])
         repeat_times = start + days * DAY + seconds_into_day(rng, len(days))
         times = np.concatenate((repeat_times, welcome_times))
-        customer = np.concatenate((self._sample_customers(rng, repeat_times), welcome_customers))
+        customer = np.concatenate(
+            (_sample_customers(rng, self.customers, repeat_times), welcome_customers)
+        )
         is_welcome = np.concatenate((np.zeros(len(days), bool), np.ones(len(welcome_times), bool)))
         order = np.lexsort((customer, times))
         count = len(times)
@@ -290,13 +250,15 @@ class OrderHistory:
         lines = 1 + rng.poisson(EXTRA_ITEMS_PER_ORDER, count)
         line_order = np.repeat(np.arange(count), lines)
         line_times = placed.times[line_order]
-        product = self._sample_products(rng, line_times)
+        product = _sample_products(rng, products, self.seasons, line_times)
         duplicate = np.zeros(len(product), dtype=bool)
         for _ in range(4):
             duplicate = _repeats(line_order * products.count + product)
             if not duplicate.any():
                 break
-            product[duplicate] = self._sample_products(rng, line_times[duplicate])
+            product[duplicate] = _sample_products(
+                rng, products, self.seasons, line_times[duplicate]
+            )
         keep = ~duplicate
         line_order, line_times, product = line_order[keep], line_times[keep], product[keep]
         lines = np.bincount(line_order, minlength=count)
@@ -374,52 +336,96 @@ class OrderHistory:
             lines.product[open_line], lines.quantity[open_line], count
         ).astype(np.int64)
 
-    def _order_batches(
-        self, placed: _Placed, lines: _Lines, money: _Money, fulfilment: Fulfilment
-    ) -> Iterator[CopyBatch]:
-        """The chunk's orders, order_items and order_promotions as binary COPY."""
-        ids, times = placed.ids, placed.times
-        yield encode_batch("orders", [
-            Field("order_id", "int8", ids),
-            Field("customer_id", "int8", placed.customer + 1),
-            Field("order_date", "timestamptz", times),
-            Field("order_status", "text", _STATUS_TEXT[fulfilment.status]),
-            Field("payment_status", "text", _PAYMENT_TEXT[fulfilment.payment]),
-            Field("subtotal", "numeric", lines.subtotal),
-            Field("discount_amount", "numeric", money.discount),
-            Field("tax_amount", "numeric", money.tax),
-            Field("shipping_amount", "numeric", money.shipping),
-            Field("total_amount", "numeric", money.total),
-            Field("shipping_address_id", "int8", money.address),
-            Field("shipping_method", "text", np.where(money.express, b"express", b"standard")),
-            Field("shipped_at", "timestamptz", fulfilment.shipped_at, ~fulfilment.has_shipped),
-            Field("delivered_at", "timestamptz", fulfilment.delivered_at, ~fulfilment.has_arrived),
-            Field("created_at", "timestamptz", times),
-            Field("updated_at", "timestamptz", fulfilment.updated),
+
+def _order_batches(
+    placed: _Placed, lines: _Lines, money: _Money, fulfilment: Fulfilment, first_item_id: int
+) -> Iterator[CopyBatch]:
+    """The chunk's orders, order_items and order_promotions as binary COPY."""
+    ids, times = placed.ids, placed.times
+    yield encode_batch("orders", [
+        Field("order_id", "int8", ids),
+        Field("customer_id", "int8", placed.customer + 1),
+        Field("order_date", "timestamptz", times),
+        Field("order_status", "text", _STATUS_TEXT[fulfilment.status]),
+        Field("payment_status", "text", _PAYMENT_TEXT[fulfilment.payment]),
+        Field("subtotal", "numeric", lines.subtotal),
+        Field("discount_amount", "numeric", money.discount),
+        Field("tax_amount", "numeric", money.tax),
+        Field("shipping_amount", "numeric", money.shipping),
+        Field("total_amount", "numeric", money.total),
+        Field("shipping_address_id", "int8", money.address),
+        Field("shipping_method", "text", np.where(money.express, b"express", b"standard")),
+        Field("shipped_at", "timestamptz", fulfilment.shipped_at, ~fulfilment.has_shipped),
+        Field("delivered_at", "timestamptz", fulfilment.delivered_at, ~fulfilment.has_arrived),
+        Field("created_at", "timestamptz", times),
+        Field("updated_at", "timestamptz", fulfilment.updated),
+    ])  # fmt: skip
+    item_ids = np.arange(first_item_id, first_item_id + len(lines.product), dtype=np.int64)
+    yield encode_batch("order_items", [
+        Field("order_item_id", "int8", item_ids),
+        Field("order_id", "int8", ids[lines.order]),
+        Field("product_id", "int8", lines.product + 1),
+        Field("quantity", "int4", lines.quantity),
+        Field("unit_price", "numeric", lines.unit_price),
+        Field("discount_amount", "numeric", lines.discount),
+        Field("line_total", "numeric", lines.total),
+        Field("created_at", "timestamptz", lines.times),
+        Field("updated_at", "timestamptz", lines.times),
+    ])  # fmt: skip
+    with_promo = money.promo >= 0
+    if with_promo.any():
+        yield encode_batch("order_promotions", [
+            Field("order_id", "int8", ids[with_promo]),
+            Field("promotion_id", "int8", money.promo[with_promo] + 1),
+            Field("discount_amount", "numeric", money.discount[with_promo]),
+            Field("created_at", "timestamptz", times[with_promo]),
+            Field("updated_at", "timestamptz", times[with_promo]),
         ])  # fmt: skip
-        size = len(lines.product)
-        item_ids = np.arange(self.next_item_id, self.next_item_id + size, dtype=np.int64)
-        self.next_item_id += size
-        yield encode_batch("order_items", [
-            Field("order_item_id", "int8", item_ids),
-            Field("order_id", "int8", ids[lines.order]),
-            Field("product_id", "int8", lines.product + 1),
-            Field("quantity", "int4", lines.quantity),
-            Field("unit_price", "numeric", lines.unit_price),
-            Field("discount_amount", "numeric", lines.discount),
-            Field("line_total", "numeric", lines.total),
-            Field("created_at", "timestamptz", lines.times),
-            Field("updated_at", "timestamptz", lines.times),
-        ])  # fmt: skip
-        with_promo = money.promo >= 0
-        if with_promo.any():
-            yield encode_batch("order_promotions", [
-                Field("order_id", "int8", ids[with_promo]),
-                Field("promotion_id", "int8", money.promo[with_promo] + 1),
-                Field("discount_amount", "numeric", money.discount[with_promo]),
-                Field("created_at", "timestamptz", times[with_promo]),
-                Field("updated_at", "timestamptz", times[with_promo]),
-            ])  # fmt: skip
+
+
+def _sample_customers(
+    rng: np.random.Generator, customers: CustomerFacts, times: np.ndarray
+) -> np.ndarray:
+    """Customer index per order: signed up by then, by purchase rate, not yet churned."""
+    eligible = np.maximum(np.searchsorted(customers.signup, times, side="right"), 1)
+    chosen = np.zeros(len(times), dtype=np.int64)
+    pending = np.arange(len(times))
+    for _ in range(60):
+        if not len(pending):
+            break
+        limit = eligible[pending]
+        total = customers.cumulative_rate[limit - 1]
+        pick = np.searchsorted(
+            customers.cumulative_rate, rng.random(len(pending)) * total, side="right"
+        )
+        pick = np.minimum(pick, limit - 1)
+        chosen[pending] = pick
+        pending = pending[customers.churn[pick] <= times[pending]]
+    return chosen
+
+
+def _sample_products(
+    rng: np.random.Generator, products: ProductFacts, seasons: np.ndarray, times: np.ndarray
+) -> np.ndarray:
+    """Product index per line: on sale then, by popularity, in its category's season."""
+    eligible = np.maximum(np.searchsorted(products.created, times, side="right"), 1)
+    months = month_index(times)
+    chosen = np.zeros(len(times), dtype=np.int64)
+    pending = np.arange(len(times))
+    for _ in range(60):
+        if not len(pending):
+            break
+        limit = eligible[pending]
+        total = products.cumulative_popularity[limit - 1]
+        pick = np.searchsorted(
+            products.cumulative_popularity, rng.random(len(pending)) * total, side="right"
+        )
+        pick = np.minimum(pick, limit - 1)
+        chosen[pending] = pick
+        in_season = rng.random(len(pending)) < seasons[products.top[pick], months[pending]]
+        on_sale = products.discontinued[pick] > times[pending]
+        pending = pending[~(in_season & on_sale)]
+    return chosen
 
 
 def _repeats(keys: np.ndarray) -> np.ndarray:
