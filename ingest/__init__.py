@@ -8,5 +8,7 @@
 - :mod:`ingest.profiles`: shared. The shop generator writes each profile's schema; the
   extract's callers (pipelines) and dbt read its table lists.
 
-Arrows: ``shop -> profiles -> core``, ``extract -> core``; never ``shop <-> extract``.
+Arrows: ``shop -> profiles`` (profiles borrows :mod:`ingest.shop.schema`'s DDL parser,
+imported inside the function that needs it), ``extract -> core`` only; never ``shop <->
+extract``. Nothing here imports ``pipelines`` or ``dashboards``.
 """
