@@ -209,8 +209,8 @@ def _dbt_run(environment: Any, artifacts: Path) -> None:
 def scratch_shop(scale: float, seed: int) -> Iterator[None]:
     """A throwaway stack holding a generated shop at ``scale`` with its marts built."""
     from core.settings import get_environment
-    from ingest.extract import extract
-    from ingest.generate import generate_shop
+    from ingest.extract.run import extract
+    from ingest.shop.generate import generate_shop
     from pipelines import stack
 
     with tempfile.TemporaryDirectory(prefix="bench-dashboards-") as home:

@@ -6,7 +6,7 @@ Generates a shop at ``--scale`` in a throwaway SHOPMARTS_HOME (or uses the runni
 stack's shop with ``--existing``), then runs each method in its own child process
 (so peak RSS is that method's alone, children included):
 
-- ours: :func:`ingest.extract.extract`, full mode, into the warehouse, into
+- ours: :func:`ingest.extract.run.extract`, full mode, into the warehouse, into
   ClickHouse, and into both in one run (one snapshot); then an incremental run with
   nothing changed (its fixed cost: snapshot, drift checks, key scans for deletes);
 - dlt: the `sql_database` source with ``backend="pyarrow"``, into the postgres
@@ -107,7 +107,7 @@ class Measurement:
 def _source_tables(shop_url: str) -> list:
     import psycopg
 
-    from ingest.extract_catalog import discover_source_tables
+    from ingest.extract.catalog import discover_source_tables
 
     with psycopg.connect(shop_url) as shop:
         return sorted(discover_source_tables(shop).values(), key=lambda table: table.name)
@@ -141,7 +141,7 @@ def run_floor(engine: str) -> tuple[int, str]:
 
 def run_ours(engine: str) -> tuple[int, str]:
     from core.settings import get_environment
-    from ingest.extract import extract
+    from ingest.extract.run import extract
 
     mode = "incremental" if engine.endswith("incremental") else "full"
     engines = ("postgres", "clickhouse") if engine.startswith("both") else (engine,)
@@ -237,7 +237,7 @@ def _load_parquet_into_clickhouse(
     ClickHouse ``database``, into tables made like ours."""
     import clickhouse_connect
 
-    from ingest.extract import clickhouse_table_ddl
+    from ingest.extract.raw_tables import clickhouse_table_ddl
 
     client = clickhouse_connect.get_client(
         dsn=environment.clickhouse_url, autogenerate_session_id=False, send_receive_timeout=3600
@@ -303,7 +303,7 @@ def _counted_rows(environment, engine: str, schema: str) -> Callable[[], int]:  
 
 def _without_password(url: str) -> tuple[str, dict[str, str]]:
     """``url`` without its password, and the environment that passes it (PGPASSWORD)."""
-    from ingest.extract_copy import split_password
+    from ingest.extract.copy import split_password
 
     bare, password = split_password(url)
     return bare, ({"PGPASSWORD": password} if password else {})
@@ -491,8 +491,8 @@ CHILD_RUNNERS: dict[str, Callable[[str], tuple[int | Callable[[], int], str]]] =
 
 # Imported before the clock starts: each method is timed on its work, not on its imports.
 CHILD_IMPORTS: dict[str, tuple[str, ...]] = {
-    "floor": ("psycopg", "ingest.extract_catalog"),
-    "ours": ("ingest.extract",),
+    "floor": ("psycopg", "ingest.extract.catalog"),
+    "ours": ("ingest.extract.run",),
     "dlt": ("dlt", "dlt.sources.sql_database", "clickhouse_connect"),
     "sling": ("sling_linux_amd64", "clickhouse_connect", "psycopg"),
     "ingestr": ("clickhouse_connect", "psycopg"),
@@ -718,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"starting the embedded engines in {home}", flush=True)
             stack.up(engines=("postgres", "clickhouse"))
             from core.settings import get_environment
-            from ingest.generate import generate_shop
+            from ingest.shop.generate import generate_shop
 
             started = time.perf_counter()
             generate_shop(

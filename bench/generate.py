@@ -10,7 +10,7 @@ in its own child process, so peak RSS is that step's alone:
   file per table; no database (what generation alone costs);
 - floor: a bare COPY of those same bytes into freshly created tables (same transaction,
   same FREEZE), nothing generated and no keys or indexes (what loading alone costs);
-- generate: :func:`ingest.generate.generate_shop` end to end (generation overlapped
+- generate: :func:`ingest.shop.generate.generate_shop` end to end (generation overlapped
   with COPY, then statistics, keys, indexes and triggers, and the commit);
 - generate at each ``--rss-scales``: peak RSS only, to show memory does not grow with
   the scale.
@@ -110,7 +110,7 @@ def _peak_rss_bytes() -> int:
 
 def step_encode(scale: float, seed: int, spool: Path) -> Step:
     """Generate and encode every row, append each table's rows to its spool file."""
-    from ingest.generate import make_plan, shop_batches
+    from ingest.shop.generate import make_plan, shop_batches
 
     step = Step("encode (no database)", scale)
     plan = make_plan(scale, seed)
@@ -143,8 +143,8 @@ def step_floor(shop_url: str, scale: float, spool: Path) -> Step:
     import psycopg
     from psycopg import sql
 
-    from ingest.shop_copy import COPY_HEADER, COPY_TRAILER
-    from ingest.shop_schema import schema_sections
+    from ingest.shop.copy import COPY_HEADER, COPY_TRAILER
+    from ingest.shop.schema import schema_sections
 
     admin_url = _database_url(shop_url, "postgres")
     floor_url = _database_url(shop_url, FLOOR_DATABASE)
@@ -191,7 +191,7 @@ def step_floor(shop_url: str, scale: float, spool: Path) -> Step:
 
 
 def step_generate(shop_url: str, scale: float, seed: int) -> Step:
-    from ingest.generate import generate_shop
+    from ingest.shop.generate import generate_shop
 
     step = Step("generate (end to end)", scale)
     server_before = _server_cpu_seconds(shop_url)

@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop(variable, None)
 
     from core.settings import get_environment
-    from ingest.extract import extract
-    from ingest.generate import generate_shop
+    from ingest.extract.run import extract
+    from ingest.shop.generate import generate_shop
     from pipelines import stack
     from pipelines.defs.dbt.connection import run_dbt
     from quality.parity import check_parity

@@ -125,7 +125,7 @@ def bare_refresh(environment, mode: str) -> tuple[dict[str, float], float, int]:
     from concurrent.futures import ProcessPoolExecutor
 
     from core.vocabulary import MARTS, SHADOW_SCHEMA
-    from ingest.extract import extract
+    from ingest.extract.run import extract
     from pipelines.defs.dbt.connection import run_dbt
     from pipelines.defs.housekeeping.assets import analyze_warehouse, docs_dir
     from pipelines.defs.publish.marts import publish_marts
@@ -309,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.marts import shop_orders
     from core.settings import get_environment
-    from ingest.generate import generate_shop
-    from ingest.simulate import simulate_shop
+    from ingest.shop.generate import generate_shop
+    from ingest.shop.simulate import simulate_shop
     from pipelines import stack
     from pipelines.runtime.dagster_processes import dagster_environment
 

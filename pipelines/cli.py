@@ -165,9 +165,9 @@ def status() -> None:
 def generate(scale: float, seed: int, replace: bool, end_date: Any, profile: str | None) -> None:
     """Create the shop's schema and fill it with realistic data (COPY, deterministic)."""
     from core.settings import source_profile_name
-    from ingest.generate import generate_shop
     from ingest.profiles import configured_profile, get_profile
-    from ingest.shop_schema import configured_shop_url
+    from ingest.shop.generate import generate_shop
+    from ingest.shop.schema import configured_shop_url
 
     report = generate_shop(
         configured_shop_url(),
@@ -198,8 +198,8 @@ def generate(scale: float, seed: int, replace: bool, end_date: Any, profile: str
 @clear_errors
 def simulate(hours: float, seed: int | None, intensity: float) -> None:
     """Advance the shop through plain DML: orders, status changes, stock moves, deletes."""
-    from ingest.shop_schema import configured_shop_url
-    from ingest.simulate import simulate_shop
+    from ingest.shop.schema import configured_shop_url
+    from ingest.shop.simulate import simulate_shop
 
     report = simulate_shop(
         configured_shop_url(),
@@ -299,8 +299,8 @@ def query(target: str, sql: str, as_analyst: bool) -> None:
 def demo(scale: float) -> None:
     """The first experience: engines up, a shop generated, the nightly refresh, a summary."""
     from core.settings import get_environment, redact
-    from ingest.generate import generate_shop
-    from ingest.shop_schema import connect, table_rows
+    from ingest.shop.generate import generate_shop
+    from ingest.shop.schema import connect, table_rows
     from pipelines import stack
 
     started = time.perf_counter()

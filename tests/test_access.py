@@ -329,7 +329,7 @@ def test_the_hourly_refresh_analyzes_after_its_publish(
     assert analyzed in graph.executable_asset_keys
     assert PUBLISHED_MARTS_KEY in graph.get_ancestor_asset_keys(analyzed)
 
-    from ingest.simulate import simulate_shop
+    from ingest.shop.simulate import simulate_shop
 
     simulate_shop(environment.shop_url, hours=2, seed=4242, progress=False)
     hourly = Pipeline(environment).run(extract="incremental", marts=HOURLY_MARTS, mode="hourly")

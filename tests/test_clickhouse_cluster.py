@@ -28,8 +28,9 @@ from core.clickhouse_cluster import (
 )
 from core.errors import ShopmartsError
 from core.settings import Environment
-from ingest.extract import ExtractOptions, clickhouse_table_ddl
-from ingest.extract_catalog import discover_source_tables
+from ingest.extract.catalog import discover_source_tables
+from ingest.extract.options import ExtractOptions
+from ingest.extract.raw_tables import clickhouse_table_ddl
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, dbt_env, dbt_executable
 from pipelines.defs.publish.refresh_log import clickhouse_refresh_log_ddl
 
@@ -143,7 +144,8 @@ def _clickhouse_ddl_calls(path: Path) -> list[tuple[int, str]]:
 @pytest.mark.parametrize(
     "module",
     [
-        "ingest/extract.py",
+        "ingest/extract/plan.py",
+        "ingest/extract/clickhouse_load.py",
         "pipelines/defs/publish/marts.py",
         "pipelines/defs/publish/refresh_log.py",
     ],

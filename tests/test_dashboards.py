@@ -26,8 +26,8 @@ from streamlit.testing.v1 import AppTest
 from core.settings import Environment
 from dashboards import data
 from dashboards import formatting as fmt
-from ingest.extract import extract
-from ingest.generate import generate_shop
+from ingest.extract.run import extract
+from ingest.shop.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
 from pipelines.defs.publish.refresh_log import RefreshOutcome, record_ended_run, record_refresh
 from pipelines.engines.analyst import ensure_postgres_analyst

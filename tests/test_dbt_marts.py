@@ -19,9 +19,9 @@ import psycopg
 import pytest
 
 from core.settings import Environment
-from ingest.extract import extract
-from ingest.generate import generate_shop
-from ingest.simulate import simulate_shop
+from ingest.extract.run import extract
+from ingest.shop.generate import generate_shop
+from ingest.shop.simulate import simulate_shop
 from pipelines.defs.dbt.connection import TARGETS, DbtRun, run_dbt
 from quality.parity import check_parity
 

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from core.settings import Environment
-from ingest.extract import extract
-from ingest.generate import generate_shop
+from ingest.extract.run import extract
+from ingest.shop.generate import generate_shop
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, TARGETS, run_dbt
 from quality.suites.marts import mart_suites
 

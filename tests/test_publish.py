@@ -96,7 +96,7 @@ def finish(refresh: Refresh, timeout: float = 900) -> dict[str, Any]:
 
 def simulate(environment: Environment, hours: float, seed: int) -> None:
     """Shop activity, so the next refresh changes every mart."""
-    from ingest.simulate import simulate_shop
+    from ingest.shop.simulate import simulate_shop
 
     simulate_shop(environment.shop_url, hours=hours, seed=seed, progress=False)
 

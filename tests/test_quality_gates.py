@@ -190,7 +190,7 @@ def failed_rules(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], dic
 
 def prepare_shop(environment: Environment) -> None:
     """A fresh small shop; the row-count baseline of earlier loads no longer applies."""
-    from ingest.generate import generate_shop
+    from ingest.shop.generate import generate_shop
     from quality import records
 
     generate_shop(environment.shop_url, scale=SCALE, seed=SEED, replace=True, progress=False)
@@ -427,7 +427,7 @@ def restore_raw(environment: Environment) -> Iterator[list[str]]:
     tables: list[str] = []
     yield tables
     if tables:
-        from ingest.extract import extract
+        from ingest.extract.run import extract
 
         extract(environment, "full", tables=tables)
 

@@ -27,9 +27,9 @@ from PIL import Image
 
 from core.settings import Environment
 from core.vocabulary import MARTS
-from ingest.generate import generate_shop
-from ingest.shop_schema import SHOP_TABLES
-from ingest.simulate import simulate_shop
+from ingest.shop.generate import generate_shop
+from ingest.shop.schema import SHOP_TABLES
+from ingest.shop.simulate import simulate_shop
 from pipelines import stack
 from pipelines.launch import follow_run, submit_refresh
 from pipelines.query import run_query

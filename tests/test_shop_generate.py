@@ -21,9 +21,9 @@ import pytest
 from psycopg import sql
 
 from core.errors import ShopmartsError
-from ingest.generate import GenerateReport, generate_shop
-from ingest.shop_invariants import broken_rules, table_checksums, unvalidated_constraints
-from ingest.shop_schema import SHOP_TABLES
+from ingest.shop.generate import GenerateReport, generate_shop
+from ingest.shop.invariants import broken_rules, table_checksums, unvalidated_constraints
+from ingest.shop.schema import SHOP_TABLES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REALISM_SCALE = 0.2  # 2,000 customers, 10,000 orders: enough for stable shares

@@ -12,9 +12,9 @@ import pytest
 from test_shop_generate import checksums, private_databases, run_cli, scalar
 
 from core.errors import ShopmartsError
-from ingest.generate import generate_shop
-from ingest.shop_invariants import broken_rules, unvalidated_constraints
-from ingest.simulate import SimulateReport, simulate_shop
+from ingest.shop.generate import generate_shop
+from ingest.shop.invariants import broken_rules, unvalidated_constraints
+from ingest.shop.simulate import SimulateReport, simulate_shop
 
 HOURS = 48
 WALL_CLOCK_COLUMNS = ("updated_at", "changed_at")

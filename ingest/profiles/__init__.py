@@ -1,6 +1,6 @@
 """Source profiles: which seed shop's schema the shop database holds.
 
-``canonical`` is the shop of seed 003 (``ingest/schema.sql``); every other profile is a real
+``canonical`` is the shop of seed 003 (``ingest/shop/schema.sql``); every other profile is a real
 shop's schema as its seed document defines it (``ingest/profiles/<name>/schema.sql``),
 filled with the same logical shop by ``ingest/profiles/<name>/fill.sql`` (see
 ``ingest/profiles/README.md``). The registry below is what the extract and the staging
@@ -21,7 +21,7 @@ from core.settings import SOURCE_PROFILE_VAR, source_profile_name
 PROFILE_VAR = SOURCE_PROFILE_VAR
 DEFAULT_PROFILE = "canonical"
 PROFILES_DIR = Path(__file__).resolve().parent
-CANONICAL_SCHEMA_FILE = PROFILES_DIR.parent / "schema.sql"
+CANONICAL_SCHEMA_FILE = PROFILES_DIR.parent / "shop" / "schema.sql"
 
 KeyType = Literal["bigint", "serial", "uuid"]
 
@@ -227,7 +227,7 @@ def every_profile_table() -> tuple[str, ...]:
 @cache
 def profile_sections(name: str) -> dict[str, list[str]]:
     """The statements of profile ``name``'s schema.sql by section, plus its fill.sql as ``fill``."""
-    from ingest.shop_schema import schema_sections, split_sections, split_statements
+    from ingest.shop.schema import schema_sections, split_sections, split_statements
 
     profile = get_profile(name)
     if name == DEFAULT_PROFILE:

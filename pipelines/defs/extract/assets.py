@@ -17,12 +17,14 @@ from clickhouse_connect.driver.exceptions import OperationalError as ClickHouseO
 
 from core.errors import ShopmartsError
 from core.vocabulary import ENGINES, Engine
-from ingest.extract import ExtractOptions, LoadReport, extract_loads
+from ingest.extract.options import ExtractOptions
+from ingest.extract.report import LoadReport
+from ingest.extract.run import extract_loads
 from ingest.profiles import require_canonical
 
 # The shop's tables (docs/design.md "Source schema"); the extract itself reads their columns,
 # types and keys from the shop's catalog at run time.
-from ingest.shop_schema import SHOP_TABLES
+from ingest.shop.schema import SHOP_TABLES
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 
 _ENGINE_NAMES = {"postgres": "the warehouse (PostgreSQL schema `raw`)", "clickhouse": "ClickHouse"}

@@ -23,9 +23,9 @@ from core.errors import ShopmartsError
 from core.settings import redact
 from ingest.profiles import DEFAULT_PROFILE, Profile, every_profile_table, get_profile
 from ingest.profiles import profile_sections as load_profile_sections
-from ingest.shop_calendar import DEFAULT_END_DATE, Timeline, to_datetime
-from ingest.shop_copy import COPY_HEADER, COPY_TRAILER, CopyBatch
-from ingest.shop_dimensions import (
+from ingest.shop.calendar import DEFAULT_END_DATE, Timeline, to_datetime
+from ingest.shop.copy import COPY_HEADER, COPY_TRAILER, CopyBatch
+from ingest.shop.dimensions import (
     ShopPlan,
     categories,
     customer_batches,
@@ -34,9 +34,9 @@ from ingest.shop_dimensions import (
     product_facts,
     promotions,
 )
-from ingest.shop_orders import OrderHistory, inventory_batch
-from ingest.shop_progress import Progress
-from ingest.shop_schema import SHOP_TABLES, connect, reset_identities, schema_sections, table_rows
+from ingest.shop.orders import OrderHistory, inventory_batch
+from ingest.shop.progress import Progress
+from ingest.shop.schema import SHOP_TABLES, connect, reset_identities, schema_sections, table_rows
 
 MAX_SCALE = 1000.0
 QUEUE_DEPTH = 4  # chunks generated ahead of the server: bounds memory

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
-from ingest.shop_schema import PRIMARY_KEYS, SHOP_TABLES
+from ingest.shop.schema import PRIMARY_KEYS, SHOP_TABLES
 
 # name -> query counting the rows that break the rule (0 = holds).
 CROSS_TABLE_RULES: dict[str, str] = {

@@ -17,8 +17,8 @@ from math import sqrt
 
 import numpy as np
 
-from ingest import shop_vocabulary as vocabulary
-from ingest.shop_calendar import (
+from ingest.shop import vocabulary
+from ingest.shop.calendar import (
     DAY,
     YEAR,
     Timeline,
@@ -27,7 +27,7 @@ from ingest.shop_calendar import (
     epoch_seconds,
     to_datetime,
 )
-from ingest.shop_copy import CopyBatch, Field, encode_batch, text_array
+from ingest.shop.copy import CopyBatch, Field, encode_batch, text_array
 
 DIMENSION_CHUNK_ROWS = 50_000
 NEVER = np.iinfo(np.int64).max // 4  # a time after every other time

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from core.errors import ShopmartsError
-from ingest.extract_catalog import CLICKHOUSE_LOADED_AT, SourceTable
+from ingest.extract.catalog import CLICKHOUSE_LOADED_AT, SourceTable
 
 # name -> (type, not null) in the warehouse; name -> type in ClickHouse.
 PostgresRawColumns = dict[str, tuple[str, bool]]

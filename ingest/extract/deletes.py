@@ -1,0 +1,179 @@
+"""Delete reconciliation: raw rows whose key the shop hard-deleted, found and removed.
+
+Only incremental loads need it (a full load copies the snapshot whole). When raw holds
+as many rows as the snapshot nothing was deleted. Otherwise hard deletes are narrowed
+down first: per bucket of :data:`KEY_BUCKET` consecutive values of an integer first key
+column, the count and the sum of the keys on both sides. Only the keys of the buckets
+that differ are read and anti-joined: an hour's deletes touch a few buckets, not the
+whole table.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from clickhouse_connect.driver.client import Client as ClickHouseClient
+from psycopg import sql
+
+from ingest.extract.catalog import SourceTable
+from ingest.extract.raw_tables import KEYS_SUFFIX, ch_name
+from ingest.extract.snapshot import SnapshotReads, scalar
+
+KEY_BUCKET = 4096
+_INTEGER_TYPES = {"smallint", "integer", "bigint"}
+_DELETE_BATCH = 10_000  # ClickHouse: gone keys per DELETE (a literal list each)
+
+Buckets = dict[int, tuple[int, int]]  # {bucket: (keys, sum of keys)}
+
+
+def _key_buckets_query(table: sql.Identifier, key: str) -> sql.Composed:
+    return sql.SQL(
+        "SELECT {k} / {b}, count(*), sum({k}) FROM {t} WHERE {k} IS NOT NULL GROUP BY 1"
+    ).format(k=sql.Identifier(key), b=sql.Literal(KEY_BUCKET), t=table)
+
+
+def _read_buckets(conn: psycopg.Connection, query: sql.Composed) -> Buckets:
+    return {int(b): (int(n), int(total)) for b, n, total in conn.execute(query).fetchall()}
+
+
+def _bucketed_key(source: SourceTable) -> str | None:
+    """The key column hard deletes are narrowed down by: the first, if an integer."""
+    first = source.primary_key[0]
+    return first if source.column(first).postgres_type in _INTEGER_TYPES else None
+
+
+def _shop_key_buckets(reads: SnapshotReads, source: SourceTable, key: str) -> Buckets:
+    query = _key_buckets_query(sql.Identifier("public", source.name), key)
+    buckets: Buckets = reads.answer_once(("buckets", source.name, key), query, _read_buckets)
+    return buckets
+
+
+def _differing_buckets(shop: Buckets, raw: Buckets) -> list[int]:
+    return sorted(b for b in shop.keys() | raw.keys() if shop.get(b) != raw.get(b))
+
+
+def delete_missing_in_postgres(
+    reads: SnapshotReads,
+    warehouse: psycopg.Connection,
+    source: SourceTable,
+    target: sql.Identifier,
+) -> int:
+    """Delete raw rows whose key the snapshot no longer has (the shop hard-deleted them).
+
+    The snapshot's keys stream into a temporary table (binary COPY, key columns only);
+    an anti-join finds what is gone. Same transaction as the upsert and the watermark.
+    """
+    raw_rows = int(scalar(warehouse, sql.SQL("SELECT count(*) FROM {}").format(target)))
+    if raw_rows == reads.rows(source):
+        return 0
+    in_buckets: sql.Composable = sql.SQL("true")
+    bucketed = _bucketed_key(source)
+    if bucketed:
+        key = sql.Identifier(bucketed)
+        differing = _differing_buckets(
+            _shop_key_buckets(reads, source, bucketed),
+            _read_buckets(warehouse, _key_buckets_query(target, bucketed)),
+        )
+        if not differing:
+            return 0
+        in_buckets = sql.SQL("{} / {} = ANY({})").format(
+            key, sql.Literal(KEY_BUCKET), sql.Literal(differing)
+        )
+    keys = sql.Identifier(f"_keys_{source.name}")
+    key_columns = sql.SQL(", ").join(map(sql.Identifier, source.primary_key))
+    warehouse.execute(
+        sql.SQL(
+            "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+        ).format(keys, key_columns, target)
+    )
+    reads.into_warehouse(
+        sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT (FORMAT binary)").format(
+            key_columns, sql.Identifier("public", source.name), in_buckets
+        ),
+        source.name,
+        warehouse,
+        sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(keys),
+    )
+    warehouse.execute(sql.SQL("ANALYZE {}").format(keys))  # plan a hash anti-join
+    matches = sql.SQL(" AND ").join(
+        sql.SQL("k.{0} = r.{0}").format(sql.Identifier(name)) for name in source.primary_key
+    )
+    cursor = warehouse.execute(
+        sql.SQL(
+            "DELETE FROM {} AS r WHERE {} AND NOT EXISTS (SELECT FROM {} AS k WHERE {})"
+        ).format(target, in_buckets, keys, matches)
+    )
+    return cursor.rowcount
+
+
+def delete_missing_in_clickhouse(
+    reads: SnapshotReads,
+    client: ClickHouseClient,
+    raw: str,
+    source: SourceTable,
+    target: str,
+) -> int:
+    """Delete raw rows whose key the snapshot no longer has (hard deletes in the shop).
+
+    The snapshot's keys stream into a scratch table; a lightweight DELETE removes
+    every version of the keys that are gone. Idempotent: a rerun deletes nothing new.
+    """
+    raw_rows = int(str(client.command(f"SELECT count() FROM {target} FINAL")))
+    if raw_rows == reads.rows(source):
+        return 0
+    in_buckets = "1"
+    shop_in_buckets: sql.Composable = sql.SQL("true")
+    bucketed = _bucketed_key(source)
+    if bucketed:
+        key = ch_name(bucketed)
+        raw_buckets = {
+            int(b): (int(n), int(total))
+            for b, n, total in client.query(
+                f"SELECT intDiv({key}, {KEY_BUCKET}) AS b, count(), sum({key}) "
+                f"FROM {target} FINAL WHERE {key} IS NOT NULL GROUP BY b"
+            ).result_rows
+        }
+        differing = _differing_buckets(_shop_key_buckets(reads, source, bucketed), raw_buckets)
+        if not differing:
+            return 0
+        in_buckets = f"intDiv({key}, {KEY_BUCKET}) IN ({', '.join(map(str, differing))})"
+        shop_in_buckets = sql.SQL("{} / {} = ANY({})").format(
+            sql.Identifier(bucketed), sql.Literal(KEY_BUCKET), sql.Literal(differing)
+        )
+    keys_table = ch_name(raw, source.name + KEYS_SUFFIX)
+    key_list = ", ".join(ch_name(name) for name in source.primary_key)
+    key_types = ", ".join(
+        f"{ch_name(name)} {source.column(name).clickhouse_type}" for name in source.primary_key
+    )
+    client.command(f"DROP TABLE IF EXISTS {keys_table} SYNC")
+    client.command(f"CREATE TABLE {keys_table} ({key_types}) ENGINE = Memory")
+    try:
+        reads.into_clickhouse(
+            client,
+            sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT").format(
+                sql.SQL(", ").join(map(sql.Identifier, source.primary_key)),
+                sql.Identifier("public", source.name),
+                shop_in_buckets,
+            ),
+            source.name,
+            source.primary_key,
+            keys_table,
+        )
+        gone = f"{in_buckets} AND ({key_list}) NOT IN (SELECT {key_list} FROM {keys_table})"
+        # The gone keys are read here and deleted by value: a mutation of a replicated
+        # table (cluster mode) runs on every replica, where this session's scratch
+        # table does not exist, and must be deterministic. Hard deletes are few.
+        rows = client.query(
+            f"SELECT {key_list}, count() FROM {target} WHERE {gone} GROUP BY {key_list}"
+        ).result_rows
+        # Formatted as a tuple: single keys as values, composite keys as tuples.
+        gone_keys = [row[0] if len(row) == 2 else tuple(row[:-1]) for row in rows]
+        deleted = sum(int(row[-1]) for row in rows)  # every version of every gone key
+        # A DELETE is a mutation: only when there is something to delete, in batches.
+        for start in range(0, len(gone_keys), _DELETE_BATCH):
+            client.command(
+                f"DELETE FROM {target} WHERE ({key_list}) IN %(keys)s",
+                parameters={"keys": tuple(gone_keys[start : start + _DELETE_BATCH])},
+            )
+    finally:
+        client.command(f"DROP TABLE IF EXISTS {keys_table} SYNC")
+    return deleted
