@@ -1,29 +1,30 @@
-"""The code's layout holds: Dagster's private API behind one module, no import loop, and the
-layers of `pipelines` importing downwards only. Read from the sources (ast), importing nothing.
+"""The code's layout holds: Dagster's private API behind one module (read from the sources,
+ast), and import-linter's contracts: the layers, and no import loop anywhere.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from core.settings import PROJECT_ROOT
 
-# Every Python folder of ours; the application's packages are the ones whose imports form
-# the graph (bench and tests sit outside it, importing anything).
-OUR_FOLDERS = ("core", "ingest", "quality", "pipelines", "dashboards", "bench", "tests")
-PACKAGES = ("core", "ingest", "quality", "pipelines", "dashboards")
-DAGSTER_PRIVATE = "pipelines/runtime/dagster_private.py"
-
-# The layers of `pipelines`, top first: a module may import its own layer and those below.
-PIPELINES_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("pipelines.cli",),
-    ("pipelines.launch", "pipelines.stack", "pipelines.query"),
-    ("pipelines.definitions", "pipelines.defs"),
-    ("pipelines.runtime", "pipelines.engines"),
+# Every Python folder of ours, bench and tests too.
+OUR_FOLDERS = (
+    "core",
+    "clickhouse_endpoint",
+    "ingest",
+    "quality",
+    "pipelines",
+    "dashboards",
+    "bench",
+    "tests",
 )
+DAGSTER_PRIVATE = "pipelines/runtime/dagster_private.py"
 
 
 def _python_files(folders: tuple[str, ...]) -> Iterator[Path]:
@@ -74,52 +75,6 @@ def _imports_in(source: str, module: str, is_package: bool) -> Iterator[tuple[st
             yield node.args[0].value, node.lineno
 
 
-def _import_graph() -> dict[str, set[str]]:
-    """Our modules and, for each, the modules of ours it imports."""
-    paths = {_module_name(path): path for path in _python_files(PACKAGES)}
-    graph: dict[str, set[str]] = {module: set() for module in paths}
-    for module, path in paths.items():
-        for name, _line in _imported_names(path):
-            parts = name.split(".")
-            for cut in range(len(parts), 0, -1):  # the longest prefix that is a module of ours
-                candidate = ".".join(parts[:cut])
-                if candidate in graph:
-                    if candidate != module:
-                        graph[module].add(candidate)
-                    break
-    return graph
-
-
-def _a_loop(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import loop (its modules in order, the first repeated at the end), or None."""
-    done: set[str] = set()  # modules from which no loop is reachable
-
-    def search(module: str, path: list[str]) -> list[str] | None:
-        for target in sorted(graph[module]):
-            if target in path:
-                return [*path[path.index(target) :], target]
-            if target not in done:
-                found = search(target, [*path, target])
-                if found:
-                    return found
-        done.add(module)
-        return None
-
-    for start in sorted(graph):
-        if start not in done:
-            found = search(start, [start])
-            if found:
-                return found
-    return None
-
-
-def _layer(module: str) -> int | None:
-    for rank, prefixes in enumerate(PIPELINES_LAYERS):
-        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
-            return rank
-    return None
-
-
 def test_only_dagster_private_imports_dagster_private_api() -> None:
     """Dagster's private API (`dagster._*`) changes without notice between releases: one
     module holds every use of it, so an upgrade is checked in one place."""
@@ -159,27 +114,6 @@ def test_the_scan_sees_every_kind_of_import() -> None:
     } <= names
 
 
-def test_no_import_loop_between_our_modules() -> None:
-    """Modules that import each other can only be understood, tested and moved together."""
-    loop = _a_loop(_import_graph())
-    assert loop is None, "import loop: " + " -> ".join(loop or [])
-
-
-def test_pipelines_layers_import_downwards_only() -> None:
-    """`cli` on top; the commands it runs (launch, stack, query); the definitions; the runtime
-    and the engines at the bottom (then `core`): a lower layer never imports a higher one."""
-    upward = []
-    for module, targets in sorted(_import_graph().items()):
-        rank = _layer(module)
-        if rank is None:
-            continue
-        for target in sorted(targets):
-            target_rank = _layer(target)
-            if target_rank is not None and target_rank < rank:
-                upward.append(f"{module} imports {target}")
-    assert upward == []
-
-
 def test_the_fork_server_finds_the_cli_by_name() -> None:
     """The fork server runs `shopmarts` from the CLI module it names, never importing it: the
     CLI imports the runtime, not the other way round."""
@@ -194,8 +128,16 @@ def test_the_fork_server_finds_the_cli_by_name() -> None:
     }
 
 
-def test_the_loop_search_finds_a_loop() -> None:
-    """The loop search above reports a loop when there is one, however deep."""
-    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set()}
-    assert _a_loop(graph) == ["a", "b", "c", "a"]
-    assert _a_loop({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+def test_the_import_contracts_hold() -> None:
+    """import-linter's contracts (pyproject.toml, [tool.importlinter]; `make lint` runs them
+    too): dashboards over pipelines over ingest | quality | the ClickHouse endpoint over core,
+    the layers inside pipelines, and no import loop between sibling modules at any depth."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "BROKEN" not in result.stdout

@@ -17,6 +17,7 @@ from typing import Literal
 
 from core.errors import ShopmartsError
 from core.settings import SOURCE_PROFILE_VAR, source_profile_name
+from ingest.profiles.sql_files import split_sections, split_statements
 
 PROFILE_VAR = SOURCE_PROFILE_VAR
 DEFAULT_PROFILE = "canonical"
@@ -227,11 +228,9 @@ def every_profile_table() -> tuple[str, ...]:
 @cache
 def profile_sections(name: str) -> dict[str, list[str]]:
     """The statements of profile ``name``'s schema.sql by section, plus its fill.sql as ``fill``."""
-    from ingest.shop.schema import schema_sections, split_sections, split_statements
-
     profile = get_profile(name)
     if name == DEFAULT_PROFILE:
-        return schema_sections()
+        return split_sections(CANONICAL_SCHEMA_FILE.read_text())
     sections = split_sections(profile.schema_file.read_text())
     sections["fill"] = split_statements(profile.fill_file.read_text())
     return sections

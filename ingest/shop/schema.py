@@ -13,6 +13,7 @@ from psycopg import sql
 
 from core.errors import ShopmartsError
 from core.settings import get_environment, redact
+from ingest.profiles.sql_files import split_sections
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
@@ -46,39 +47,11 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 }
 IDENTITY_COLUMNS = {table: keys[0] for table, keys in PRIMARY_KEYS.items() if len(keys) == 1}
 
-_SECTION = re.compile(r"^-- section: (\w+)\s*$", re.MULTILINE)
-
 
 @cache
 def schema_sections() -> dict[str, list[str]]:
     """schema.sql's statements, by section name, in file order."""
     return split_sections(SCHEMA_FILE.read_text())
-
-
-def split_sections(text: str) -> dict[str, list[str]]:
-    """A schema file's statements by its ``-- section: name`` markers, in file order."""
-    parts = _SECTION.split(text)
-    return {
-        name: split_statements(body) for name, body in zip(parts[1::2], parts[2::2], strict=True)
-    }
-
-
-def split_statements(text: str) -> list[str]:
-    """Split SQL on the semicolons that end a line, keeping $$-quoted bodies whole."""
-    statements: list[str] = []
-    current: list[str] = []
-    in_body = False
-    for line in text.splitlines():
-        if not current and (not line.strip() or line.lstrip().startswith("--")):
-            continue
-        current.append(line)
-        in_body ^= line.count("$$") % 2 == 1
-        if not in_body and line.rstrip().endswith(";"):
-            statements.append("\n".join(current).strip())
-            current = []
-    if any(line.strip() and not line.lstrip().startswith("--") for line in current):
-        raise ValueError("schema.sql: unterminated statement at the end of a section")
-    return statements
 
 
 def configured_shop_url() -> str:
