@@ -58,7 +58,7 @@ renamed as (
         {{ to_money('total') }} as total_amount,
 
         ---------- booleans
-        {{ to_boolean("coalesce(status in ('processing', 'shipped', 'delivered'), false)") }}
+        {{ to_boolean("coalesce(source.status in ('processing', 'shipped', 'delivered'), false)") }}
             as is_recognized,
 
         ---------- dates

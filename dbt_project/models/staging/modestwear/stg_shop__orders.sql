@@ -58,7 +58,7 @@ renamed as (
         {{ to_money('total_price') }} as total_amount,
 
         ---------- booleans
-        {{ to_boolean("coalesce(status in ('paid', 'shipped', 'delivered'), false)") }}
+        {{ to_boolean("coalesce(source.status in ('paid', 'shipped', 'delivered'), false)") }}
             as is_recognized,
 
         ---------- dates

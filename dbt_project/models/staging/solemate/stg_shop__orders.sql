@@ -71,10 +71,11 @@ renamed as (
         {{ to_money('total') }} as total_amount,
 
         ---------- booleans
-        -- The recognized-order rule in SoleMate's own values (see the header).
+        -- The recognized-order rule in SoleMate's own values (see the header); qualified:
+        -- on ClickHouse the aliases above would shadow the raw columns of the same name.
         {{ to_boolean(
-            "coalesce(payment_status = 'COMPLETED'"
-            " and status not in ('CANCELLED', 'RETURNED', 'REFUNDED'), false)"
+            "coalesce(source.payment_status = 'COMPLETED'"
+            " and source.status not in ('CANCELLED', 'RETURNED', 'REFUNDED'), false)"
         ) }} as is_recognized,
 
         ---------- dates

@@ -71,10 +71,11 @@ renamed as (
         {{ to_money('total_amount') }} as total_amount,
 
         ---------- booleans
-        -- The recognized-order rule in TechAlly's own values (see the header).
+        -- The recognized-order rule in TechAlly's own values (see the header); qualified:
+        -- on ClickHouse the aliases above would shadow the raw columns of the same name.
         {{ to_boolean(
-            "coalesce(payment_status = 'completed'"
-            " and status not in ('CANCELLED', 'RETURNED', 'FAILED'), false)"
+            "coalesce(source.payment_status = 'completed'"
+            " and source.status not in ('CANCELLED', 'RETURNED', 'FAILED'), false)"
         ) }} as is_recognized,
 
         ---------- dates
