@@ -65,3 +65,35 @@
     } -%}
     cast(null as Nullable({{ types[kind] }}))
 {%- endmacro %}
+
+{#- A key column of a relation the shop does not have at all (the query has no rows, so
+    the value is never read). Not Nullable on ClickHouse: marts whose sorting key is that
+    key (promotion_performance) cannot sort by a Nullable column. -#}
+{% macro absent_key() -%}
+    {{ return(adapter.dispatch('absent_key', 'shopmarts')(source_key_type())) }}
+{%- endmacro %}
+
+{% macro default__absent_key(key_type) -%}
+    {{ default__typed_null(key_type) }}
+{%- endmacro %}
+
+{% macro clickhouse__absent_key(key_type) -%}
+    defaultValueOfTypeName('{{ "UUID" if key_type == "uuid" else "Int64" }}')
+{%- endmacro %}
+
+{#- A value the canonical shop keeps NOT NULL but the shop's column allows NULL (SoleMate's
+    `orders.created_at`): on ClickHouse cast to the non-Nullable type, which fails the
+    build on a NULL rather than inventing a value, so marts may sort by it. Postgres has
+    no Nullable types; the staging not_null test checks it there. -#}
+{% macro required(expression, kind) -%}
+    {{ return(adapter.dispatch('required', 'shopmarts')(expression, kind)) }}
+{%- endmacro %}
+
+{% macro default__required(expression, kind) -%}
+    {{ expression }}
+{%- endmacro %}
+
+{% macro clickhouse__required(expression, kind) -%}
+    {%- set types = {'date': 'Date', 'timestamp': "DateTime64(6, 'UTC')"} -%}
+    cast({{ expression }} as {{ types[kind] }})
+{%- endmacro %}

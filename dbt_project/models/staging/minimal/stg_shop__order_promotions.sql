@@ -1,7 +1,7 @@
 {#- The minimal shop has no promotions: the canonical relation, empty. -#}
 
 select
-    {{ typed_null('key') }} as order_id,
-    {{ typed_null('key') }} as promotion_id,
+    {{ absent_key() }} as order_id,
+    {{ absent_key() }} as promotion_id,
     {{ typed_null('money') }} as discount_amount
 where false

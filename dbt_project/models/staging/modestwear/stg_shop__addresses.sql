@@ -2,8 +2,8 @@
     canonical relation, empty. -#}
 
 select
-    {{ typed_null('key') }} as address_id,
-    {{ typed_null('key') }} as customer_id,
+    {{ absent_key() }} as address_id,
+    {{ absent_key() }} as customer_id,
     {{ typed_null('text') }} as address_type,
     {{ typed_null('text') }} as address_line1,
     {{ typed_null('text') }} as city,

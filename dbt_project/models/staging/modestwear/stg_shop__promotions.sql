@@ -2,7 +2,7 @@
     (promotion_performance is empty). -#}
 
 select
-    {{ typed_null('key') }} as promotion_id,
+    {{ absent_key() }} as promotion_id,
     {{ typed_null('text') }} as promotion_code,
     {{ typed_null('text') }} as discount_type,
     {{ typed_null('money') }} as discount_value,

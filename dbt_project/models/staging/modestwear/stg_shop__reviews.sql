@@ -2,10 +2,10 @@
     ratings NULL in the marts). -#}
 
 select
-    {{ typed_null('key') }} as review_id,
-    {{ typed_null('key') }} as customer_id,
-    {{ typed_null('key') }} as product_id,
-    {{ typed_null('key') }} as order_id,
+    {{ absent_key() }} as review_id,
+    {{ absent_key() }} as customer_id,
+    {{ absent_key() }} as product_id,
+    {{ absent_key() }} as order_id,
     {{ typed_null('integer') }} as rating,
     {{ typed_null('text') }} as review_title,
     {{ typed_null('text') }} as review_body,

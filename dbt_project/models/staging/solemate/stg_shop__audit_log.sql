@@ -2,8 +2,8 @@
     canonical relation, empty. -#}
 
 select
-    {{ typed_null('key') }} as audit_id,
-    {{ typed_null('key') }} as record_id,
+    {{ absent_key() }} as audit_id,
+    {{ absent_key() }} as record_id,
     {{ typed_null('text') }} as table_name,
     {{ typed_null('text') }} as action,
     {{ typed_null('text') }} as old_values,

@@ -79,7 +79,8 @@ renamed as (
         ) }} as is_recognized,
 
         ---------- dates
-        {{ utc_date('source.created_at') }} as order_date,
+        -- created_at may be NULL in the shop's DDL; the canonical order date may not.
+        {{ required(utc_date('source.created_at'), 'date') }} as order_date,
 
         ---------- timestamps
         source.created_at as ordered_at,
