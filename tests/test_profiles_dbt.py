@@ -139,9 +139,7 @@ def test_parse_enables_only_the_profiles_staging_and_sources(
         sources = {source["source_name"] for source in manifest["sources"].values()}
         assert sources == {source_name}, target
         # Every mart is there, on top of the profile's staging.
-        marts = {
-            node["name"] for node in manifest["nodes"].values() if node["fqn"][1] == "marts"
-        }
+        marts = {node["name"] for node in manifest["nodes"].values() if node["fqn"][1] == "marts"}
         assert set(MARTS) <= marts, target
 
 
