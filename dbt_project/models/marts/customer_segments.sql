@@ -39,15 +39,16 @@ measured as (
 scored as (
 
     -- Quintiles, 5 best. Equal values are split by customer_id so that both engines
-    -- put every customer in the same quintile.
+    -- put every customer in the same quintile (key_order: UUID keys by their text, which
+    -- both engines order alike).
     select
         customer_id,
         recency_days,
         frequency,
         monetary,
-        {{ to_integer('ntile(5) over (order by recency_days desc, customer_id)') }} as r_score,
-        {{ to_integer('ntile(5) over (order by frequency, customer_id)') }} as f_score,
-        {{ to_integer('ntile(5) over (order by monetary, customer_id)') }} as m_score
+        {{ to_integer('ntile(5) over (order by recency_days desc, ' ~ key_order('customer_id') ~ ')') }} as r_score,
+        {{ to_integer('ntile(5) over (order by frequency, ' ~ key_order('customer_id') ~ ')') }} as f_score,
+        {{ to_integer('ntile(5) over (order by monetary, ' ~ key_order('customer_id') ~ ')') }} as m_score
     from measured
 
 ),

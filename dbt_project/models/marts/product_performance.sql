@@ -81,8 +81,9 @@ final as (
         orders_count,
         review_count,
         avg_rating,
-        -- 1 = highest revenue; equal revenue is ranked by product_id, so ranks are unique.
-        {{ to_bigint('row_number() over (order by revenue desc, product_id)') }} as revenue_rank,
+        -- 1 = highest revenue; equal revenue is ranked by product_id, so ranks are unique
+        -- (key_order: UUID keys by their text, which both engines order alike).
+        {{ to_bigint('row_number() over (order by revenue desc, ' ~ key_order('product_id') ~ ')') }} as revenue_rank,
         is_active,
         cost_of_goods,
         {{ to_money('revenue - cost_of_goods') }} as gross_margin,
