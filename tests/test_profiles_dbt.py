@@ -25,9 +25,10 @@ from psycopg import sql
 
 from core.settings import Environment
 from core.vocabulary import MARTS
-from ingest.extract import ExtractOptions, extract
-from ingest.generate import generate_shop
+from ingest.extract.options import ExtractOptions
+from ingest.extract.run import extract
 from ingest.profiles import PROFILES
+from ingest.shop.generate import generate_shop
 from pipelines.defs.dbt.connection import TARGETS, DbtRun, run_dbt
 
 SCALE = 0.01  # 100 customers, 500 orders: every status occurs, a build takes seconds
