@@ -276,9 +276,10 @@ def marts_cross_engine_parity(
     refresh_plan: RefreshPlanResource,
 ) -> Iterator[dg.AssetCheckResult]:
     """Compare the selected marts between the two engines, row for row, in the plan's shadow."""
+    plan = refresh_plan.plan
     marts = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
     report = check_parity(
-        shopmarts_environment.environment(), schema=refresh_plan.plan.shadow_schema, marts=marts
+        shopmarts_environment.environment(), schema=plan.shadow_schema, marts=marts
     )
     context.log.info(report.summary())
     for result in report.marts:

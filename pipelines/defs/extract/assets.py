@@ -131,6 +131,7 @@ def extract_raw(
     shopmarts_environment: ShopmartsEnvironment,
     refresh_plan: RefreshPlanResource,
 ) -> Iterator[dg.MaterializeResult]:
+    plan = refresh_plan.plan  # first: a plan contradicting the job stops the run here
     require_canonical("the extract")
     targets: list[tuple[str, Engine]] = []
     for key in context.selected_asset_keys:
@@ -145,7 +146,7 @@ def extract_raw(
     try:
         reports = extract_loads(
             shopmarts_environment.environment(),
-            refresh_plan.plan.extract_mode,
+            plan.extract_mode,
             targets,
             options=options,
         )

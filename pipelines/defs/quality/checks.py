@@ -234,6 +234,7 @@ def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksD
     ) -> Iterator[dg.AssetCheckResult]:
         from quality.gate import run_raw_gate
 
+        plan = refresh_plan.plan
         environment = shopmarts_environment.environment()
         selected = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
         changed = loaded_incrementally(context, engine, selected)
@@ -254,7 +255,7 @@ def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksD
         yield from report_gate(
             context,
             environment,
-            refresh_plan.plan,
+            plan,
             result,
             RAW_CHECK_NAME,
             lambda t: raw_key(engine, t),
@@ -292,6 +293,7 @@ def mart_gate(engine: str, marts: Sequence[str] = MARTS) -> dg.AssetChecksDefini
     ) -> Iterator[dg.AssetCheckResult]:
         from quality.gate import run_mart_gate
 
+        plan = refresh_plan.plan
         environment = shopmarts_environment.environment()
         selected = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
         rebuilt = {
@@ -301,14 +303,14 @@ def mart_gate(engine: str, marts: Sequence[str] = MARTS) -> dg.AssetChecksDefini
             environment,
             engine,  # type: ignore[arg-type]
             selected,
-            schema=refresh_plan.plan.shadow_schema,
+            schema=plan.shadow_schema,
             rebuilt_together=rebuilt,
             run_id=context.run.run_id,
         )
         yield from report_gate(
             context,
             environment,
-            refresh_plan.plan,
+            plan,
             result,
             MART_CHECK_NAME,
             lambda m: mart_key(engine, m),

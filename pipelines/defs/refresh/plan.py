@@ -8,7 +8,8 @@ The mode is carried in the run config once, as the `refresh_plan` resource's con
 (`resources: refresh_plan: config: mode: nightly`): the jobs' default config, the schedules
 and `shopmarts refresh` supply it, the Launchpad shows it, and every step reads the plan from
 that resource instead of from tags, job names or its own op config. A run whose plan
-contradicts its job (an hourly plan on the nightly job) fails as its first step starts.
+contradicts its job (an hourly plan on the nightly job) fails as its first step (the
+extract) starts, with one line saying so.
 """
 
 # No `from __future__ import annotations`: Dagster reads the resource's annotations.
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from core.errors import ShopmartsError
 from core.vocabulary import HOURLY_MARTS, MARTS, PUBLISHED_SCHEMA, SHADOW_SCHEMA
@@ -119,15 +120,26 @@ class RefreshPlanResource(dg.ConfigurableResource):
         )
     )
 
-    @property
-    def plan(self) -> RefreshPlan:
-        """The plan of the configured mode."""
-        return plan_for(self.mode)
+    # Why this run may not use the plan (it contradicts the job), found at initialization.
+    _contradiction: str | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Fail the step, before it does anything, when the plan contradicts the job."""
-        run = context.dagster_run
-        check_plan_fits_job(self.plan, run.job_name if run is not None else None)
+        """Note whether the plan contradicts the run's job. Raised here, Dagster would wrap
+        the error in its own ("Error executing resource_fn ..."), and that line is what the
+        CLI and the refresh log show; :attr:`plan` fails the step with ours instead."""
+        run = context.run
+        try:
+            check_plan_fits_job(plan_for(self.mode), run.job_name if run is not None else None)
+        except PlanContradictsJob as error:
+            self._contradiction = str(error)
+
+    @property
+    def plan(self) -> RefreshPlan:
+        """The plan of the configured mode. Each step reads it before doing anything: in a
+        run whose plan contradicts its job, that fails the step, one line, not retried."""
+        if self._contradiction is not None:
+            raise dg.Failure(description=self._contradiction, allow_retries=False)
+        return plan_for(self.mode)
 
 
 # The one instance every concern's definitions bind (Definitions.merge wants the same
