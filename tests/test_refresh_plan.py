@@ -121,6 +121,11 @@ def test_a_run_whose_config_contradicts_its_job_fails_at_its_first_step() -> Non
     assert not result.get_asset_materialization_events()
 
 
+@pytest.fixture(scope="module")
+def pipeline(environment: Environment) -> Pipeline:
+    return Pipeline(environment)
+
+
 def test_publish_swaps_in_exactly_the_plans_marts(
     environment: Environment, pipeline: Pipeline
 ) -> None:
@@ -140,3 +145,34 @@ def test_publish_swaps_in_exactly_the_plans_marts(
     latest = latest_refreshes(environment, 1)[0]
     assert latest["run_id"] == result.run_id and latest["mode"] == "hourly"
     assert sorted(latest["marts_published"]) == sorted(HOURLY_MARTS)  # type: ignore[arg-type]
+
+
+def test_the_failure_sensor_logs_the_plan_of_the_failed_runs_config() -> None:
+    """The refresh log's row of a run that failed before its gates names the mode of the
+    plan in the run's config (here: the hourly plan the nightly job refused)."""
+    from pipelines.definitions import defs
+    from pipelines.defs.refresh.sensors import ended_run_outcome
+
+    job = defs.resolve_job_def("nightly_refresh")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            run_config=refresh_run_config("hourly"),
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=[dg.AssetKey(["postgres", "raw", "orders"])],
+        )
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None
+        (failure,) = [
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE
+        ]
+        context = dg.build_run_status_sensor_context(
+            sensor_name="refresh_failure_to_refresh_log",
+            dagster_event=failure,
+            dagster_instance=instance,
+            dagster_run=run,
+        )
+        outcome = ended_run_outcome(context, "failed")
+    assert outcome.mode == "hourly" and outcome.status == "failed"
+    assert outcome.detail.startswith("nightly_refresh failed before its gates decided: step ")
+    assert "runs the nightly plan, but its run config asks for the hourly plan" in outcome.detail
