@@ -58,6 +58,7 @@ from pipelines.defs.refresh.jobs import refresh_run_config
 from pipelines.defs.refresh.plan import (
     PLAN_RESOURCE_KEY,
     RefreshPlanResource,
+    plan_for,
     refresh_plan_resource,
 )
 from quality.suites import raw_suites
@@ -136,6 +137,8 @@ class Pipeline:
         # No dbt test is selected; "empty" keeps dbt from adding them back by indirect
         # selection (which would also run cross-mart singular tests in an hourly build,
         # where the other marts are absent from the shadow).
+        # The plan of ``mode`` decides the extract's mode; ``extract`` only whether it runs.
+        assert extract in (None, plan_for(mode).extract_mode), (extract, mode)
         with _environment_variable("DBT_INDIRECT_SELECTION", "empty"):
             return dg.materialize(
                 self.definitions(),

@@ -1,8 +1,10 @@
 """The two refresh jobs: what each selects and how it configures the steps.
 
 Both build the marts into the shadow (`marts_next`), gate them there and publish only
-what passed. They carry the `shopmarts/refresh` tag, which the instance's queued run
-coordinator limits to one run at a time: a refresh never overlaps another.
+what passed. What each step does is the job's refresh plan, in its default run config
+(:mod:`pipelines.defs.refresh.plan`). They carry the `shopmarts/refresh` tag, which the
+instance's queued run coordinator limits to one run at a time: a refresh never overlaps
+another. Nothing else reads the tag.
 """
 
 from typing import Any
