@@ -81,7 +81,7 @@ def _bare_lane(
 ) -> dict:
     """One engine's lane of the refresh, as its Dagster steps do: raw gate, dbt, mart gate."""
     from core.vocabulary import SHADOW_SCHEMA
-    from pipelines.defs.dbt.assets import DbtBuildConfig, dbt_build_args
+    from pipelines.defs.dbt.assets import dbt_build_args
     from pipelines.defs.dbt.connection import run_dbt
     from quality.gate import run_mart_gate, run_raw_gate
 
@@ -95,7 +95,7 @@ def _bare_lane(
     if not gate.success:
         raise RuntimeError(gate.describe())
     # What the dbt assets run: build (models and data tests, no unit tests) into the shadow.
-    build = dbt_build_args(DbtBuildConfig(marts_schema=SHADOW_SCHEMA), all_marts=nightly)
+    build = dbt_build_args(SHADOW_SCHEMA)
     if not nightly:
         # As the hourly job: its marts and their staging views, no staging tests (those
         # are the nightly's; the raw gate has just checked the same keys).

@@ -26,6 +26,7 @@ from pipelines import stack as engine_stack
 from pipelines.defs.extract.assets import extract_raw
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.quality.checks import RAW_CHECK_NAME, raw_gates, raw_key
+from pipelines.defs.refresh.plan import RefreshPlanResource
 from pipelines.runtime.docs_server import docs_base_url, docs_url
 
 WINDOW = (1280, 900)
@@ -63,9 +64,9 @@ def gate_evaluations(
                 shop_url=environment.shop_url,
                 warehouse_url=environment.warehouse_url,
                 clickhouse_url=environment.clickhouse_url,
-            )
+            ),
+            "refresh_plan": RefreshPlanResource(mode="nightly"),  # a full extract
         },
-        run_config={"ops": {"extract_raw": {"config": {"mode": "full"}}}},
     )
     assert result.success
     return {e.asset_key: e for e in result.get_asset_check_evaluations()}

@@ -42,6 +42,7 @@ from ingest.extract.run import extract
 from ingest.shop.generate import generate_shop
 from pipelines.defs.extract import ShopmartsEnvironment, extract_raw, shop_table_specs
 from pipelines.defs.extract.assets import SHOP_TABLES, raw_table_key
+from pipelines.defs.refresh.plan import RefreshPlanResource
 
 RAW = "raw_extract_tests"
 OPTIONS = ExtractOptions(raw_schema=RAW)
@@ -451,8 +452,11 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
     )
     result = dg.materialize(
         [*shop_table_specs, extract_raw],
-        resources={"shopmarts_environment": resource},
-        run_config={"ops": {"extract_raw": {"config": {"mode": "full"}}}},
+        # The nightly plan: a full extract.
+        resources={
+            "shopmarts_environment": resource,
+            "refresh_plan": RefreshPlanResource(mode="nightly"),
+        },
         selection=[raw_table_key("postgres", "orders"), raw_table_key("clickhouse", "orders")],
     )
     assert result.success
@@ -475,8 +479,11 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
 
     incremental = dg.materialize(
         [*shop_table_specs, extract_raw],
-        resources={"shopmarts_environment": resource},
-        run_config={"ops": {"extract_raw": {"config": {"mode": "incremental"}}}},
+        # The hourly plan: an incremental extract.
+        resources={
+            "shopmarts_environment": resource,
+            "refresh_plan": RefreshPlanResource(mode="hourly"),
+        },
         selection=[raw_table_key("clickhouse", "orders")],
     )
     assert incremental.success
@@ -502,10 +509,11 @@ def test_a_connection_error_is_retried_with_backoff_then_fails_naming_it(
     before = scalar(extract_environment.warehouse_url, f"SELECT count(*) FROM {RAW}.orders")
     result = dg.materialize(
         [*shop_table_specs, extract_raw],
-        resources={"shopmarts_environment": resource},
-        run_config={
-            "ops": {"extract_raw": {"config": {"mode": "full", "retry_delay_seconds": 0.1}}}
+        resources={
+            "shopmarts_environment": resource,
+            "refresh_plan": RefreshPlanResource(mode="nightly"),
         },
+        run_config={"ops": {"extract_raw": {"config": {"retry_delay_seconds": 0.1}}}},
         selection=[raw_table_key("postgres", "orders")],
         raise_on_error=False,
     )

@@ -54,6 +54,13 @@ from pipelines.defs.quality.checks import (
     raw_gates,
     raw_key,
 )
+from pipelines.defs.refresh.jobs import refresh_run_config
+from pipelines.defs.refresh.plan import (
+    PLAN_RESOURCE_KEY,
+    RefreshPlanResource,
+    plan_for,
+    refresh_plan_resource,
+)
 from quality.suites import raw_suites
 
 SCALE = 0.02
@@ -73,6 +80,7 @@ class Pipeline:
     def resources(self) -> dict[str, Any]:
         return {
             **dbt_resources(),
+            PLAN_RESOURCE_KEY: refresh_plan_resource,  # its mode: the run config's
             "shopmarts_environment": ShopmartsEnvironment(
                 shop_url=self.environment.shop_url,
                 warehouse_url=self.environment.warehouse_url,
@@ -115,16 +123,9 @@ class Pipeline:
         return selected
 
     @staticmethod
-    def run_config(extract: str | None, with_parity: bool = True) -> dict[str, Any]:
-        ops: dict[str, Any] = {
-            "dbt_postgres": {"config": {"marts_schema": SHADOW_SCHEMA}},
-            "dbt_clickhouse": {"config": {"marts_schema": SHADOW_SCHEMA}},
-        }
-        if with_parity:
-            ops["marts_cross_engine_parity"] = {"config": {"marts_schema": SHADOW_SCHEMA}}
-        if extract:
-            ops["extract_raw"] = {"config": {"mode": extract}}
-        return {"ops": ops}
+    def run_config(mode: str) -> dict[str, Any]:
+        """The jobs' own: the refresh plan of ``mode`` (extract mode, marts, shadow)."""
+        return refresh_run_config(mode)
 
     def run(
         self,
@@ -136,12 +137,14 @@ class Pipeline:
         # No dbt test is selected; "empty" keeps dbt from adding them back by indirect
         # selection (which would also run cross-mart singular tests in an hourly build,
         # where the other marts are absent from the shadow).
+        # The plan of ``mode`` decides the extract's mode; ``extract`` only whether it runs.
+        assert extract in (None, plan_for(mode).extract_mode), (extract, mode)
         with _environment_variable("DBT_INDIRECT_SELECTION", "empty"):
             return dg.materialize(
                 self.definitions(),
                 selection=self.selection(extract, marts),
                 resources=self.resources(),
-                run_config=self.run_config(extract),
+                run_config=self.run_config(mode),
                 tags={"shopmarts/refresh": mode},
                 raise_on_error=False,
             )
@@ -700,7 +703,10 @@ def test_publish_refuses_what_no_gate_validated(
     """Marts rebuilt without their gates (or in one engine only): nothing is published."""
     result = dg.materialize(
         [_stub_marts(engines), published_marts],
-        resources={"shopmarts_environment": pipeline.resources()["shopmarts_environment"]},
+        resources={
+            "shopmarts_environment": pipeline.resources()["shopmarts_environment"],
+            PLAN_RESOURCE_KEY: RefreshPlanResource(mode="hourly"),
+        },
         raise_on_error=False,
     )
     assert not result.success

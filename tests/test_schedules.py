@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.defs.refresh import schedules as schedules_module
 from pipelines.defs.refresh.jobs import REFRESH_TAG, refresh_run_config
+from pipelines.defs.refresh.plan import plan_in_run_config
 from pipelines.runtime.dagster_private import cron_string_iterator
 
 
@@ -56,7 +57,9 @@ def test_run_requests_carry_the_job_config_and_the_refresh_tag(name: str, mode: 
     assert requests is not None and len(requests) == 1
     request = requests[0]
     assert request.run_config == refresh_run_config(mode)
-    extract_mode = request.run_config["ops"]["extract_raw"]["config"]["mode"]
+    plan = plan_in_run_config(request.run_config)
+    assert plan is not None
+    extract_mode = plan.extract_mode
     assert extract_mode == ("full" if mode == "nightly" else "incremental")
     job = schedule.job
     assert job.tags[REFRESH_TAG] == mode

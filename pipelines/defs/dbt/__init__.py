@@ -9,7 +9,6 @@ import dagster as dg
 
 from pipelines.defs.dbt.assets import (
     DbtBuildConfig,
-    ParityConfig,
     clickhouse_dbt_assets,
     dbt_project,
     dbt_resources,
@@ -21,6 +20,7 @@ from pipelines.defs.dbt.connection import dbt_env, dbt_environment
 from pipelines.defs.dbt.exposures import load_exposure_specs
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator
 from pipelines.defs.extract import defs as extract_defs
+from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
 
 defs = dg.Definitions(
     # The exposures are the same in both manifests: the dashboards' pages, once each.
@@ -33,12 +33,12 @@ defs = dg.Definitions(
     resources={
         **dbt_resources(),
         "shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"],
+        PLAN_RESOURCE_KEY: refresh_plan_resource,
     },
 )
 
 __all__ = [
     "DbtBuildConfig",
-    "ParityConfig",
     "ShopmartsDbtTranslator",
     "clickhouse_dbt_assets",
     "dbt_env",

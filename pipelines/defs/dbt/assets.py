@@ -31,10 +31,8 @@ from pipelines.defs.dbt.connection import (
 )
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
 from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.refresh.plan import RefreshPlanResource
 from quality.parity import MartParity, check_parity
-
-# dbt tests comparing several marts (e.g. revenue agrees across marts) carry this tag.
-CROSS_MART_TAG = "cross_mart"
 
 
 @functools.cache
@@ -81,15 +79,8 @@ def mart_names(target: str = "clickhouse") -> list[str]:
 
 
 class DbtBuildConfig(dg.Config):
-    """What a dbt build of a refresh targets."""
+    """What a dbt build of a refresh computes as of (where it builds is the run's plan)."""
 
-    marts_schema: str = Field(
-        default="marts",
-        description=(
-            "Schema (ClickHouse: database) the marts are built into; the publish step "
-            "builds into `marts_next` and swaps the validated marts into `marts`."
-        ),
-    )
     as_of_date: str = Field(
         default="",
         description="As-of date (YYYY-MM-DD) of recency and 30-day figures; empty: the day "
@@ -97,26 +88,14 @@ class DbtBuildConfig(dg.Config):
     )
 
 
-def dbt_build_args(config: DbtBuildConfig, all_marts: bool = True) -> list[str]:
-    """`dbt build` with the run's vars. Unit tests are left to the test suite (CI): a
-    refresh runs the models and their data tests only. A run that rebuilds only some
-    marts skips the cross-mart tests: they would compare the marts it built with others
-    of the shadow it did not build."""
-    variables = {"marts_schema": config.marts_schema}
-    if config.as_of_date:
-        variables["as_of_date"] = config.as_of_date
-    args = ["build", "--vars", json.dumps(variables), "--exclude-resource-type", "unit_test"]
-    if not all_marts:
-        args += ["--exclude", f"tag:{CROSS_MART_TAG}"]
-    return args
-
-
-def builds_every_mart(context: dg.AssetExecutionContext) -> bool:
-    """Whether this run materializes every mart of the dbt assets definition."""
-    # node_keys_by_output_name: every asset of the definition, not just this run's subset.
-    every_key = context.assets_def.node_keys_by_output_name.values()
-    marts = {key for key in every_key if key.path[1] == "marts"}
-    return marts <= set(context.selected_asset_keys)
+def dbt_build_args(marts_schema: str, as_of_date: str = "") -> list[str]:
+    """`dbt build` of the marts into ``marts_schema`` (a refresh: its plan's shadow), with
+    the run's vars. Unit tests are left to the test suite (CI): a refresh runs the models
+    and their data tests only."""
+    variables = {"marts_schema": marts_schema}
+    if as_of_date:
+        variables["as_of_date"] = as_of_date
+    return ["build", "--vars", json.dumps(variables), "--exclude-resource-type", "unit_test"]
 
 
 class ShopmartsDbtCliResource(DbtCliResource):
@@ -170,6 +149,7 @@ def _build(
     dbt: DbtCliResource,
     target: str,
     environment: ShopmartsEnvironment,
+    marts_schema: str,
     config: DbtBuildConfig,
 ) -> Iterator:
     runs_dir = dbt_runs_dir(target)
@@ -177,7 +157,7 @@ def _build(
     # dagster-dbt hands os.environ to dbt (and to its own adapter handle), so the
     # connection variables stay set while the invocation streams its events.
     with dbt_environment(environment.environment(), DBT_TARGET_PATH=str(runs_dir)):
-        args = dbt_build_args(config, all_marts=builds_every_mart(context))
+        args = dbt_build_args(marts_schema, config.as_of_date)
         invocation = dbt.cli(args, context=context)
         # Not `.fetch_row_counts()`: dagster-dbt then hands the events through a thread
         # pool whose reader polls `Future.done()` in a loop without sleeping, holding the
@@ -197,10 +177,18 @@ def postgres_dbt_assets(
     context: dg.AssetExecutionContext,
     dbt_postgres: DbtCliResource,
     shopmarts_environment: ShopmartsEnvironment,
+    refresh_plan: RefreshPlanResource,
     config: DbtBuildConfig,
 ) -> Iterator:
     """Staging views and marts (materialized views) in the warehouse PostgreSQL."""
-    yield from _build(context, dbt_postgres, "postgres", shopmarts_environment, config)
+    yield from _build(
+        context,
+        dbt_postgres,
+        "postgres",
+        shopmarts_environment,
+        refresh_plan.plan.shadow_schema,
+        config,
+    )
 
 
 @dbt_assets(
@@ -213,10 +201,18 @@ def clickhouse_dbt_assets(
     context: dg.AssetExecutionContext,
     dbt_clickhouse: DbtCliResource,
     shopmarts_environment: ShopmartsEnvironment,
+    refresh_plan: RefreshPlanResource,
     config: DbtBuildConfig,
 ) -> Iterator:
     """Staging views and marts (MergeTree tables) in ClickHouse."""
-    yield from _build(context, dbt_clickhouse, "clickhouse", shopmarts_environment, config)
+    yield from _build(
+        context,
+        dbt_clickhouse,
+        "clickhouse",
+        shopmarts_environment,
+        refresh_plan.plan.shadow_schema,
+        config,
+    )
 
 
 def dbt_resources() -> dict[str, DbtCliResource]:
@@ -231,14 +227,6 @@ def dbt_resources() -> dict[str, DbtCliResource]:
         )
         for target in TARGETS
     }
-
-
-class ParityConfig(dg.Config):
-    """Where the marts to compare are."""
-
-    marts_schema: str = Field(
-        default="marts", description="Schema (ClickHouse: database) holding the marts built."
-    )
 
 
 def mart_key(engine: str, mart: str) -> dg.AssetKey:
@@ -284,13 +272,14 @@ def parity_metadata(result: MartParity) -> dict[str, dg.MetadataValue]:
 )
 def marts_cross_engine_parity(
     context: dg.AssetCheckExecutionContext,
-    config: ParityConfig,
     shopmarts_environment: ShopmartsEnvironment,
+    refresh_plan: RefreshPlanResource,
 ) -> Iterator[dg.AssetCheckResult]:
-    """Compare the selected marts between the two engines, row for row."""
+    """Compare the selected marts between the two engines, row for row, in the plan's shadow."""
+    plan = refresh_plan.plan
     marts = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
     report = check_parity(
-        shopmarts_environment.environment(), schema=config.marts_schema, marts=marts
+        shopmarts_environment.environment(), schema=plan.shadow_schema, marts=marts
     )
     context.log.info(report.summary())
     for result in report.marts:

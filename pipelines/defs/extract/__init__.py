@@ -13,10 +13,14 @@ from pipelines.defs.extract.assets import (
     shop_table_specs,
 )
 from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
 
 defs = dg.Definitions(
     assets=[*shop_table_specs, extract_raw],
-    resources={"shopmarts_environment": ShopmartsEnvironment()},
+    resources={
+        "shopmarts_environment": ShopmartsEnvironment(),
+        PLAN_RESOURCE_KEY: refresh_plan_resource,
+    },
 )
 
 __all__ = [

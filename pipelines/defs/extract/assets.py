@@ -26,15 +26,16 @@ from ingest.profiles import require_canonical
 # types and keys from the shop's catalog at run time.
 from ingest.shop.schema import SHOP_TABLES
 from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.refresh.plan import RefreshPlanResource
 
 _ENGINE_NAMES = {"postgres": "the warehouse (PostgreSQL schema `raw`)", "clickhouse": "ClickHouse"}
 
 
 class ExtractConfig(dg.Config):
-    """How a run extracts: `full` replaces raw (reconciles hard deletes), `incremental`
-    upserts rows whose updated_at passed the stored watermark."""
+    """How a run extracts. Whether it loads `full` (replaces raw, reconciles hard deletes)
+    or `incremental` (upserts rows whose updated_at passed the stored watermark) is the
+    run's plan's (the `refresh_plan` resource)."""
 
-    mode: Literal["full", "incremental"] = "incremental"
     safety_margin_minutes: float = 5.0
     workers: int = 2
     clickhouse_method: Literal["stream", "pull"] = "stream"
@@ -130,7 +131,9 @@ def extract_raw(
     context: dg.AssetExecutionContext,
     config: ExtractConfig,
     shopmarts_environment: ShopmartsEnvironment,
+    refresh_plan: RefreshPlanResource,
 ) -> Iterator[dg.MaterializeResult]:
+    plan = refresh_plan.plan  # first: a plan contradicting the job stops the run here
     require_canonical("the extract")
     targets: list[tuple[str, Engine]] = []
     for key in context.selected_asset_keys:
@@ -144,7 +147,10 @@ def extract_raw(
     )
     try:
         reports = extract_loads(
-            shopmarts_environment.environment(), config.mode, targets, options=options
+            shopmarts_environment.environment(),
+            plan.extract_mode,
+            targets,
+            options=options,
         )
     except (psycopg.OperationalError, ClickHouseOperationalError, OSError) as error:
         # Transient: Dagster runs the op again after a backoff. Raised here rather than set as

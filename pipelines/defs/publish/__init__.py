@@ -8,11 +8,15 @@ import dagster as dg
 from pipelines.defs.extract import defs as extract_defs
 from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY, published_marts
 from pipelines.defs.publish.marts import PublishError, PublishOptions, publish_marts
-from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh, refresh_mode
+from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
+from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
 
 defs = dg.Definitions(
     assets=[published_marts],
-    resources={"shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"]},
+    resources={
+        "shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"],
+        PLAN_RESOURCE_KEY: refresh_plan_resource,
+    },
 )
 
 __all__ = [
@@ -24,5 +28,4 @@ __all__ = [
     "publish_marts",
     "published_marts",
     "record_refresh",
-    "refresh_mode",
 ]

@@ -1,36 +1,55 @@
 """The publish step as a Dagster asset: `published_marts`.
 
 It depends on every mart of both engines, so it runs after dbt and only if every blocking
-check on those marts passed (the mart gates and cross-engine parity). Before moving
-anything it checks, again, what it is about to publish:
+check on those marts passed (the mart gates and cross-engine parity). It publishes exactly
+the marts of the run's plan (the `refresh_plan` resource). Before moving anything it
+checks, again, what it is about to publish:
 
-- the marts this run rebuilt, in both engines (a mart rebuilt in one engine only would
-  leave the engines different: refused);
+- that this run rebuilt every mart of the plan, in both engines (a mart rebuilt in one
+  engine only would leave the engines different; a mart not rebuilt would publish a stale
+  shadow: refused);
 - for each, a passing mart gate in each engine for this run, whose recorded identity is
   still the shadow relation's (nothing rebuilt since), and a passing parity check of
   this run on the shadow;
 
 then swaps exactly those marts in (see :mod:`pipelines.defs.publish.marts`) and writes the
-refresh log. Marts the run did not rebuild stay published as they were.
+refresh log. Marts outside the plan stay published as they were.
 """
 
 # No `from __future__ import annotations`: Dagster reads the resource annotations.
 from collections.abc import Mapping
-from typing import Any
 
 import dagster as dg
 import psycopg
 
-from core.vocabulary import ENGINES, MARTS, PARITY_CHECK_NAME, SHADOW_SCHEMA
+from core.vocabulary import ENGINES, MARTS, PARITY_CHECK_NAME, Engine
 from pipelines.defs.extract.resources import ShopmartsEnvironment
 from pipelines.defs.publish.marts import PublishError, publish_marts
-from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh, refresh_mode
+from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
 from pipelines.defs.quality.checks import mart_key
+from pipelines.defs.refresh.plan import RefreshPlan, RefreshPlanResource
 from pipelines.engines.analyst import ensure_postgres_analyst
 
 PUBLISHED_MARTS_KEY = dg.AssetKey("published_marts")
-# The cross-engine parity check of the dbt module (pipelines/defs/dbt/assets.py).
-PARITY_OP_NAME = "marts_cross_engine_parity"
+
+
+def unbuilt_marts(plan: RefreshPlan, rebuilt: Mapping[Engine, list[str]]) -> list[str]:
+    """Why the plan's marts cannot all be published, given the marts this run ``rebuilt``
+    in each engine: each one not rebuilt in both (none when it rebuilt them all)."""
+    lopsided = [m for m in plan.marts if (m in rebuilt["postgres"]) != (m in rebuilt["clickhouse"])]
+    missing = [m for m in plan.marts if not any(m in rebuilt[engine] for engine in ENGINES)]
+    problems = []
+    if lopsided:
+        problems.append(
+            f"rebuilt in one engine only: {', '.join(lopsided)} (both engines must publish "
+            "the same marts)"
+        )
+    if missing:
+        problems.append(
+            f"not rebuilt by this run: {', '.join(missing)} (the {plan.mode} plan publishes "
+            f"{', '.join(plan.marts)})"
+        )
+    return problems
 
 
 def marts_rebuilt_in_run(
@@ -43,13 +62,6 @@ def marts_rebuilt_in_run(
         if event is not None and event.run_id == context.run.run_id:
             rebuilt.append(mart)
     return rebuilt
-
-
-def _configured_schema(run_config: Mapping[str, Any], op_name: str) -> str | None:
-    ops = run_config.get("ops") or {}
-    config = (ops.get(op_name) or {}).get("config") or {}
-    value = config.get("marts_schema")
-    return str(value) if value is not None else None
 
 
 def validated_identities(
@@ -88,17 +100,7 @@ def validated_identities(
             problems.append(f"{mart}: no cross-engine parity check in this run")
         elif not parity_passed[mart]:
             problems.append(f"{mart}: cross-engine parity did not pass")
-    parity_schema = _configured_schema(context.run.run_config, PARITY_OP_NAME)
-    if parity_schema not in (None, SHADOW_SCHEMA):
-        problems.append(f"parity compared `{parity_schema}`, not the shadow `{SHADOW_SCHEMA}`")
-    elif parity_schema is None:
-        from pipelines.defs.dbt.assets import ParityConfig
-
-        if ParityConfig().marts_schema != SHADOW_SCHEMA:
-            problems.append(
-                f"parity compared its default `{ParityConfig().marts_schema}`, not the shadow "
-                f"`{SHADOW_SCHEMA}` (configure {PARITY_OP_NAME}.marts_schema)"
-            )
+    # Parity compared the plan's shadow: it read the same `refresh_plan` as dbt and the gates.
     return expected, problems
 
 
@@ -108,26 +110,25 @@ def validated_identities(
     group_name="publish",
     kinds={"postgres", "clickhouse"},
     description=(
-        "The marts analysts read (`marts` in both engines): the validated shadow marts this "
-        "run rebuilt, swapped in atomically (Postgres: one transaction; ClickHouse: EXCHANGE "
-        "TABLES). Runs only when every gate passed."
+        "The marts analysts read (`marts` in both engines): the validated shadow marts of "
+        "the run's refresh plan, swapped in atomically (Postgres: one transaction; "
+        "ClickHouse: EXCHANGE TABLES). Runs only when every gate passed."
     ),
 )
 def published_marts(
-    context: dg.AssetExecutionContext, shopmarts_environment: ShopmartsEnvironment
+    context: dg.AssetExecutionContext,
+    shopmarts_environment: ShopmartsEnvironment,
+    refresh_plan: RefreshPlanResource,
 ) -> dg.MaterializeResult:
     environment = shopmarts_environment.environment()
-    mode = refresh_mode(context.run.tags, context.run.job_name)
-    rebuilt = {engine: marts_rebuilt_in_run(context, engine) for engine in ENGINES}
-    marts = [m for m in MARTS if all(m in rebuilt[engine] for engine in ENGINES)]
-    lopsided = sorted(set(rebuilt["postgres"]) ^ set(rebuilt["clickhouse"]))
+    plan = refresh_plan.plan
 
     def refuse(reason: str) -> dg.Failure:
         record_refresh(
             environment,
             RefreshOutcome(
                 run_id=context.run.run_id,
-                mode=mode,
+                mode=plan.mode,
                 status="publish_failed",
                 gates_failed=["publish"],
                 failing_expectations=[reason],
@@ -136,17 +137,16 @@ def published_marts(
         )
         return dg.Failure(description=f"Nothing published: {reason}", allow_retries=False)
 
-    if lopsided:
-        raise refuse(
-            f"rebuilt in one engine only: {', '.join(lopsided)} (both engines must publish "
-            "the same marts)"
-        )
-    if not marts:
-        context.log.info("This run rebuilt no mart: nothing to publish.")
+    rebuilt = {engine: marts_rebuilt_in_run(context, engine, plan.marts) for engine in ENGINES}
+    if not any(rebuilt.values()):
+        # Materialized on its own (from the asset graph): no shadow of this run to publish.
+        context.log.info("This run rebuilt none of the plan's marts: nothing to publish.")
         return dg.MaterializeResult(metadata={"marts_published": dg.MetadataValue.text("none")})
-    expected, problems = validated_identities(context, environment.warehouse_url, marts)
-    if problems:
-        raise refuse("; ".join(problems))
+    marts = list(plan.marts)
+    problems = unbuilt_marts(plan, rebuilt)
+    expected, unvalidated = validated_identities(context, environment.warehouse_url, marts)
+    if problems or unvalidated:
+        raise refuse("; ".join(problems + unvalidated))
     try:
         report = publish_marts(environment, marts, expected=expected)
     except PublishError as error:
@@ -155,7 +155,7 @@ def published_marts(
         environment,
         RefreshOutcome(
             run_id=context.run.run_id,
-            mode=mode,
+            mode=plan.mode,
             status="published",
             marts_published=report.published,
             publish_seconds=report.postgres.seconds + report.clickhouse.seconds,
@@ -169,7 +169,7 @@ def published_marts(
     # The refresh log may have just been created: the analyst reads it (freshness banner).
     with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
         ensure_postgres_analyst(conn, manage_role=False)
-    untouched = [m for m in MARTS if m not in marts]
+    untouched = plan.marts_left_as_they_were
     context.log.info(
         f"Published {', '.join(report.published)}; left as they were: "
         f"{', '.join(untouched) or 'none'}"
@@ -189,6 +189,6 @@ def published_marts(
             "clickhouse_total_seconds": dg.MetadataValue.float(
                 round(report.clickhouse.total_seconds, 3)
             ),
-            "mode": dg.MetadataValue.text(mode),
+            "mode": dg.MetadataValue.text(plan.mode),
         }
     )

@@ -96,7 +96,7 @@ class RefreshOutcome:
     """What one refresh did, as far as one writer knows."""
 
     run_id: str
-    mode: str
+    mode: str  # the run's plan: "nightly" or "hourly"
     status: str  # "published", "gate_failed", "publish_failed" or "failed"
     marts_published: Sequence[str] = ()
     gates_failed: Sequence[str] = ()
@@ -111,18 +111,6 @@ class RefreshOutcome:
     def gates_passed(self) -> bool:
         """Whether every gate passed: a run that ended before its gates passed none."""
         return self.status in ("published", "publish_failed")
-
-
-def refresh_mode(tags: Mapping[str, str], job_name: str | None) -> str:
-    """`nightly`, `hourly` or `manual`: from the run's `shopmarts/refresh` tag, else its job."""
-    tagged = tags.get("shopmarts/refresh") or tags.get("shopmarts/mode")
-    if tagged:
-        return tagged
-    name = (job_name or "").lower()
-    for mode in ("nightly", "hourly"):
-        if mode in name:
-            return mode
-    return "manual"
 
 
 def record_refresh(environment: Environment, outcome: RefreshOutcome) -> dict[str, object]:

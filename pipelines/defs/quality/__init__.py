@@ -10,23 +10,25 @@ from pipelines.defs.extract import defs as extract_defs
 from pipelines.defs.quality.checks import (
     MART_CHECK_NAME,
     RAW_CHECK_NAME,
-    MartGateConfig,
     RawGateConfig,
     mart_gate,
     mart_gates,
     raw_gate,
     raw_gates,
 )
+from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
 
 defs = dg.Definitions(
     asset_checks=[*raw_gates, *mart_gates],
-    resources={"shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"]},
+    resources={
+        "shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"],
+        PLAN_RESOURCE_KEY: refresh_plan_resource,
+    },
 )
 
 __all__ = [
     "MART_CHECK_NAME",
     "RAW_CHECK_NAME",
-    "MartGateConfig",
     "RawGateConfig",
     "defs",
     "mart_gate",

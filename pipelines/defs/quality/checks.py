@@ -2,8 +2,8 @@
 
 - `<engine>_raw_gate`: the raw suites on `<engine>/raw/<table>`, after the extract and
   before dbt (dbt's assets depend on the raw tables, so a failed blocking check stops them).
-- `<engine>_mart_gate`: the mart suites on the shadow marts (`marts_next`), after dbt and
-  before the publish step (which depends on every mart).
+- `<engine>_mart_gate`: the mart suites on the shadow marts (the run's plan's shadow,
+  `marts_next`), after dbt and before the publish step (which depends on every mart).
 - Cross-engine parity is the dbt module's `marts_cross_engine_parity` check.
 
 A failing gate yields a failed check per failing table (metadata: each failing
@@ -30,10 +30,10 @@ from core.vocabulary import (
     MARTS,
     RAW_CHECK_NAME,
     RAW_TABLES,
-    SHADOW_SCHEMA,
 )
 from pipelines.defs.extract.assets import raw_loads_of_run
 from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.refresh.plan import RefreshPlan, RefreshPlanResource
 from pipelines.runtime.docs_server import docs_url
 
 # Cross-mart rules: the mart whose suite holds the rule -> the other mart it reads.
@@ -60,15 +60,6 @@ class RawGateConfig(dg.Config):
     max_row_count_drop: float = Field(
         default=0.2,
         description="Largest share of rows a table may lose since the last load that passed.",
-    )
-
-
-class MartGateConfig(dg.Config):
-    """Where the marts to validate are."""
-
-    marts_schema: str = Field(
-        default=SHADOW_SCHEMA,
-        description="Schema (ClickHouse: database) of the marts to validate: the shadow.",
     )
 
 
@@ -129,6 +120,7 @@ def outcome_metadata(outcome, result) -> dict[str, dg.MetadataValue]:  # noqa: A
 def report_gate(
     context: dg.AssetCheckExecutionContext,
     environment: Environment,
+    plan: RefreshPlan,
     result,  # noqa: ANN001 - quality.results.GateResult, imported lazily
     check_name: str,
     key_for,  # noqa: ANN001 - table name -> asset key
@@ -137,7 +129,7 @@ def report_gate(
     """Record the gate, yield one check result per suite, and fail the step if any failed.
 
     ``scopes``: for suites that read only some rows of their table, which ones."""
-    from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh, refresh_mode
+    from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
     from quality import records
 
     records.record_gate(environment.warehouse_url, context.run.run_id, result)
@@ -164,7 +156,7 @@ def report_gate(
         environment,
         RefreshOutcome(
             run_id=context.run.run_id,
-            mode=refresh_mode(context.run.tags, context.run.job_name),
+            mode=plan.mode,
             status="gate_failed",
             gates_failed=[gate],
             failing_expectations=failing,
@@ -238,9 +230,11 @@ def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksD
         context: dg.AssetCheckExecutionContext,
         config: RawGateConfig,
         shopmarts_environment: ShopmartsEnvironment,
+        refresh_plan: RefreshPlanResource,
     ) -> Iterator[dg.AssetCheckResult]:
         from quality.gate import run_raw_gate
 
+        plan = refresh_plan.plan
         environment = shopmarts_environment.environment()
         selected = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
         changed = loaded_incrementally(context, engine, selected)
@@ -259,7 +253,13 @@ def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksD
             for table, (cursor, since) in changed.items()
         }
         yield from report_gate(
-            context, environment, result, RAW_CHECK_NAME, lambda t: raw_key(engine, t), scopes
+            context,
+            environment,
+            plan,
+            result,
+            RAW_CHECK_NAME,
+            lambda t: raw_key(engine, t),
+            scopes,
         )
 
     return _raw_gate
@@ -288,11 +288,12 @@ def mart_gate(engine: str, marts: Sequence[str] = MARTS) -> dg.AssetChecksDefini
     )
     def _mart_gate(
         context: dg.AssetCheckExecutionContext,
-        config: MartGateConfig,
         shopmarts_environment: ShopmartsEnvironment,
+        refresh_plan: RefreshPlanResource,
     ) -> Iterator[dg.AssetCheckResult]:
         from quality.gate import run_mart_gate
 
+        plan = refresh_plan.plan
         environment = shopmarts_environment.environment()
         selected = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
         rebuilt = {
@@ -302,12 +303,17 @@ def mart_gate(engine: str, marts: Sequence[str] = MARTS) -> dg.AssetChecksDefini
             environment,
             engine,  # type: ignore[arg-type]
             selected,
-            schema=config.marts_schema,
+            schema=plan.shadow_schema,
             rebuilt_together=rebuilt,
             run_id=context.run.run_id,
         )
         yield from report_gate(
-            context, environment, result, MART_CHECK_NAME, lambda m: mart_key(engine, m)
+            context,
+            environment,
+            plan,
+            result,
+            MART_CHECK_NAME,
+            lambda m: mart_key(engine, m),
         )
 
     return _mart_gate

@@ -1,35 +1,28 @@
 """The two refresh jobs: what each selects and how it configures the steps.
 
 Both build the marts into the shadow (`marts_next`), gate them there and publish only
-what passed. They carry the `shopmarts/refresh` tag, which the instance's queued run
-coordinator limits to one run at a time: a refresh never overlaps another.
+what passed. What each step does is the job's refresh plan, in its default run config
+(:mod:`pipelines.defs.refresh.plan`). They carry the `shopmarts/refresh` tag, which the
+instance's queued run coordinator limits to one run at a time: a refresh never overlaps
+another. Nothing else reads the tag.
 """
 
 from typing import Any
 
 import dagster as dg
 
-from core.vocabulary import ENGINES, HOURLY_MARTS, REFRESH_TAG, SHADOW_SCHEMA
+from core.vocabulary import ENGINES, REFRESH_TAG
+from pipelines.defs.refresh.plan import plan_for, plan_run_config
 from pipelines.runtime.executor import forked_steps_executor
 
-# Ops that take the schema the marts are built into and validated in.
-_SHADOW_OPS = (
-    "dbt_postgres",
-    "dbt_clickhouse",
-    "postgres_mart_gate",
-    "clickhouse_mart_gate",
-    "marts_cross_engine_parity",
-)
+NIGHTLY = plan_for("nightly")
+HOURLY = plan_for("hourly")
 
 
 def refresh_run_config(mode: str) -> dict[str, Any]:
-    """Run config of a refresh: extract mode, and the shadow schema for dbt and the gates."""
-    ops: dict[str, Any] = {
-        "extract_raw": {"config": {"mode": "full" if mode == "nightly" else "incremental"}}
-    }
-    for op in _SHADOW_OPS:
-        ops[op] = {"config": {"marts_schema": SHADOW_SCHEMA}}
-    return {"ops": ops}
+    """Run config of a ``mode`` refresh: its plan, carried once (the `refresh_plan`
+    resource's mode); every step reads the extract mode, the marts and the shadow there."""
+    return plan_run_config(mode)
 
 
 def mart_keys(marts: tuple[str, ...]) -> list[dg.AssetKey]:
@@ -45,15 +38,15 @@ STAGING = dg.AssetSelection.key_prefixes(
 # Their dbt tests are not: they restate, on views over raw, the keys and references the
 # raw gate has just validated, and each is a full scan plus events; the nightly runs them.
 HOURLY_MARTS_WITH_STAGING = (
-    dg.AssetSelection.assets(*mart_keys(HOURLY_MARTS))
-    | (dg.AssetSelection.assets(*mart_keys(HOURLY_MARTS)).upstream() & STAGING).without_checks()
+    dg.AssetSelection.assets(*mart_keys(HOURLY.marts))
+    | (dg.AssetSelection.assets(*mart_keys(HOURLY.marts)).upstream() & STAGING).without_checks()
 )
 RAW = dg.AssetSelection.key_prefixes(*[[engine, "raw"] for engine in ENGINES])
 PUBLISH = dg.AssetSelection.assets("published_marts")
 ANALYZED = dg.AssetSelection.assets(dg.AssetKey(["postgres", "analyzed"]))
 
 nightly_refresh = dg.define_asset_job(
-    name="nightly_refresh",
+    name=NIGHTLY.job_name,
     description=(
         "Full refresh: every shop table extracted whole from one snapshot (hard deletes "
         "reconciled), raw gates, every mart rebuilt in both engines into the shadow, mart "
@@ -71,21 +64,22 @@ nightly_refresh = dg.define_asset_job(
         | PUBLISH
         | dg.AssetSelection.assets(dg.AssetKey(["postgres", "analyzed"]), dg.AssetKey("dbt_docs"))
     ),
-    config=refresh_run_config("nightly"),
-    tags={REFRESH_TAG: "nightly"},
+    # The Launchpad's default: the nightly plan. The tag is for the run queue only.
+    config=refresh_run_config(NIGHTLY.mode),
+    tags={REFRESH_TAG: NIGHTLY.mode},
     executor_def=forked_steps_executor,
 )
 
 hourly_refresh = dg.define_asset_job(
-    name="hourly_refresh",
+    name=HOURLY.job_name,
     description=(
         "Incremental refresh: rows changed since the stored watermark, raw gates, "
-        f"{' and '.join(HOURLY_MARTS)} rebuilt in both engines into the shadow, gates and "
+        f"{' and '.join(HOURLY.marts)} rebuilt in both engines into the shadow, gates and "
         "parity, publish of just those marts (the others stay as they were), ANALYZE."
     ),
     # ANALYZE too: the incremental load changed raw and the publish replaced marts.
     selection=RAW | HOURLY_MARTS_WITH_STAGING | PUBLISH | ANALYZED,
-    config=refresh_run_config("hourly"),
-    tags={REFRESH_TAG: "hourly"},
+    config=refresh_run_config(HOURLY.mode),
+    tags={REFRESH_TAG: HOURLY.mode},
     executor_def=forked_steps_executor,
 )

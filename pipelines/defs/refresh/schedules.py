@@ -21,7 +21,7 @@ def build_schedules() -> list[dg.ScheduleDefinition]:
             name="nightly_refresh_schedule",
             job=nightly_refresh,
             cron_schedule="0 2 * * *",
-            # Explicit, so the run records what it ran with (publish verifies the shadow).
+            # Explicit, so the run records its plan (the refresh-log sensors read it there).
             run_config=refresh_run_config("nightly"),
             execution_timezone=timezone,
             default_status=dg.DefaultScheduleStatus.RUNNING,

@@ -11,18 +11,17 @@ dashboards' banner can say so. A row a gate or the publish step wrote stands as 
 
 # No `from __future__ import annotations`: Dagster reads the resource annotations.
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.publish.refresh_log import (
-    ENDED_BEFORE_A_GATE,
-    RefreshOutcome,
-    record_ended_run,
-    refresh_mode,
-)
 from pipelines.defs.refresh.jobs import hourly_refresh, nightly_refresh
+from pipelines.defs.refresh.plan import plan_of_run
 from pipelines.runtime.step_failures import step_failure_message
+
+if TYPE_CHECKING:
+    from pipelines.defs.publish.refresh_log import RefreshOutcome
 
 # Seconds between evaluations: the banner learns of a failed run within about this long.
 SENSOR_INTERVAL_SECONDS = 15
@@ -49,8 +48,12 @@ def failed_steps(context: dg.RunStatusSensorContext) -> list[str]:
     return steps
 
 
-def ended_run_outcome(context: dg.RunStatusSensorContext, ending: str) -> RefreshOutcome:
+def ended_run_outcome(context: dg.RunStatusSensorContext, ending: str) -> "RefreshOutcome":
     """The refresh-log row of a run that ended (``ending``: "failed" or "canceled")."""
+    # Imported here: the publish package loads the assets, which read the plan from this
+    # package, so importing it while this package loads would go round in a circle.
+    from pipelines.defs.publish.refresh_log import ENDED_BEFORE_A_GATE, RefreshOutcome
+
     run = context.dagster_run
     steps = failed_steps(context)
     if steps:
@@ -64,9 +67,12 @@ def ended_run_outcome(context: dg.RunStatusSensorContext, ending: str) -> Refres
     refreshed_at = (
         dt.datetime.fromtimestamp(ended_at, dt.UTC) if ended_at else dt.datetime.now(dt.UTC)
     )
+    # The plan the run was launched with (its run config), whatever the plan's own check
+    # then made of it: a run refused for a plan contradicting its job logs that plan.
+    plan = plan_of_run(run.run_config, run.job_name)
     return RefreshOutcome(
         run_id=run.run_id,
-        mode=refresh_mode(run.tags, run.job_name),
+        mode=plan.mode if plan is not None else run.job_name,
         status=ENDED_BEFORE_A_GATE,
         failing_expectations=steps,
         detail=f"{run.job_name} {ending} before its gates decided: {reason}",
@@ -77,6 +83,8 @@ def ended_run_outcome(context: dg.RunStatusSensorContext, ending: str) -> Refres
 def _record(
     context: dg.RunStatusSensorContext, ending: str, environment: ShopmartsEnvironment
 ) -> None:
+    from pipelines.defs.publish.refresh_log import record_ended_run
+
     outcome = ended_run_outcome(context, ending)
     wrote, row = record_ended_run(environment.environment(), outcome)
     if wrote:
