@@ -335,7 +335,7 @@ PROMOTION_PERFORMANCE = Query(
 
 # --- freshness: the refresh log written by the gates and the publish step ---------------
 
-# One row per refresh (pipelines/defs/publish/refresh_log.py). ClickHouse keeps it in a
+# One row per refresh (pipelines/defs/refresh_log.py). ClickHouse keeps it in a
 # ReplacingMergeTree: FINAL collapses a run reported by several writers to one row.
 _REFRESH_LOG_COLUMNS = """
     run_id, refreshed_at, mode, status, gates_passed, marts_published, gates_failed,

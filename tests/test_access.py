@@ -319,9 +319,9 @@ def test_the_hourly_refresh_analyzes_after_its_publish(
     from test_quality_gates import HOURLY_MARTS
 
     from pipelines.definitions import defs
-    from pipelines.defs.extract.resources import ShopmartsEnvironment
+    from pipelines.defs.environment import ShopmartsEnvironment
     from pipelines.defs.housekeeping.assets import analyzed_warehouse
-    from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY
+    from pipelines.defs.keys import PUBLISHED_MARTS_KEY
 
     # The hourly job ANALYZEs, after (downstream of) its publish.
     graph = defs.resolve_job_def("hourly_refresh").asset_layer.asset_graph

@@ -32,7 +32,7 @@ from ingest.extract.catalog import discover_source_tables
 from ingest.extract.options import ExtractOptions
 from ingest.extract.raw_tables import clickhouse_table_ddl
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, dbt_env, dbt_executable
-from pipelines.defs.publish.refresh_log import clickhouse_refresh_log_ddl
+from pipelines.defs.refresh_log import clickhouse_refresh_log_ddl
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = "shopmarts"
@@ -147,7 +147,7 @@ def _clickhouse_ddl_calls(path: Path) -> list[tuple[int, str]]:
         "ingest/extract/plan.py",
         "ingest/extract/clickhouse_load.py",
         "pipelines/defs/publish/marts.py",
-        "pipelines/defs/publish/refresh_log.py",
+        "pipelines/defs/refresh_log.py",
     ],
 )
 def test_every_clickhouse_ddl_call_carries_the_cluster(module: str) -> None:

@@ -29,7 +29,7 @@ from dashboards import formatting as fmt
 from ingest.extract.run import extract
 from ingest.shop.generate import generate_shop
 from pipelines.defs.dbt.connection import run_dbt
-from pipelines.defs.publish.refresh_log import RefreshOutcome, record_ended_run, record_refresh
+from pipelines.defs.refresh_log import RefreshOutcome, record_ended_run, record_refresh
 from pipelines.engines.analyst import ensure_postgres_analyst
 
 # --- the hand-made shop -----------------------------------------------------------------

@@ -23,10 +23,11 @@ from test_quality_gates import prepare_shop
 from core.settings import Environment, read_stack, state_dir
 from core.vocabulary import RAW_TABLES
 from pipelines import stack as engine_stack
+from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.extract.assets import extract_raw
-from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.quality.checks import RAW_CHECK_NAME, raw_gates, raw_key
-from pipelines.defs.refresh.plan import RefreshPlanResource
+from pipelines.defs.keys import raw_key
+from pipelines.defs.plan import RefreshPlanResource
+from pipelines.defs.quality.checks import RAW_CHECK_NAME, raw_gates
 from pipelines.runtime.docs_server import docs_base_url, docs_url
 
 WINDOW = (1280, 900)

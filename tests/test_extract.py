@@ -40,9 +40,11 @@ from ingest.extract.options import ExtractOptions
 from ingest.extract.report import LoadReport
 from ingest.extract.run import extract
 from ingest.shop.generate import generate_shop
-from pipelines.defs.extract import ShopmartsEnvironment, extract_raw, shop_table_specs
-from pipelines.defs.extract.assets import SHOP_TABLES, raw_table_key
-from pipelines.defs.refresh.plan import RefreshPlanResource
+from pipelines.defs.environment import ShopmartsEnvironment
+from pipelines.defs.extract import extract_raw, shop_table_specs
+from pipelines.defs.extract.assets import SHOP_TABLES
+from pipelines.defs.keys import raw_key
+from pipelines.defs.plan import RefreshPlanResource
 
 RAW = "raw_extract_tests"
 OPTIONS = ExtractOptions(raw_schema=RAW)
@@ -457,7 +459,7 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
             "shopmarts_environment": resource,
             "refresh_plan": RefreshPlanResource(mode="nightly"),
         },
-        selection=[raw_table_key("postgres", "orders"), raw_table_key("clickhouse", "orders")],
+        selection=[raw_key("postgres", "orders"), raw_key("clickhouse", "orders")],
     )
     assert result.success
     materializations = {
@@ -465,8 +467,8 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
         for materialization in result.asset_materializations_for_node("extract_raw")
     }
     assert set(materializations) == {
-        raw_table_key("postgres", "orders"),
-        raw_table_key("clickhouse", "orders"),
+        raw_key("postgres", "orders"),
+        raw_key("clickhouse", "orders"),
     }
     orders = scalar(extract_environment.shop_url, "SELECT count(*) FROM orders")
     for metadata in materializations.values():
@@ -484,7 +486,7 @@ def test_dagster_assets_materialize_with_metadata(extract_environment: Environme
             "shopmarts_environment": resource,
             "refresh_plan": RefreshPlanResource(mode="hourly"),
         },
-        selection=[raw_table_key("clickhouse", "orders")],
+        selection=[raw_key("clickhouse", "orders")],
     )
     assert incremental.success
     (only,) = incremental.asset_materializations_for_node("extract_raw")
@@ -514,7 +516,7 @@ def test_a_connection_error_is_retried_with_backoff_then_fails_naming_it(
             "refresh_plan": RefreshPlanResource(mode="nightly"),
         },
         run_config={"ops": {"extract_raw": {"config": {"retry_delay_seconds": 0.1}}}},
-        selection=[raw_table_key("postgres", "orders")],
+        selection=[raw_key("postgres", "orders")],
         raise_on_error=False,
     )
     assert not result.success

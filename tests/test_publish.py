@@ -37,7 +37,7 @@ from core.clients import clickhouse_client
 from core.settings import Environment
 from core.vocabulary import MARTS, SHADOW_SCHEMA
 from pipelines.defs.publish.marts import mart_fingerprints
-from pipelines.defs.publish.refresh_log import latest_refreshes
+from pipelines.defs.refresh_log import latest_refreshes
 
 TESTS_DIR = Path(__file__).resolve().parent
 MAX_READ_SECONDS = 1.0

@@ -40,27 +40,26 @@ from pipelines.defs.dbt.assets import (
     marts_cross_engine_parity,
     postgres_dbt_assets,
 )
+from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.extract.assets import extract_raw
-from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.publish.assets import PARITY_CHECK_NAME, published_marts
-from pipelines.defs.publish.marts import mart_fingerprints
-from pipelines.defs.publish.refresh_log import latest_refreshes
-from pipelines.defs.quality.checks import (
-    ENGINES,
-    MART_CHECK_NAME,
-    RAW_CHECK_NAME,
-    mart_gates,
-    mart_key,
-    raw_gates,
-    raw_key,
-)
-from pipelines.defs.refresh.jobs import refresh_run_config
-from pipelines.defs.refresh.plan import (
+from pipelines.defs.keys import mart_key, raw_key
+from pipelines.defs.plan import (
     PLAN_RESOURCE_KEY,
     RefreshPlanResource,
     plan_for,
     refresh_plan_resource,
 )
+from pipelines.defs.publish.assets import PARITY_CHECK_NAME, published_marts
+from pipelines.defs.publish.marts import mart_fingerprints
+from pipelines.defs.quality.checks import (
+    ENGINES,
+    MART_CHECK_NAME,
+    RAW_CHECK_NAME,
+    mart_gates,
+    raw_gates,
+)
+from pipelines.defs.refresh.jobs import refresh_run_config
+from pipelines.defs.refresh_log import latest_refreshes
 from quality.suites import raw_suites
 
 SCALE = 0.02

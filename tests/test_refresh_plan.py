@@ -19,10 +19,7 @@ from test_quality_gates import Pipeline, ensure_published, failure_messages
 
 from core.settings import Environment
 from core.vocabulary import HOURLY_MARTS, MARTS, PUBLISHED_SCHEMA, REFRESH_TAG, SHADOW_SCHEMA
-from pipelines.defs.publish.marts import mart_fingerprints
-from pipelines.defs.publish.refresh_log import latest_refreshes
-from pipelines.defs.refresh.jobs import refresh_run_config
-from pipelines.defs.refresh.plan import (
+from pipelines.defs.plan import (
     MODES,
     PLAN_OF_JOB,
     PlanContradictsJob,
@@ -31,6 +28,9 @@ from pipelines.defs.refresh.plan import (
     plan_in_run_config,
     plan_of_run,
 )
+from pipelines.defs.publish.marts import mart_fingerprints
+from pipelines.defs.refresh.jobs import refresh_run_config
+from pipelines.defs.refresh_log import latest_refreshes
 from pipelines.runtime.step_failures import step_failure_message
 
 

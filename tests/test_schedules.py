@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from pipelines.defs.plan import plan_in_run_config
 from pipelines.defs.refresh import schedules as schedules_module
 from pipelines.defs.refresh.jobs import REFRESH_TAG, refresh_run_config
-from pipelines.defs.refresh.plan import plan_in_run_config
 from pipelines.runtime.dagster_private import cron_string_iterator
 
 

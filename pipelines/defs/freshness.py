@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from pipelines.defs.refresh.plan import plan_for
+from pipelines.defs.plan import plan_for
 
 # Marts the hourly plan publishes; the others only the nightly one does.
 HOURLY_MARTS = plan_for("hourly").marts

@@ -19,8 +19,7 @@ from pipelines.defs.dbt.assets import (
 from pipelines.defs.dbt.connection import dbt_env, dbt_environment
 from pipelines.defs.dbt.exposures import load_exposure_specs
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator
-from pipelines.defs.extract import defs as extract_defs
-from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
+from pipelines.defs.resources import STEP_RESOURCES
 
 defs = dg.Definitions(
     # The exposures are the same in both manifests: the dashboards' pages, once each.
@@ -32,8 +31,7 @@ defs = dg.Definitions(
     asset_checks=[marts_cross_engine_parity],
     resources={
         **dbt_resources(),
-        "shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"],
-        PLAN_RESOURCE_KEY: refresh_plan_resource,
+        **STEP_RESOURCES,
     },
 )
 

@@ -30,8 +30,9 @@ from pipelines.defs.dbt.connection import (
     dbt_executable,
 )
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
-from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.refresh.plan import RefreshPlanResource
+from pipelines.defs.environment import ShopmartsEnvironment
+from pipelines.defs.keys import mart_key
+from pipelines.defs.plan import RefreshPlanResource
 from quality.parity import MartParity, check_parity
 
 
@@ -227,10 +228,6 @@ def dbt_resources() -> dict[str, DbtCliResource]:
         )
         for target in TARGETS
     }
-
-
-def mart_key(engine: str, mart: str) -> dg.AssetKey:
-    return dg.AssetKey([engine, "marts", mart])
 
 
 def parity_check_specs(marts: Sequence[str]) -> list[dg.AssetCheckSpec]:

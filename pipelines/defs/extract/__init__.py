@@ -8,26 +8,17 @@ import dagster as dg
 from pipelines.defs.extract.assets import (
     ExtractConfig,
     extract_raw,
-    raw_table_key,
-    shop_table_key,
     shop_table_specs,
 )
-from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
+from pipelines.defs.resources import STEP_RESOURCES
 
 defs = dg.Definitions(
     assets=[*shop_table_specs, extract_raw],
-    resources={
-        "shopmarts_environment": ShopmartsEnvironment(),
-        PLAN_RESOURCE_KEY: refresh_plan_resource,
-    },
+    resources=STEP_RESOURCES,
 )
 
 __all__ = [
     "ExtractConfig",
-    "ShopmartsEnvironment",
     "defs",
     "extract_raw",
-    "raw_table_key",
-    "shop_table_key",
 ]

@@ -25,8 +25,9 @@ from ingest.profiles import require_canonical
 # The shop's tables (docs/design.md "Source schema"); the extract itself reads their columns,
 # types and keys from the shop's catalog at run time.
 from ingest.shop.schema import SHOP_TABLES
-from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.refresh.plan import RefreshPlanResource
+from pipelines.defs.environment import ShopmartsEnvironment
+from pipelines.defs.keys import raw_key, shop_table_key
+from pipelines.defs.plan import RefreshPlanResource
 
 _ENGINE_NAMES = {"postgres": "the warehouse (PostgreSQL schema `raw`)", "clickhouse": "ClickHouse"}
 
@@ -44,14 +45,6 @@ class ExtractConfig(dg.Config):
     retry_delay_seconds: float = 10.0
 
 
-def shop_table_key(table: str) -> dg.AssetKey:
-    return dg.AssetKey(["shop", table])
-
-
-def raw_table_key(engine: Engine, table: str) -> dg.AssetKey:
-    return dg.AssetKey([engine, "raw", table])
-
-
 shop_table_specs: list[dg.AssetSpec] = [
     dg.AssetSpec(
         key=shop_table_key(table),
@@ -64,7 +57,7 @@ shop_table_specs: list[dg.AssetSpec] = [
 
 raw_table_specs: list[dg.AssetSpec] = [
     dg.AssetSpec(
-        key=raw_table_key(engine, table),
+        key=raw_key(engine, table),
         deps=[shop_table_key(table)],
         group_name="raw",
         kinds={engine},
@@ -178,5 +171,5 @@ def extract_raw(
             f"{report.rows} rows in {report.seconds:.2f}s"
         )
         yield dg.MaterializeResult(
-            asset_key=raw_table_key(report.engine, report.table), metadata=load_metadata(report)
+            asset_key=raw_key(report.engine, report.table), metadata=load_metadata(report)
         )

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from pipelines.defs.extract import defs as extract_defs
 from pipelines.defs.housekeeping.assets import analyzed_warehouse, dbt_docs, docs_dir
+from pipelines.defs.resources import STEP_RESOURCES
 
 defs = dg.Definitions(
     assets=[analyzed_warehouse, dbt_docs],
-    resources={"shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"]},
+    resources=STEP_RESOURCES,
 )
 
 __all__ = ["analyzed_warehouse", "dbt_docs", "defs", "docs_dir"]

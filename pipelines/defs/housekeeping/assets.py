@@ -9,8 +9,8 @@ import psycopg
 from core.errors import ShopmartsError
 from core.settings import state_dir
 from pipelines.defs.dbt.connection import TARGETS, run_dbt
-from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY
+from pipelines.defs.environment import ShopmartsEnvironment
+from pipelines.defs.keys import ANALYZED_KEY, DBT_DOCS_KEY, PUBLISHED_MARTS_KEY
 from pipelines.runtime.docs_server import docs_url
 
 ANALYZED_SCHEMAS = ("raw", "marts")
@@ -39,7 +39,7 @@ def analyze_warehouse(warehouse_url: str) -> int:
 
 
 @dg.asset(
-    key=dg.AssetKey(["postgres", "analyzed"]),
+    key=ANALYZED_KEY,
     deps=[PUBLISHED_MARTS_KEY],
     group_name="housekeeping",
     kinds={"postgres"},
@@ -62,7 +62,7 @@ def analyzed_warehouse(
 
 
 @dg.asset(
-    key=dg.AssetKey(["dbt_docs"]),
+    key=DBT_DOCS_KEY,
     deps=[PUBLISHED_MARTS_KEY],
     group_name="housekeeping",
     kinds={"dbt"},

@@ -5,22 +5,17 @@
 
 import dagster as dg
 
-from pipelines.defs.extract import defs as extract_defs
-from pipelines.defs.publish.assets import PUBLISHED_MARTS_KEY, published_marts
+from pipelines.defs.publish.assets import published_marts
 from pipelines.defs.publish.marts import PublishError, PublishOptions, publish_marts
-from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
-from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
+from pipelines.defs.refresh_log import RefreshOutcome, record_refresh
+from pipelines.defs.resources import STEP_RESOURCES
 
 defs = dg.Definitions(
     assets=[published_marts],
-    resources={
-        "shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"],
-        PLAN_RESOURCE_KEY: refresh_plan_resource,
-    },
+    resources=STEP_RESOURCES,
 )
 
 __all__ = [
-    "PUBLISHED_MARTS_KEY",
     "PublishError",
     "PublishOptions",
     "RefreshOutcome",

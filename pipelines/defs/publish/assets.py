@@ -23,14 +23,12 @@ import dagster as dg
 import psycopg
 
 from core.vocabulary import ENGINES, MARTS, PARITY_CHECK_NAME, Engine
-from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.environment import ShopmartsEnvironment
+from pipelines.defs.keys import PUBLISHED_MARTS_KEY, mart_key
+from pipelines.defs.plan import RefreshPlan, RefreshPlanResource
 from pipelines.defs.publish.marts import PublishError, publish_marts
-from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
-from pipelines.defs.quality.checks import mart_key
-from pipelines.defs.refresh.plan import RefreshPlan, RefreshPlanResource
+from pipelines.defs.refresh_log import RefreshOutcome, record_refresh
 from pipelines.engines.analyst import ensure_postgres_analyst
-
-PUBLISHED_MARTS_KEY = dg.AssetKey("published_marts")
 
 
 def unbuilt_marts(plan: RefreshPlan, rebuilt: Mapping[Engine, list[str]]) -> list[str]:

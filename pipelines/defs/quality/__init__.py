@@ -6,7 +6,6 @@ cross-engine parity check lives with the dbt assets (`pipelines/defs/dbt`).
 
 import dagster as dg
 
-from pipelines.defs.extract import defs as extract_defs
 from pipelines.defs.quality.checks import (
     MART_CHECK_NAME,
     RAW_CHECK_NAME,
@@ -16,14 +15,11 @@ from pipelines.defs.quality.checks import (
     raw_gate,
     raw_gates,
 )
-from pipelines.defs.refresh.plan import PLAN_RESOURCE_KEY, refresh_plan_resource
+from pipelines.defs.resources import STEP_RESOURCES
 
 defs = dg.Definitions(
     asset_checks=[*raw_gates, *mart_gates],
-    resources={
-        "shopmarts_environment": (extract_defs.resources or {})["shopmarts_environment"],
-        PLAN_RESOURCE_KEY: refresh_plan_resource,
-    },
+    resources=STEP_RESOURCES,
 )
 
 __all__ = [

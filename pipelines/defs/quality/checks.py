@@ -31,9 +31,10 @@ from core.vocabulary import (
     RAW_CHECK_NAME,
     RAW_TABLES,
 )
+from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.extract.assets import raw_loads_of_run
-from pipelines.defs.extract.resources import ShopmartsEnvironment
-from pipelines.defs.refresh.plan import RefreshPlan, RefreshPlanResource
+from pipelines.defs.keys import mart_key, raw_key
+from pipelines.defs.plan import RefreshPlan, RefreshPlanResource
 from pipelines.runtime.docs_server import docs_url
 
 # Cross-mart rules: the mart whose suite holds the rule -> the other mart it reads.
@@ -41,14 +42,6 @@ CROSS_MART_PARTNERS: dict[str, tuple[str, ...]] = {
     "customer_segments": ("customer_analytics",),
     "monthly_revenue": ("daily_sales",),
 }
-
-
-def raw_key(engine: str, table: str) -> dg.AssetKey:
-    return dg.AssetKey([engine, "raw", table])
-
-
-def mart_key(engine: str, mart: str) -> dg.AssetKey:
-    return dg.AssetKey([engine, "marts", mart])
 
 
 class RawGateConfig(dg.Config):
@@ -129,7 +122,7 @@ def report_gate(
     """Record the gate, yield one check result per suite, and fail the step if any failed.
 
     ``scopes``: for suites that read only some rows of their table, which ones."""
-    from pipelines.defs.publish.refresh_log import RefreshOutcome, record_refresh
+    from pipelines.defs.refresh_log import RefreshOutcome, record_refresh
     from quality import records
 
     records.record_gate(environment.warehouse_url, context.run.run_id, result)

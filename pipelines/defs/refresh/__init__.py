@@ -1,24 +1,24 @@
 """The refresh plan, the refresh jobs, their schedules, and the sensors that log every run
 that ends.
 
-Each refresh carries its plan (:mod:`pipelines.defs.refresh.plan`) in its run config, as
+Each refresh carries its plan (:mod:`pipelines.defs.plan`) in its run config, as
 the `refresh_plan` resource's mode; every step reads it there.
 """
 
 import dagster as dg
 
-from pipelines.defs.refresh.jobs import (
-    REFRESH_TAG,
-    hourly_refresh,
-    nightly_refresh,
-    refresh_run_config,
-)
-from pipelines.defs.refresh.plan import (
+from pipelines.defs.plan import (
     PLAN_RESOURCE_KEY,
     RefreshPlan,
     RefreshPlanResource,
     plan_for,
     refresh_plan_resource,
+)
+from pipelines.defs.refresh.jobs import (
+    REFRESH_TAG,
+    hourly_refresh,
+    nightly_refresh,
+    refresh_run_config,
 )
 from pipelines.defs.refresh.schedules import build_schedules, schedule_timezone
 from pipelines.defs.refresh.sensors import refresh_log_sensors

@@ -2,7 +2,7 @@
 
 Both build the marts into the shadow (`marts_next`), gate them there and publish only
 what passed. What each step does is the job's refresh plan, in its default run config
-(:mod:`pipelines.defs.refresh.plan`). They carry the `shopmarts/refresh` tag, which the
+(:mod:`pipelines.defs.plan`). They carry the `shopmarts/refresh` tag, which the
 instance's queued run coordinator limits to one run at a time: a refresh never overlaps
 another. Nothing else reads the tag.
 """
@@ -12,7 +12,8 @@ from typing import Any
 import dagster as dg
 
 from core.vocabulary import ENGINES, REFRESH_TAG
-from pipelines.defs.refresh.plan import plan_for, plan_run_config
+from pipelines.defs.keys import ANALYZED_KEY, DBT_DOCS_KEY, mart_keys
+from pipelines.defs.plan import plan_for, plan_run_config
 from pipelines.runtime.executor import forked_steps_executor
 
 NIGHTLY = plan_for("nightly")
@@ -23,10 +24,6 @@ def refresh_run_config(mode: str) -> dict[str, Any]:
     """Run config of a ``mode`` refresh: its plan, carried once (the `refresh_plan`
     resource's mode); every step reads the extract mode, the marts and the shadow there."""
     return plan_run_config(mode)
-
-
-def mart_keys(marts: tuple[str, ...]) -> list[dg.AssetKey]:
-    return [dg.AssetKey([engine, "marts", mart]) for engine in ENGINES for mart in marts]
 
 
 STAGING = dg.AssetSelection.key_prefixes(
@@ -43,7 +40,7 @@ HOURLY_MARTS_WITH_STAGING = (
 )
 RAW = dg.AssetSelection.key_prefixes(*[[engine, "raw"] for engine in ENGINES])
 PUBLISH = dg.AssetSelection.assets("published_marts")
-ANALYZED = dg.AssetSelection.assets(dg.AssetKey(["postgres", "analyzed"]))
+ANALYZED = dg.AssetSelection.assets(ANALYZED_KEY)
 
 nightly_refresh = dg.define_asset_job(
     name=NIGHTLY.job_name,
@@ -62,7 +59,7 @@ nightly_refresh = dg.define_asset_job(
             ]
         )
         | PUBLISH
-        | dg.AssetSelection.assets(dg.AssetKey(["postgres", "analyzed"]), dg.AssetKey("dbt_docs"))
+        | dg.AssetSelection.assets(ANALYZED_KEY, DBT_DOCS_KEY)
     ),
     # The Launchpad's default: the nightly plan. The tag is for the run queue only.
     config=refresh_run_config(NIGHTLY.mode),

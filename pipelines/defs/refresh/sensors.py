@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from pipelines.defs.extract.resources import ShopmartsEnvironment
+from pipelines.defs.environment import ShopmartsEnvironment
+from pipelines.defs.plan import plan_of_run
 from pipelines.defs.refresh.jobs import hourly_refresh, nightly_refresh
-from pipelines.defs.refresh.plan import plan_of_run
 from pipelines.runtime.step_failures import step_failure_message
 
 if TYPE_CHECKING:
-    from pipelines.defs.publish.refresh_log import RefreshOutcome
+    from pipelines.defs.refresh_log import RefreshOutcome
 
 # Seconds between evaluations: the banner learns of a failed run within about this long.
 SENSOR_INTERVAL_SECONDS = 15
@@ -52,7 +52,7 @@ def ended_run_outcome(context: dg.RunStatusSensorContext, ending: str) -> "Refre
     """The refresh-log row of a run that ended (``ending``: "failed" or "canceled")."""
     # Imported here: the publish package loads the assets, which read the plan from this
     # package, so importing it while this package loads would go round in a circle.
-    from pipelines.defs.publish.refresh_log import ENDED_BEFORE_A_GATE, RefreshOutcome
+    from pipelines.defs.refresh_log import ENDED_BEFORE_A_GATE, RefreshOutcome
 
     run = context.dagster_run
     steps = failed_steps(context)
@@ -83,7 +83,7 @@ def ended_run_outcome(context: dg.RunStatusSensorContext, ending: str) -> "Refre
 def _record(
     context: dg.RunStatusSensorContext, ending: str, environment: ShopmartsEnvironment
 ) -> None:
-    from pipelines.defs.publish.refresh_log import record_ended_run
+    from pipelines.defs.refresh_log import record_ended_run
 
     outcome = ended_run_outcome(context, ending)
     wrote, row = record_ended_run(environment.environment(), outcome)
