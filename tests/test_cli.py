@@ -28,12 +28,14 @@ def shopmarts(args: list[str], home: Path, **env: str) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.fast
 def test_version_prints_the_package_version(tmp_path: Path) -> None:
     result = shopmarts(["--version"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"shopmarts {version('shopmarts')}\n"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("args", "option", "why"),
     [
@@ -64,6 +66,7 @@ def test_a_bad_option_is_refused_in_one_line(
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.fast
 def test_an_unknown_subcommand_or_option_is_one_line(tmp_path: Path) -> None:
     result = shopmarts(["refresh", "--mode", "nightly", "--fast"], tmp_path)
     assert result.returncode == 2

@@ -41,6 +41,7 @@ REPLICATED = re.compile(
 )
 
 
+@pytest.mark.fast
 def test_the_setting_names_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CLUSTER_VAR, raising=False)
     assert clickhouse_cluster() is None and on_cluster(None) == ""
@@ -57,6 +58,8 @@ def test_the_setting_names_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
 PATH = "'/clickhouse/tables/{uuid}/{shard}', '{replica}'"
 
 
+@pytest.mark.fast
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("engine", "replicated"),
     [
@@ -111,6 +114,7 @@ def test_raw_tables_are_created_on_the_cluster_replicated(source_tables: dict) -
             ).replace(engine, table_engine(engine, CLUSTER))
 
 
+@pytest.mark.fast
 def test_refresh_log_is_created_on_the_cluster_replicated() -> None:
     database, table = clickhouse_refresh_log_ddl(CLUSTER)
     assert database == "CREATE DATABASE IF NOT EXISTS meta ON CLUSTER `shopmarts`"
@@ -240,6 +244,7 @@ def test_dbt_profile_puts_every_relation_on_the_cluster(
         assert on is expected
 
 
+@pytest.mark.fast
 def test_the_analyst_user_is_created_on_the_cluster() -> None:
     from core.clickhouse_cluster import on_cluster
     from pipelines.engines.analyst import clickhouse_analyst_statements

@@ -15,6 +15,8 @@ from ingest.shop.generate import generate_shop
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR, TARGETS, run_dbt
 from quality.suites.marts import mart_suites
 
+pytestmark = pytest.mark.fast
+
 # The unit tests run in a sandbox (unit_staging, unit_marts): dbt needs their inputs'
 # relations to exist for the column types, and must not touch the real schemas.
 SANDBOX = ["--vars", "{schema_prefix: unit_}"]

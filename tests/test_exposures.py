@@ -30,6 +30,7 @@ def marts_read_by_page(page: Path) -> set[str]:
     return marts
 
 
+@pytest.mark.fast
 def test_every_dashboard_page_is_an_exposure_in_the_asset_graph() -> None:
     from pipelines.definitions import defs
 

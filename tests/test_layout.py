@@ -11,7 +11,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from core.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.fast
 
 # Every Python folder of ours, bench and tests too.
 OUR_FOLDERS = (

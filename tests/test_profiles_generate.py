@@ -729,6 +729,7 @@ def test_seed_constraints_refuse_bad_rows(
                 pytest.fail(f"{name}: not refused: {what}")  # pragma: no cover
 
 
+@pytest.mark.fast
 def test_registry_lists_every_profile() -> None:
     assert set(PROFILES) == {"canonical", "modestwear", "techally", "minimal", "solemate"}
     assert set(EXPECTED) <= set(PROFILES)
@@ -980,6 +981,7 @@ def test_switching_profiles_needs_replace_and_leaves_one_schema(
         assert tables() == set(get_profile(name).table_names), name
 
 
+@pytest.mark.fast
 def test_profile_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from ingest.profiles import PROFILE_VAR, configured_profile
 

@@ -10,7 +10,10 @@ import tomllib
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.fast
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -34,6 +34,7 @@ from pipelines.defs.refresh_log import latest_refreshes
 from pipelines.runtime.step_failures import step_failure_message
 
 
+@pytest.mark.fast
 def test_each_mode_makes_its_plan() -> None:
     nightly, hourly = plan_for("nightly"), plan_for("hourly")
     assert (nightly.job_name, nightly.extract_mode, nightly.marts) == (
@@ -57,6 +58,7 @@ def test_each_mode_makes_its_plan() -> None:
         nightly.mode = "hourly"  # type: ignore[misc]  # frozen
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("mode", MODES)
 def test_the_launchpad_default_of_each_job_is_its_plan(mode: str) -> None:
     """The job's default config carries its plan, once; a run launched with an empty
@@ -83,6 +85,7 @@ def test_the_launchpad_default_of_each_job_is_its_plan(mode: str) -> None:
     assert PLAN_OF_JOB[plan.job_name] == plan
 
 
+@pytest.mark.fast
 def test_a_plan_contradicting_its_job_is_refused_in_one_line() -> None:
     check_plan_fits_job(plan_for("hourly"), "hourly_refresh")
     check_plan_fits_job(plan_for("hourly"), "__ASSET_JOB")  # launched from the asset graph

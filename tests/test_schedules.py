@@ -15,6 +15,8 @@ from pipelines.defs.refresh import schedules as schedules_module
 from pipelines.defs.refresh.jobs import REFRESH_TAG, refresh_run_config
 from pipelines.runtime.dagster_private import cron_string_iterator
 
+pytestmark = pytest.mark.fast
+
 
 def fire_times(schedule: dg.ScheduleDefinition, start: datetime, count: int) -> list[datetime]:
     times = cron_string_iterator(

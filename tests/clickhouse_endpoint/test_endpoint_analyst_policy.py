@@ -20,6 +20,8 @@ from clickhouse_endpoint.protocol import RequestOptions
 from clickhouse_endpoint.statements import analyse_statement
 from core.vocabulary import ANALYST_ROLE, META_SCHEMA, PUBLISHED_SCHEMA, REFRESH_LOG_TABLE
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:

@@ -21,6 +21,8 @@ from clickhouse_endpoint.protocol import (
     parse_multipart,
 )
 
+pytestmark = pytest.mark.fast
+
 
 def test_parameters_settings_and_bound_values_are_told_apart() -> None:
     options = RequestOptions()

@@ -13,6 +13,8 @@ from clickhouse_endpoint.errors import SESSION_NOT_FOUND, ClickHouseError
 from clickhouse_endpoint.protocol import RequestOptions
 from clickhouse_endpoint.sessions import ConnectionState, quote_identifier, quote_literal
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:

@@ -15,6 +15,8 @@ from clickhouse_endpoint.statements import (
     tokens,
 )
 
+pytestmark = pytest.mark.fast
+
 INSERT_HEADS = [
     # (request start, statement for send_insert, input format, data that follows)
     (
