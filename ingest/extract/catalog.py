@@ -42,6 +42,14 @@ _CLICKHOUSE_TYPES = {
     "date": "Date",
     "timestamptz": "DateTime64(6, 'UTC')",
     "timestamp": "DateTime64(6, 'UTC')",
+    # Kept as PostgreSQL's text form: ClickHouse has no such type, and nothing downstream
+    # computes on them (TechAlly's product search vector, addresses of sessions).
+    "tsvector": "String",
+    "tsquery": "String",
+    "inet": "String",
+    "cidr": "String",
+    "macaddr": "String",
+    "xml": "String",
 }
 
 # Unconstrained `numeric` has no fixed scale; this is the widest decimal that
