@@ -94,7 +94,7 @@ bench: setup ## Run the benchmarks (scale 20, side by side with peers)
 lint: setup ## ruff, mypy and import-linter (the layers, no import loop)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core clickhouse_endpoint pipelines ingest quality
+	$(BIN)/mypy core clickhouse_endpoint pipelines ingest quality bench
 	$(BIN)/lint-imports
 
 up: setup ## Start the embedded engines

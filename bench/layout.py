@@ -30,7 +30,7 @@ CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml"}
 
 
 def _python_files(root: Path) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for folder in FOLDERS:
         if folder in {"bench", "tests", "dbt_project"}:
             continue
@@ -90,7 +90,7 @@ def largest_definitions(root: Path, files: list[Path], top: int) -> list[tuple[i
 def _imports(tree: ast.AST, module: str, is_package: bool) -> list[tuple[str, int, bool]]:
     """Every name imported anywhere in the file (module level and inside functions), each with
     its line and whether it is the statement's module (`from M import x` gives M and M.x)."""
-    out = []
+    out: list[tuple[str, int, bool]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out.extend((alias.name, node.lineno, True) for alias in node.names)

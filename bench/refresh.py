@@ -39,7 +39,10 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.vocabulary import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +76,7 @@ def _timed(seconds: dict[str, float], step: str, work: Callable[[], Any]) -> Any
 
 def _bare_lane(
     environment,  # noqa: ANN001
-    engine: str,
+    engine: Engine,
     nightly: bool,
     marts: list[str],
     run_id: str,
@@ -124,12 +127,11 @@ def bare_refresh(environment, mode: str) -> tuple[dict[str, float], float, int]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from core.vocabulary import MARTS, SHADOW_SCHEMA
+    from core.vocabulary import ENGINES, HOURLY_MARTS, MARTS, SHADOW_SCHEMA
     from ingest.extract.run import extract
     from pipelines.defs.dbt.connection import run_dbt
     from pipelines.defs.housekeeping.assets import analyze_warehouse, docs_dir
     from pipelines.defs.publish.marts import publish_marts
-    from pipelines.defs.refresh.jobs import HOURLY_MARTS
     from quality.parity import check_parity
 
     nightly = mode == "nightly"
@@ -155,7 +157,7 @@ def bare_refresh(environment, mode: str) -> tuple[dict[str, float], float, int]:
                     if r.engine == engine and r.cursor_column and r.lower_bound
                 },
             )
-            for engine in ("postgres", "clickhouse")
+            for engine in ENGINES
         ]
         for future in futures:
             seconds.update(future.result())
@@ -219,8 +221,10 @@ def run_dagster(mode: str) -> tuple[dict[str, float], float, float, float, int]:
             for step in instance.get_run_step_stats(run.run_id)
         }
         loads = raw_loads_of_run(instance, run.run_id).values()
-    rows = sum(int(metadata["rows"].value) for metadata in loads)
-    return steps, ended - started, stats.start_time - started, ended - stats.end_time, rows
+    rows = sum(int(str(metadata["rows"].value)) for metadata in loads)
+    run_started = stats.start_time or started
+    run_ended = stats.end_time or ended
+    return steps, ended - started, run_started - started, ended - run_ended, rows
 
 
 def report(

@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="shopmarts-versus-"))
     home = scratch / "home"
     tree = None
+    finished = False
     try:
         tree, sha = _checkout(args.ref, scratch)
         print(f"\n=== bench.refresh at {args.ref} ({sha[:10]})", flush=True)
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(side_by_side(label, before, after))
         if args.output:
             args.output.write_text(json.dumps({"before": before, "after": after}, indent=2))
+        finished = True
         return 0
     finally:
         if tree is not None:
@@ -128,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
                 cwd=PROJECT_ROOT,
                 check=False,
             )
-        shutil.rmtree(scratch, ignore_errors=True)
+        if finished:
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:  # what ran is kept: REF's report (before.json) need not be measured again
+            print(f"bench.versus: stopped; the reports so far are in {scratch}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -145,3 +145,24 @@ def test_the_import_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "BROKEN" not in result.stdout
+
+
+def test_every_import_in_the_benchmarks_resolves() -> None:
+    """The benchmarks import our code inside their functions (each runs alone, as a fresh
+    interpreter): a module or name that moved would otherwise surface mid-benchmark."""
+    broken = []
+    for path in _python_files(("bench",)):
+        module = _module_name(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            if node.module.split(".")[0] not in {"core", "ingest", "quality", "pipelines"}:
+                continue
+            imported = importlib.import_module(node.module)
+            for alias in node.names:
+                if not hasattr(imported, alias.name):
+                    try:
+                        importlib.import_module(f"{node.module}.{alias.name}")
+                    except ImportError:
+                        broken.append(f"{module}:{node.lineno} {node.module}.{alias.name}")
+    assert broken == []
