@@ -87,7 +87,6 @@ def profile_raw_table_specs(profile: Profile) -> list[dg.AssetSpec]:
 # run time; the profile says which tables there are.
 SOURCE_PROFILE: Profile = configured_profile()
 shop_table_specs: list[dg.AssetSpec] = profile_shop_table_specs(SOURCE_PROFILE)
-raw_table_specs: list[dg.AssetSpec] = profile_raw_table_specs(SOURCE_PROFILE)
 
 
 def raw_loads_of_run(
@@ -131,18 +130,36 @@ def load_metadata(report: LoadReport) -> dict[str, dg.MetadataValue]:
     return metadata
 
 
-@dg.multi_asset(
-    name="extract_raw",
-    specs=raw_table_specs,
-    can_subset=True,
-    description="Extract the selected shop tables into raw, in both engines, from one snapshot.",
-)
-def extract_raw(
+def extract_raw_asset(profile: Profile) -> dg.AssetsDefinition:
+    """The extract's multi-asset over ``profile``'s tables (`<engine>/raw/<table>`)."""
+
+    @dg.multi_asset(
+        name="extract_raw",
+        specs=profile_raw_table_specs(profile),
+        can_subset=True,
+        description=(
+            "Extract the selected shop tables into raw, in both engines, from one snapshot "
+            f"(source profile `{profile.name}`)."
+        ),
+    )
+    def _extract_raw(
+        context: dg.AssetExecutionContext,
+        config: ExtractConfig,
+        shopmarts_environment: ShopmartsEnvironment,
+        refresh_plan: RefreshPlanResource,
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from extract_selected(context, config, shopmarts_environment, refresh_plan)
+
+    return _extract_raw
+
+
+def extract_selected(
     context: dg.AssetExecutionContext,
     config: ExtractConfig,
     shopmarts_environment: ShopmartsEnvironment,
     refresh_plan: RefreshPlanResource,
 ) -> Iterator[dg.MaterializeResult]:
+    """Load the run's selected raw tables (the plan's mode) and report each load."""
     plan = refresh_plan.plan  # first: a plan contradicting the job stops the run here
     targets: list[tuple[str, Engine]] = []
     for key in context.selected_asset_keys:
@@ -189,3 +206,6 @@ def extract_raw(
         yield dg.MaterializeResult(
             asset_key=raw_key(report.engine, report.table), metadata=load_metadata(report)
         )
+
+
+extract_raw: dg.AssetsDefinition = extract_raw_asset(SOURCE_PROFILE)

@@ -32,6 +32,7 @@ from core.vocabulary import (
     MARTS,
     RAW_CHECK_NAME,
 )
+from ingest.profiles import Profile
 from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.extract.assets import SOURCE_PROFILE, raw_loads_of_run
 from pipelines.defs.keys import mart_key, raw_key
@@ -200,11 +201,14 @@ def loaded_incrementally(
     return changed
 
 
-def raw_gate(
-    engine: str, tables: Sequence[str] = SOURCE_PROFILE.table_names
-) -> dg.AssetChecksDefinition:
-    """The blocking raw gate of ``engine``: one check per raw table of the source profile
-    (the configured one's unless ``tables`` says), run together."""
+def raw_gate(engine: str, profile: Profile = SOURCE_PROFILE) -> dg.AssetChecksDefinition:
+    """The blocking raw gate of ``engine``: one check per raw table of source ``profile``
+    (default: the configured one), run together.
+
+    The suites come from the configured profile's rule table (:func:`quality.suites.
+    raw_suites`), the same setting the definitions were loaded with.
+    """
+    tables = profile.table_names
 
     @dg.multi_asset_check(
         name=f"{engine}_raw_gate",
@@ -215,7 +219,7 @@ def raw_gate(
                 blocking=True,
                 description=(
                     f"Great Expectations suite `raw.{table}` (source profile "
-                    f"`{SOURCE_PROFILE.name}`): keys, references, ranges and sets, "
+                    f"`{profile.name}`): keys, references, ranges and sets, "
                     "identities, row count against the last good load."
                 ),
             )
