@@ -151,6 +151,7 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
     "payments": (
         Key("id"),
         Unique("order_id", what="one payment per order"),
+        Unique("transaction_id", what="a provider's transaction is paid once"),
         References("order_id", "orders", "id"),
         References("user_id", "users", "id"),
         NotNull("status", "every payment has a status"),
@@ -174,6 +175,13 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "cart_items": (
         Key("id"),
+        Unique(
+            "user_id",
+            "product_id",
+            "variant_id",
+            what="one cart line per user, product and variant",
+            ignore_missing=True,
+        ),
         References("user_id", "users", "id"),
         References("product_id", "products", "id"),
         References("variant_id", "product_variants", "id"),
