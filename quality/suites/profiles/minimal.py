@@ -7,10 +7,8 @@ seed's "Status Values", lower case, and a total) and order lines priced per unit
 
 from __future__ import annotations
 
-from quality.suites.raw_scope import NotInFuture
+from quality.suites.raw_scope import NotInFuture, RawRuleTable
 from quality.suites.rules import Between, InSet, Key, NonNegative, NotNull, References, Rule, Unique
-
-PROFILE = "minimal"
 
 ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
 
@@ -57,3 +55,6 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
         References("user_id", "users", "id"),
     ),
 }
+
+# What the gate reads: the rules and the never-empty tables together.
+RULE_TABLE = RawRuleTable(RAW_RULES, NEVER_EMPTY)

@@ -8,7 +8,7 @@ to a product, an order line names a variant (``ingest/profiles/modestwear/schema
 
 from __future__ import annotations
 
-from quality.suites.raw_scope import NotInFuture
+from quality.suites.raw_scope import NotInFuture, RawRuleTable
 from quality.suites.rules import (
     Between,
     InSet,
@@ -20,8 +20,6 @@ from quality.suites.rules import (
     Rule,
     Unique,
 )
-
-PROFILE = "modestwear"
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 
@@ -122,3 +120,6 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
         References("product_id", "catalog_product", "id"),
     ),
 }
+
+# What the gate reads: the rules and the never-empty tables together.
+RULE_TABLE = RawRuleTable(RAW_RULES, NEVER_EMPTY)

@@ -8,7 +8,7 @@ and warehouse (``ingest/profiles/solemate/schema.sql``).
 
 from __future__ import annotations
 
-from quality.suites.raw_scope import NotInFuture
+from quality.suites.raw_scope import NotInFuture, RawRuleTable
 from quality.suites.rules import (
     Between,
     InSet,
@@ -20,8 +20,6 @@ from quality.suites.rules import (
     Rule,
     Unique,
 )
-
-PROFILE = "solemate"
 
 USER_ROLES = ("customer", "admin", "manager")
 ADDRESS_TYPES = ("shipping", "billing")
@@ -228,3 +226,6 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
         NonNegative("discount_amount"),
     ),
 }
+
+# What the gate reads: the rules and the never-empty tables together.
+RULE_TABLE = RawRuleTable(RAW_RULES, NEVER_EMPTY)

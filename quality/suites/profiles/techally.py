@@ -8,7 +8,7 @@ warehouse with its available-stock identity; the order and line total identities
 
 from __future__ import annotations
 
-from quality.suites.raw_scope import NotInFuture
+from quality.suites.raw_scope import NotInFuture, RawRuleTable
 from quality.suites.rules import (
     Between,
     InSet,
@@ -20,8 +20,6 @@ from quality.suites.rules import (
     Rule,
     Unique,
 )
-
-PROFILE = "techally"
 
 USER_ROLES = ("customer", "admin", "super_admin", "support")
 USER_STATUSES = ("active", "inactive", "suspended", "deleted")
@@ -165,3 +163,6 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
         References("order_id", "orders", "id"),
     ),
 }
+
+# What the gate reads: the rules and the never-empty tables together.
+RULE_TABLE = RawRuleTable(RAW_RULES, NEVER_EMPTY)
