@@ -2,11 +2,12 @@
 
 Each module holds ``RAW_RULES`` (per table of the profile's shop schema, in its load
 order: the rules the gate evaluates, in the order it reports them) and ``NEVER_EMPTY``
-(together its ``RULE_TABLE``), written from the profile's own seed: its keys and unique constraints, its foreign keys,
-its NOT NULL columns, its CHECKs (status values spelled as the seed spells them, money
-not negative, ratings 1 to 5) and its identities. ``ingest/profiles/<profile>/schema.sql``
-is that seed's DDL; a rule here restates one of its constraints on what the extract
-loaded, so a load the shop's constraints would refuse is stopped before dbt reads it.
+(together its ``RULE_TABLE``), written from the profile's own seed: its keys and unique
+constraints, its foreign keys, its NOT NULL columns, its CHECKs (status values spelled as
+the seed spells them, money not negative, ratings 1 to 5) and its identities.
+``ingest/profiles/<profile>/schema.sql`` is that seed's DDL; a rule here restates one of
+its constraints on what the extract loaded, so a load the shop's constraints would refuse
+is stopped before dbt reads it.
 
 The canonical shop's rules stay in :mod:`quality.suites.raw`.
 """
