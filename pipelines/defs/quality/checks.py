@@ -205,8 +205,7 @@ def raw_gate(engine: str, profile: Profile = SOURCE_PROFILE) -> dg.AssetChecksDe
     """The blocking raw gate of ``engine``: one check per raw table of source ``profile``
     (default: the configured one), run together.
 
-    The suites come from the configured profile's rule table (:func:`quality.suites.
-    raw_suites`), the same setting the definitions were loaded with.
+    The suites are that profile's rule table (:func:`quality.suites.raw_suites`).
     """
     tables = profile.table_names
 
@@ -248,6 +247,7 @@ def raw_gate(engine: str, profile: Profile = SOURCE_PROFILE) -> dg.AssetChecksDe
             future_tolerance=dt.timedelta(minutes=config.future_tolerance_minutes),
             max_row_count_drop=config.max_row_count_drop,
             changed_since=changed,
+            profile=profile.name,
         )
         scopes = {
             table: f"the rows this load wrote: {cursor} >= {since:%Y-%m-%d %H:%M:%S.%f} UTC "
