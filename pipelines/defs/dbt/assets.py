@@ -44,15 +44,20 @@ def dbt_project(target: str) -> DbtProject:
 
     A missing manifest, or one older than a file of the project (a model, an exposure,
     a macro edited since), is made with `dbt parse` (no connection needed); under
-    `dagster dev` it is re-parsed so edits show up.
+    `dagster dev` it is re-parsed so edits show up. Each source profile enables its own
+    staging and sources, so another profile than the canonical one keeps its manifest
+    apart (`target/<profile>/<target>`): switching profiles never re-parses the other's.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown dbt target {target!r}: expected one of {', '.join(TARGETS)}")
+    profile = source_profile_name()
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target=target,
-        target_path=Path("target", target),
+        target_path=Path("target", target)
+        if profile == DEFAULT_PROFILE
+        else Path("target", profile, target),
     )
     if _manifest_is_stale(project.manifest_path) or project.preparer.using_dagster_dev():
         resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
