@@ -413,6 +413,14 @@ def drop_raw(environment: Environment, tables: set[str]) -> None:
     with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
         for table in sorted(tables):
             conn.execute(f"DROP TABLE IF EXISTS raw.{table} CASCADE")
+        # Staging views that read no raw table (a profile without audit log selects an
+        # empty one) have a profile's types too.
+        views = conn.execute(
+            "SELECT schemaname, viewname FROM pg_views "
+            "WHERE schemaname IN ('staging', 'intermediate')"
+        ).fetchall()
+        for schema, view in views:
+            conn.execute(f'DROP VIEW IF EXISTS "{schema}"."{view}" CASCADE')
     with clickhouse_client(environment.clickhouse_url) as client:
         for table in sorted(tables):
             client.command(f"DROP TABLE IF EXISTS raw.{table}")
