@@ -37,8 +37,10 @@ def run_raw_gate(
     max_row_count_drop: float | None = None,
     remember_counts: bool = True,
     changed_since: Mapping[str, tuple[str, dt.datetime]] | None = None,
+    profile: str | None = None,
 ) -> GateResult:
-    """Validate ``raw`` in ``engine`` (all tables or those named).
+    """Validate ``raw`` in ``engine`` (all tables or those named) with the rules of source
+    ``profile`` (default: the configured one).
 
     ``changed_since`` (table -> cursor column, lower bound): tables an incremental load
     changed, whose row-level rules read only the rows it wrote (see
@@ -56,7 +58,7 @@ def run_raw_gate(
         last_good_counts=records.last_good_counts(environment.warehouse_url, engine),
         changed_since=dict(changed_since or {}),
     )
-    suites = raw_suites(engine, tables=tables, options=options)
+    suites = raw_suites(engine, tables=tables, options=options, profile=profile)
     result = run_suites(environment, "raw", engine, suites, run_id=run_id)
     if result.success and remember_counts:
         counts = {

@@ -223,6 +223,11 @@ def canonical_type(column_type: str) -> str:
         if not match:
             break
         text = match.group(1)
+    # A source profile's keys and names keep the shop's types (uuid, varchar(n)).
+    if text.lower() == "uuid":
+        return "uuid"
+    if re.fullmatch(r"character varying\(\d+\)", text):
+        return "text"
     decimal = re.fullmatch(r"(?:Decimal|numeric)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)", text, re.I)
     if decimal:
         return f"numeric({decimal.group(1)},{decimal.group(2)})"
@@ -307,7 +312,10 @@ def _compare_mart(
     warehouse_rows = _warehouse_rows(
         warehouse, schema, mart, columns, order, text_columns, chunk_rows
     )
-    clickhouse_rows = _clickhouse_rows(clickhouse, schema, mart, columns, order)
+    # UUIDs: Postgres orders them bytewise, as their text and Python do; ClickHouse by its
+    # two 64-bit halves, so it sorts them by their text.
+    uuid_columns = {name for name, wh, _ in types if wh == "uuid"}
+    clickhouse_rows = _clickhouse_rows(clickhouse, schema, mart, columns, order, uuid_columns)
     try:
         _merge(result, columns, key_positions, warehouse_rows, clickhouse_rows, max_differences)
     finally:
@@ -430,13 +438,24 @@ def _warehouse_rows(
 
 
 def _clickhouse_rows(
-    client: ClickHouseClient, schema: str, mart: str, columns: list[str], order: list[str]
+    client: ClickHouseClient,
+    schema: str,
+    mart: str,
+    columns: list[str],
+    order: list[str],
+    uuid_columns: set[str],
 ) -> _Rows:
+    order_items = [
+        f"toString({_ch_name(name)}) NULLS LAST"
+        if name in uuid_columns
+        else f"{_ch_name(name)} NULLS LAST"
+        for name in order
+    ]
     query = "SELECT {} FROM {}.{} ORDER BY {}".format(
         ", ".join(_ch_name(name) for name in columns),
         _ch_name(schema),
         _ch_name(mart),
-        ", ".join(f"{_ch_name(name)} NULLS LAST" for name in order),
+        ", ".join(order_items),
     )
     stream = client.query_rows_stream(query)
     context = stream.__enter__()

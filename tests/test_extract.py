@@ -40,9 +40,9 @@ from ingest.extract.options import ExtractOptions
 from ingest.extract.report import LoadReport
 from ingest.extract.run import extract
 from ingest.shop.generate import generate_shop
+from ingest.shop.schema import SHOP_TABLES
 from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.extract import extract_raw, shop_table_specs
-from pipelines.defs.extract.assets import SHOP_TABLES
 from pipelines.defs.keys import raw_key
 from pipelines.defs.plan import RefreshPlanResource
 

@@ -204,16 +204,16 @@ def configured_profile() -> Profile:
 def require_canonical(action: str) -> None:
     """Refuse ``action`` on a shop of another profile, in one line naming the setting.
 
-    The simulator and the extract read the canonical shop's tables; the other profiles'
-    extract, staging and gates are not built yet (ingest/profiles/README.md), and without
-    this they would fail on the first missing table with PostgreSQL's own message.
+    The simulator writes the canonical shop's tables only; without this it would fail on
+    the first missing table with PostgreSQL's own message. (The extract, staging and the
+    raw gates work for every profile.)
     """
     profile = configured_profile()
     if profile.name != DEFAULT_PROFILE:
         raise ShopmartsError(
-            f"{action} reads the canonical shop's tables only so far; {PROFILE_VAR} is "
-            f"{profile.name!r} (generate works for every profile; its extract, staging and "
-            "gates are not built yet)"
+            f"{action} writes the canonical shop's tables only so far; {PROFILE_VAR} is "
+            f"{profile.name!r} (generate, the extract, dbt and the gates work for every "
+            "profile)"
         )
 
 

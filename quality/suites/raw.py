@@ -1,23 +1,35 @@
 """Raw suites: what every load of the shop's tables must satisfy before dbt reads it.
 
-Per table (``RAW_RULES``): keys present and unique, references that resolve, values in
-range and in their known sets, the shop's identities (order total, line total, available
-stock). Every table also gets two rules that depend on the gate's options: no order dated
-in the future beyond a tolerance, and a row count that did not fall by more than a set
-share since the last good load (or, with no history yet, a non-empty table where an
-empty one means a broken load).
+Per table (``RAW_RULES``, the canonical shop's): keys present and unique, references that
+resolve, values in range and in their known sets, the shop's identities (order total,
+line total, available stock). Every table also gets two rules that depend on the gate's
+options (:mod:`quality.suites.raw_scope`): no order dated in the future beyond a
+tolerance, and a row count that did not fall by more than a set share since the last
+good load (or, with no history yet, a non-empty table where an empty one means a broken
+load).
+
+The other source profiles' tables have rule tables of their own
+(:mod:`quality.suites.profiles`); :func:`raw_suites` builds those of the configured
+profile (``SHOPMARTS_SOURCE_PROFILE``) unless told which.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from dataclasses import replace
 
-import great_expectations.expectations as gxe
-
+from core.settings import source_profile_name
 from core.vocabulary import RAW_TABLES
+from quality.suites.profiles import PROFILE_RAW_RULES
+from quality.suites.raw_scope import (
+    NotInFuture,
+    RawRuleTable,
+    RawScope,
+    RawSuiteOptions,
+    RowCountFloor,
+    minimum_row_count,
+)
 from quality.suites.rules import (
     CUSTOMER_TIERS,
     QUANTITY_AVAILABLE_IDENTITY,
@@ -42,6 +54,9 @@ from quality.suites.suite import (
     timestamp_literal,
 )
 
+__all__ = ["RawSuiteOptions", "minimum_row_count", "raw_rule_table", "raw_suites"]
+
+CANONICAL_PROFILE = "canonical"
 ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "returned")
 PAYMENT_STATUSES = ("pending", "completed", "failed", "refunded")
 ADDRESS_TYPES = ("shipping", "billing")
@@ -62,96 +77,6 @@ NEVER_EMPTY = frozenset(
         "order_items",
     }
 )
-
-
-@dataclass(frozen=True)
-class RawSuiteOptions:
-    """The tolerances of the raw suites."""
-
-    # An order may be dated at most this far past the gate's clock (clock skew, time zones).
-    future_tolerance: dt.timedelta = dt.timedelta(hours=1)
-    # A load may hold at most this share fewer rows than the last load that passed.
-    max_row_count_drop: float = 0.2
-    # The gate's clock; None: now.
-    now: dt.datetime | None = None
-    # Row counts of the last load that passed the gate, by table.
-    last_good_counts: Mapping[str, int] = field(default_factory=dict)
-    # Tables an incremental load changed: table -> (cursor column, lower bound). Their
-    # row-level rules read only the rows at or past the bound (what the load wrote;
-    # references and identities still look up the whole parent tables), and their row
-    # count is that of the whole table. Tables not named are validated whole.
-    changed_since: Mapping[str, tuple[str, dt.datetime]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RawScope(Scope):
-    """The scope of a raw suite: the gate's options and clock."""
-
-    options: RawSuiteOptions = RawSuiteOptions()
-    now: dt.datetime = dt.datetime.min.replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class NotInFuture(Rule):
-    """``column`` is at most the gate's clock plus the options' future tolerance."""
-
-    column: str
-
-    def add_to(self, suite: TableSuite, scope: Scope) -> None:
-        raw = _raw_scope(scope)
-        tolerance = raw.options.future_tolerance
-        latest_allowed = raw.now + tolerance
-        suite.add(
-            f"{self.column}.not_in_future",
-            gxe.ExpectColumnValuesToBeBetween,
-            f"no order dated after {latest_allowed:%Y-%m-%d %H:%M} UTC "
-            f"(the gate's clock + {_duration(tolerance)})",
-            column=self.column,
-            max_value=latest_allowed,
-        )
-
-
-@dataclass(frozen=True)
-class RowCountFloor(Rule):
-    """The table holds at least :func:`minimum_row_count` rows (ends every raw suite)."""
-
-    def add_to(self, suite: TableSuite, scope: Scope) -> None:
-        options = _raw_scope(scope).options
-        table = suite.relation.name
-        last_good = options.last_good_counts.get(table)
-        minimum = minimum_row_count(table, last_good, options.max_row_count_drop)
-        if last_good is None:
-            why = "no load has passed yet; " + ("never empty" if minimum else "may be empty")
-        else:
-            why = (
-                f"the last good load had {last_good:,}; at most "
-                f"{options.max_row_count_drop:.0%} fewer allowed"
-            )
-        description = f"at least {minimum:,} rows ({why})"
-        if not suite.relation.where:
-            suite.add(
-                "row_count.no_sharp_drop",
-                gxe.ExpectTableRowCountToBeBetween,
-                description,
-                min_value=minimum,
-            )
-            return
-        # The batch holds only the changed rows: count the whole table. ({batch} stands in
-        # a comment because GX wants every such query to mention it.)
-        RowsRule(
-            "row_count.no_sharp_drop",
-            description + "; counted on the whole table",
-            f"SELECT row_count FROM (SELECT count(*) AS row_count FROM "
-            f"{suite.relation.whole.from_clause()}) AS whole_table "
-            f"WHERE row_count < {minimum} /* not just {{batch}} */",
-        ).add_to(suite, scope)
-
-
-def _raw_scope(scope: Scope) -> RawScope:
-    """``scope`` as a raw suite's: the rules above need the gate's clock and counts."""
-    if not isinstance(scope, RawScope):
-        raise TypeError(f"a raw rule built outside raw_suites: {scope!r}")
-    return scope
 
 
 # The rules of each raw table, in the order the gate evaluates and reports them;
@@ -252,17 +177,35 @@ if tuple(RAW_RULES) != RAW_TABLES:
     raise ValueError("RAW_RULES must hold one rule table per raw table, in RAW_TABLES' order")
 
 
+CANONICAL_RAW_RULES = RawRuleTable(RAW_RULES, NEVER_EMPTY)
+
+
+def raw_rule_table(profile: str | None = None) -> RawRuleTable:
+    """The raw rule table of source profile ``profile`` (default: the configured one)."""
+    name = profile or source_profile_name()
+    if name == CANONICAL_PROFILE:
+        return CANONICAL_RAW_RULES
+    try:
+        return PROFILE_RAW_RULES[name]
+    except KeyError:
+        known = ", ".join((CANONICAL_PROFILE, *PROFILE_RAW_RULES))
+        raise ValueError(f"no raw rules for source profile {name!r}; known: {known}") from None
+
+
 def raw_suites(
     engine: Engine,
     *,
     schema: str = "raw",
     tables: Collection[str] | None = None,
     options: RawSuiteOptions | None = None,
+    profile: str | None = None,
 ) -> list[TableSuite]:
-    """The raw suites of ``engine`` (all tables, or those named), reading ``schema``."""
+    """The raw suites of ``engine`` (all tables, or those named), reading ``schema``, for
+    the tables of source ``profile`` (default: the configured profile)."""
     options = options or RawSuiteOptions()
+    table = raw_rule_table(profile)
     if tables is not None:
-        unknown = set(tables) - set(RAW_RULES)
+        unknown = set(tables) - set(table.rules)
         if unknown:
             raise ValueError(f"no raw suite for: {', '.join(sorted(unknown))}")
     scope = RawScope(
@@ -272,13 +215,14 @@ def raw_suites(
         final=engine == "clickhouse",
         options=options,
         now=options.now or dt.datetime.now(dt.UTC),
+        never_empty=table.never_empty,
     )
     return [
         build_suite(
-            TableSuite("raw", _relation(scope, table, options)), (*rules, RowCountFloor()), scope
+            TableSuite("raw", _relation(scope, name, options)), (*rules, RowCountFloor()), scope
         )
-        for table, rules in RAW_RULES.items()
-        if tables is None or table in tables
+        for name, rules in table.rules.items()
+        if tables is None or name in tables
     ]
 
 
@@ -290,16 +234,3 @@ def _relation(scope: Scope, table: str, options: RawSuiteOptions) -> Relation:
     column, bound = options.changed_since[table]
     where = f"{quote_identifier(scope.engine, column)} >= {timestamp_literal(scope.engine, bound)}"
     return replace(relation, where=where)
-
-
-def minimum_row_count(table: str, last_good: int | None, max_drop: float) -> int:
-    """The fewest rows a load of ``table`` may hold and still pass."""
-    floor = 1 if table in NEVER_EMPTY else 0
-    if last_good is None:
-        return floor
-    return max(floor, math.ceil(last_good * (1 - max_drop)))
-
-
-def _duration(delta: dt.timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"

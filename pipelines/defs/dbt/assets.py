@@ -24,6 +24,7 @@ from pydantic import Field
 
 from core.settings import source_profile_name, state_dir
 from core.vocabulary import PARITY_CHECK_NAME
+from ingest.profiles import DEFAULT_PROFILE
 from pipelines.defs.dbt.connection import (
     DBT_PROJECT_DIR,
     TARGETS,
@@ -43,15 +44,20 @@ def dbt_project(target: str) -> DbtProject:
 
     A missing manifest, or one older than a file of the project (a model, an exposure,
     a macro edited since), is made with `dbt parse` (no connection needed); under
-    `dagster dev` it is re-parsed so edits show up.
+    `dagster dev` it is re-parsed so edits show up. Each source profile enables its own
+    staging and sources, so another profile than the canonical one keeps its manifest
+    apart (`target/<profile>/<target>`): switching profiles never re-parses the other's.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown dbt target {target!r}: expected one of {', '.join(TARGETS)}")
+    profile = source_profile_name()
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target=target,
-        target_path=Path("target", target),
+        target_path=Path("target", target)
+        if profile == DEFAULT_PROFILE
+        else Path("target", profile, target),
     )
     if _manifest_is_stale(project.manifest_path) or project.preparer.using_dagster_dev():
         resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
@@ -60,14 +66,22 @@ def dbt_project(target: str) -> DbtProject:
 
 
 def _manifest_is_stale(manifest: Path) -> bool:
-    """Whether ``manifest`` is missing or older than a source file of the dbt project."""
+    """Whether ``manifest`` is missing, older than a source file of the dbt project, or
+    parsed for another source profile than the configured one."""
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
     sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     for folder in ("models", "macros", "tests"):
         sources += [path for path in (DBT_PROJECT_DIR / folder).rglob("*") if path.is_file()]
-    return any(path.stat().st_mtime > built for path in sources if path.exists())
+    if any(path.stat().st_mtime > built for path in sources if path.exists()):
+        return True
+    # Each profile enables its own staging and sources (`shop`, `shop_<profile>`): the
+    # assets' lineage from the profile's raw tables needs the manifest of that profile.
+    profile = source_profile_name()
+    expected = "shop" if profile == DEFAULT_PROFILE else f"shop_{profile}"
+    parsed = json.loads(manifest.read_text()).get("sources", {})
+    return any(source.get("source_name") != expected for source in parsed.values())
 
 
 def mart_names(target: str = "clickhouse") -> list[str]:

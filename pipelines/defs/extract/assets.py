@@ -3,6 +3,12 @@
 One multi-asset materializes every `postgres/raw/<table>` and `clickhouse/raw/<table>`
 selected in a run, so all of them come from one snapshot of the shop. The shop's
 tables are external assets (`shop/<table>`): lineage starts there.
+
+The tables are those of the configured source profile (`SHOPMARTS_SOURCE_PROFILE`,
+`ingest/profiles/`): the UI shows the shop's real tables, and dbt's sources of that
+profile (`shop_<profile>`) map onto the same `<engine>/raw/<table>` keys, so lineage
+runs from them to the marts. Asset keys are fixed when the definitions load, so the
+profile is read then: the code server serves one profile's graph.
 """
 
 # No `from __future__ import annotations`: Dagster reads the config and resource
@@ -20,11 +26,7 @@ from core.vocabulary import ENGINES, Engine
 from ingest.extract.options import ExtractOptions
 from ingest.extract.report import LoadReport
 from ingest.extract.run import extract_loads
-from ingest.profiles import require_canonical
-
-# The shop's tables (docs/design.md "Source schema"); the extract itself reads their columns,
-# types and keys from the shop's catalog at run time.
-from ingest.shop.schema import SHOP_TABLES
+from ingest.profiles import Profile, configured_profile
 from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.keys import raw_key, shop_table_key
 from pipelines.defs.plan import RefreshPlanResource
@@ -45,32 +47,46 @@ class ExtractConfig(dg.Config):
     retry_delay_seconds: float = 10.0
 
 
-shop_table_specs: list[dg.AssetSpec] = [
-    dg.AssetSpec(
-        key=shop_table_key(table),
-        group_name="shop",
-        kinds={"postgres"},
-        description=f"The shop's `public.{table}` table: the source, written by the shop.",
-    )
-    for table in SHOP_TABLES
-]
+def profile_shop_table_specs(profile: Profile) -> list[dg.AssetSpec]:
+    """`shop/<table>` of every table of ``profile``'s shop schema, in its load order."""
+    return [
+        dg.AssetSpec(
+            key=shop_table_key(table),
+            group_name="shop",
+            kinds={"postgres"},
+            description=(
+                f"The shop's `public.{table}` table (source profile `{profile.name}`, seed "
+                f"{profile.seed}: {profile.shop}): the source, written by the shop."
+            ),
+        )
+        for table in profile.table_names
+    ]
 
-raw_table_specs: list[dg.AssetSpec] = [
-    dg.AssetSpec(
-        key=raw_key(engine, table),
-        deps=[shop_table_key(table)],
-        group_name="raw",
-        kinds={engine},
-        description=(
-            f"`raw.{table}` in {_ENGINE_NAMES[engine]}: the shop's `{table}` with the same "
-            "columns, loaded by the extract (full: replaced from one snapshot; incremental: "
-            "rows past the watermark upserted)."
-            + (" Read with FINAL: one row per primary key." if engine == "clickhouse" else "")
-        ),
-    )
-    for engine in ENGINES
-    for table in SHOP_TABLES
-]
+
+def profile_raw_table_specs(profile: Profile) -> list[dg.AssetSpec]:
+    """`<engine>/raw/<table>` of every table of ``profile``, each fed by its shop table."""
+    return [
+        dg.AssetSpec(
+            key=raw_key(engine, table),
+            deps=[shop_table_key(table)],
+            group_name="raw",
+            kinds={engine},
+            description=(
+                f"`raw.{table}` in {_ENGINE_NAMES[engine]}: the shop's `{table}` with the "
+                "same columns, loaded by the extract (full: replaced from one snapshot; "
+                "incremental: rows past the watermark upserted)."
+                + (" Read with FINAL: one row per primary key." if engine == "clickhouse" else "")
+            ),
+        )
+        for engine in ENGINES
+        for table in profile.table_names
+    ]
+
+
+# The extract itself reads the tables' columns, types and keys from the shop's catalog at
+# run time; the profile says which tables there are.
+SOURCE_PROFILE: Profile = configured_profile()
+shop_table_specs: list[dg.AssetSpec] = profile_shop_table_specs(SOURCE_PROFILE)
 
 
 def raw_loads_of_run(
@@ -114,20 +130,37 @@ def load_metadata(report: LoadReport) -> dict[str, dg.MetadataValue]:
     return metadata
 
 
-@dg.multi_asset(
-    name="extract_raw",
-    specs=raw_table_specs,
-    can_subset=True,
-    description="Extract the selected shop tables into raw, in both engines, from one snapshot.",
-)
-def extract_raw(
+def extract_raw_asset(profile: Profile) -> dg.AssetsDefinition:
+    """The extract's multi-asset over ``profile``'s tables (`<engine>/raw/<table>`)."""
+
+    @dg.multi_asset(
+        name="extract_raw",
+        specs=profile_raw_table_specs(profile),
+        can_subset=True,
+        description=(
+            "Extract the selected shop tables into raw, in both engines, from one snapshot "
+            f"(source profile `{profile.name}`)."
+        ),
+    )
+    def _extract_raw(
+        context: dg.AssetExecutionContext,
+        config: ExtractConfig,
+        shopmarts_environment: ShopmartsEnvironment,
+        refresh_plan: RefreshPlanResource,
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from extract_selected(context, config, shopmarts_environment, refresh_plan)
+
+    return _extract_raw
+
+
+def extract_selected(
     context: dg.AssetExecutionContext,
     config: ExtractConfig,
     shopmarts_environment: ShopmartsEnvironment,
     refresh_plan: RefreshPlanResource,
 ) -> Iterator[dg.MaterializeResult]:
+    """Load the run's selected raw tables (the plan's mode) and report each load."""
     plan = refresh_plan.plan  # first: a plan contradicting the job stops the run here
-    require_canonical("the extract")
     targets: list[tuple[str, Engine]] = []
     for key in context.selected_asset_keys:
         engine, _raw, table = key.path
@@ -173,3 +206,6 @@ def extract_raw(
         yield dg.MaterializeResult(
             asset_key=raw_key(report.engine, report.table), metadata=load_metadata(report)
         )
+
+
+extract_raw: dg.AssetsDefinition = extract_raw_asset(SOURCE_PROFILE)

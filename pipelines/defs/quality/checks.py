@@ -2,6 +2,8 @@
 
 - `<engine>_raw_gate`: the raw suites on `<engine>/raw/<table>`, after the extract and
   before dbt (dbt's assets depend on the raw tables, so a failed blocking check stops them).
+  The tables and their rules are the configured source profile's
+  (`quality/suites/profiles/`, the canonical shop's in `quality/suites/raw.py`).
 - `<engine>_mart_gate`: the mart suites on the shadow marts (the run's plan's shadow,
   `marts_next`), after dbt and before the publish step (which depends on every mart).
 - Cross-engine parity is the dbt module's `marts_cross_engine_parity` check.
@@ -29,10 +31,10 @@ from core.vocabulary import (
     MART_CHECK_NAME,
     MARTS,
     RAW_CHECK_NAME,
-    RAW_TABLES,
 )
+from ingest.profiles import Profile
 from pipelines.defs.environment import ShopmartsEnvironment
-from pipelines.defs.extract.assets import raw_loads_of_run
+from pipelines.defs.extract.assets import SOURCE_PROFILE, raw_loads_of_run
 from pipelines.defs.keys import mart_key, raw_key
 from pipelines.defs.plan import RefreshPlan, RefreshPlanResource
 from pipelines.runtime.docs_server import docs_url
@@ -199,8 +201,13 @@ def loaded_incrementally(
     return changed
 
 
-def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksDefinition:
-    """The blocking raw gate of ``engine``: one check per raw table, run together."""
+def raw_gate(engine: str, profile: Profile = SOURCE_PROFILE) -> dg.AssetChecksDefinition:
+    """The blocking raw gate of ``engine``: one check per raw table of source ``profile``
+    (default: the configured one), run together.
+
+    The suites are that profile's rule table (:func:`quality.suites.raw_suites`).
+    """
+    tables = profile.table_names
 
     @dg.multi_asset_check(
         name=f"{engine}_raw_gate",
@@ -210,8 +217,9 @@ def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksD
                 asset=raw_key(engine, table),
                 blocking=True,
                 description=(
-                    f"Great Expectations suite `raw.{table}`: keys, references, ranges and "
-                    "sets, identities, row count against the last good load."
+                    f"Great Expectations suite `raw.{table}` (source profile "
+                    f"`{profile.name}`): keys, references, ranges and sets, "
+                    "identities, row count against the last good load."
                 ),
             )
             for table in tables
@@ -239,6 +247,7 @@ def raw_gate(engine: str, tables: Sequence[str] = RAW_TABLES) -> dg.AssetChecksD
             future_tolerance=dt.timedelta(minutes=config.future_tolerance_minutes),
             max_row_count_drop=config.max_row_count_drop,
             changed_since=changed,
+            profile=profile.name,
         )
         scopes = {
             table: f"the rows this load wrote: {cursor} >= {since:%Y-%m-%d %H:%M:%S.%f} UTC "
