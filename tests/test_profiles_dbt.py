@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
+from test_shop_generate import private_databases
 
 from core.settings import Environment
 from core.vocabulary import MARTS
@@ -38,36 +37,6 @@ OTHER_PROFILES = tuple(name for name in PROFILES if name != "canonical")
 # Every profile's shop is loaded and built (TechAlly's generated `products.search_vector`
 # reaches ClickHouse as the tsvector's text).
 BUILT_PROFILES = OTHER_PROFILES
-
-
-def database_url(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-@contextmanager
-def private_databases(shop_url: str) -> Iterator[Callable[[str], str]]:
-    """Creates (or recreates) databases on the test cluster; drops them on the way out."""
-    admin_url = database_url(shop_url, "postgres")
-    created: list[str] = []
-
-    def drop(admin: psycopg.Connection, name: str) -> None:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-    def create(name: str) -> str:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            drop(admin, name)
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        created.append(name)
-        return database_url(shop_url, name)
-
-    try:
-        yield create
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            for name in created:
-                drop(admin, name)
 
 
 def load_profile_raw(

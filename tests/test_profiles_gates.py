@@ -517,61 +517,14 @@ class ProfileRun:
 def profile_dbt_assets(manifests: Mapping[str, Path]) -> list[dg.AssetsDefinition]:
     """The two engines' dbt assets as `pipelines/defs/dbt/assets.py` makes them, from the
     profile's manifests: their sources are the profile's raw tables."""
-    from dagster_dbt import DbtCliResource, dbt_assets
+    from pipelines.defs.dbt.assets import engine_dbt_assets
 
-    from pipelines.defs.dbt.assets import DbtBuildConfig, _build
-    from pipelines.defs.dbt.translator import ShopmartsDbtTranslator
-    from pipelines.defs.environment import ShopmartsEnvironment
-    from pipelines.defs.plan import RefreshPlanResource
-
-    @dbt_assets(
-        manifest=manifests["postgres"],
-        dagster_dbt_translator=ShopmartsDbtTranslator("postgres"),
-        name="dbt_postgres",
-    )
-    def postgres_assets(
-        context: dg.AssetExecutionContext,
-        dbt_postgres: DbtCliResource,
-        shopmarts_environment: ShopmartsEnvironment,
-        refresh_plan: RefreshPlanResource,
-        config: DbtBuildConfig,
-    ) -> Iterator:
-        yield from _build(
-            context,
-            dbt_postgres,
-            "postgres",
-            shopmarts_environment,
-            refresh_plan.plan.shadow_schema,
-            config,
-        )
-
-    @dbt_assets(
-        manifest=manifests["clickhouse"],
-        dagster_dbt_translator=ShopmartsDbtTranslator("clickhouse"),
-        name="dbt_clickhouse",
-    )
-    def clickhouse_assets(
-        context: dg.AssetExecutionContext,
-        dbt_clickhouse: DbtCliResource,
-        shopmarts_environment: ShopmartsEnvironment,
-        refresh_plan: RefreshPlanResource,
-        config: DbtBuildConfig,
-    ) -> Iterator:
-        yield from _build(
-            context,
-            dbt_clickhouse,
-            "clickhouse",
-            shopmarts_environment,
-            refresh_plan.plan.shadow_schema,
-            config,
-        )
-
-    return [postgres_assets, clickhouse_assets]
+    return [engine_dbt_assets(target, manifests[target]) for target in ("postgres", "clickhouse")]
 
 
 @pytest.fixture(scope="module")
 def create_database(environment: Environment) -> Iterator[Callable[[str], str]]:
-    from test_profiles_dbt import private_databases
+    from test_shop_generate import private_databases
 
     with private_databases(environment.shop_url) as create:
         yield create

@@ -13,17 +13,16 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
+from test_shop_generate import private_databases
 
 from core.errors import ShopmartsError
 from ingest.profiles import PROFILES, get_profile
@@ -37,36 +36,6 @@ END = date(2026, 11, 1)
 V = "character varying"
 TS = "timestamp without time zone"
 TSTZ = "timestamp with time zone"
-
-
-def database_url(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-@contextmanager
-def private_databases(shop_url: str) -> Iterator[Callable[[str], str]]:
-    """Creates (or recreates) databases on the test cluster; drops them on the way out."""
-    admin_url = database_url(shop_url, "postgres")
-    created: list[str] = []
-
-    def drop(admin: psycopg.Connection, name: str) -> None:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-    def create(name: str) -> str:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            drop(admin, name)
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        created.append(name)
-        return database_url(shop_url, name)
-
-    try:
-        yield create
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            for name in created:
-                drop(admin, name)
 
 
 def first(table: str, key: str = "id") -> str:

@@ -26,7 +26,8 @@ import clickhouse_connect
 import psycopg
 import pytest
 from psycopg import sql
-from test_profiles_dbt import assert_ok, load_profile_raw, private_databases, profile_vars
+from test_profiles_dbt import assert_ok, load_profile_raw, profile_vars
+from test_shop_generate import private_databases
 
 from core.settings import Environment
 from pipelines.defs.dbt.connection import run_dbt

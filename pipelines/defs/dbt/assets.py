@@ -34,7 +34,8 @@ from pipelines.defs.dbt.connection import (
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
 from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.keys import mart_key
-from pipelines.defs.plan import RefreshPlanResource
+from pipelines.defs.plan import PLAN_RESOURCE_KEY, RefreshPlanResource
+from pipelines.defs.resources import ENVIRONMENT_RESOURCE_KEY
 from quality.parity import MartParity, check_parity
 
 
@@ -228,52 +229,42 @@ def _build(
     keep_parse_state(runs_dir, invocation.target_path, fingerprint)
 
 
-@dbt_assets(
-    manifest=dbt_project("postgres").manifest_path,
-    project=dbt_project("postgres"),
-    dagster_dbt_translator=ShopmartsDbtTranslator("postgres"),
-    name="dbt_postgres",
-)
-def postgres_dbt_assets(
-    context: dg.AssetExecutionContext,
-    dbt_postgres: DbtCliResource,
-    shopmarts_environment: ShopmartsEnvironment,
-    refresh_plan: RefreshPlanResource,
-    config: DbtBuildConfig,
-) -> Iterator:
-    """Staging views and marts (materialized views) in the warehouse PostgreSQL."""
-    yield from _build(
-        context,
-        dbt_postgres,
-        "postgres",
-        shopmarts_environment,
-        refresh_plan.plan.shadow_schema,
-        config,
-    )
+# What each engine's dbt assets build, as the op's description in the UI.
+_BUILDS = {
+    "postgres": "Staging views and marts (materialized views) in the warehouse PostgreSQL.",
+    "clickhouse": "Staging views and marts (MergeTree tables) in ClickHouse.",
+}
 
 
-@dbt_assets(
-    manifest=dbt_project("clickhouse").manifest_path,
-    project=dbt_project("clickhouse"),
-    dagster_dbt_translator=ShopmartsDbtTranslator("clickhouse"),
-    name="dbt_clickhouse",
-)
-def clickhouse_dbt_assets(
-    context: dg.AssetExecutionContext,
-    dbt_clickhouse: DbtCliResource,
-    shopmarts_environment: ShopmartsEnvironment,
-    refresh_plan: RefreshPlanResource,
-    config: DbtBuildConfig,
-) -> Iterator:
-    """Staging views and marts (MergeTree tables) in ClickHouse."""
-    yield from _build(
-        context,
-        dbt_clickhouse,
-        "clickhouse",
-        shopmarts_environment,
-        refresh_plan.plan.shadow_schema,
-        config,
-    )
+def engine_dbt_assets(target: str, manifest: Path | None = None) -> dg.AssetsDefinition:
+    """The `@dbt_assets` of one engine (`dbt_<target>`), from the project's manifest or, for
+    another source profile's lineage, from ``manifest``. The dbt CLI resource is
+    `dbt_<target>` (:func:`dbt_resources`)."""
+    project = dbt_project(target)
+    resource_key = f"dbt_{target}"
+
+    def build(context: dg.AssetExecutionContext, config: DbtBuildConfig) -> Iterator:
+        yield from _build(
+            context,
+            getattr(context.resources, resource_key),
+            target,
+            getattr(context.resources, ENVIRONMENT_RESOURCE_KEY),
+            getattr(context.resources, PLAN_RESOURCE_KEY).plan.shadow_schema,
+            config,
+        )
+
+    build.__doc__ = _BUILDS[target]
+    return dbt_assets(
+        manifest=manifest or project.manifest_path,
+        project=project if manifest is None else None,
+        dagster_dbt_translator=ShopmartsDbtTranslator(target),
+        name=f"dbt_{target}",
+        required_resource_keys={resource_key, ENVIRONMENT_RESOURCE_KEY, PLAN_RESOURCE_KEY},
+    )(build)
+
+
+postgres_dbt_assets = engine_dbt_assets("postgres")
+clickhouse_dbt_assets = engine_dbt_assets("clickhouse")
 
 
 def dbt_resources() -> dict[str, DbtCliResource]:
