@@ -20,6 +20,7 @@ from clickhouse_connect.driver.client import Client as ClickHouseClient
 
 from core.clickhouse_cluster import on_cluster
 from ingest.extract.catalog import SourceTable
+from ingest.extract.changes import clickhouse_load_started, log_clickhouse_load
 from ingest.extract.deletes import delete_missing_in_clickhouse
 from ingest.extract.plan import LoadContext, LoadPlan, source_query
 from ingest.extract.raw_tables import (
@@ -54,6 +55,9 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
         else:
             insert_into = target
         deleted = None
+        batch = context.change_batch
+        # Incremental: the rows inserted from here on are this load's (their `_loaded_at`).
+        since = clickhouse_load_started(client) if plan.mode != "full" else None
         if plan.pull_after_postgres:
             rows, size = _pull_into_clickhouse(context, client, source, insert_into)
             method = "ClickHouse pulls from the warehouse (postgresql())"
@@ -69,8 +73,13 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
         if plan.mode == "full":
             client.command(f"EXCHANGE TABLES {loading} AND {target}{cluster}")
             client.command(f"DROP TABLE IF EXISTS {loading}{cluster} SYNC")
-        elif context.options.reconcile_deletes:
-            deleted = delete_missing_in_clickhouse(context.reads, client, raw, source, target)
+        cluster_name = context.options.clickhouse_cluster
+        if batch is not None:
+            log_clickhouse_load(client, raw, source, batch, plan.mode, cluster_name, since)
+        if plan.mode != "full" and context.options.reconcile_deletes:
+            deleted = delete_missing_in_clickhouse(
+                context.reads, client, raw, source, target, batch, cluster_name
+            )
     finally:
         client.close()
     snapshot = context.reads.snapshot

@@ -15,6 +15,7 @@ from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
 from ingest.extract.catalog import SourceTable
+from ingest.extract.changes import log_clickhouse_deletes, postgres_delete_logged
 from ingest.extract.raw_tables import KEYS_SUFFIX, ch_name
 from ingest.extract.snapshot import SnapshotReads, scalar
 
@@ -56,6 +57,8 @@ def delete_missing_in_postgres(
     warehouse: psycopg.Connection,
     source: SourceTable,
     target: sql.Identifier,
+    batch: int | None = None,
+    raw: str = "raw",
 ) -> int:
     """Delete raw rows whose key the snapshot no longer has (the shop hard-deleted them).
 
@@ -97,12 +100,16 @@ def delete_missing_in_postgres(
     matches = sql.SQL(" AND ").join(
         sql.SQL("k.{0} = r.{0}").format(sql.Identifier(name)) for name in source.primary_key
     )
-    cursor = warehouse.execute(
+    # The gone keys go to the change log (batch) in the same statement.
+    return postgres_delete_logged(
+        warehouse,
+        raw,
+        source,
+        batch,
         sql.SQL(
             "DELETE FROM {} AS r WHERE {} AND NOT EXISTS (SELECT FROM {} AS k WHERE {})"
-        ).format(target, in_buckets, keys, matches)
+        ).format(target, in_buckets, keys, matches),
     )
-    return cursor.rowcount
 
 
 def delete_missing_in_clickhouse(
@@ -111,6 +118,8 @@ def delete_missing_in_clickhouse(
     raw: str,
     source: SourceTable,
     target: str,
+    batch: int | None = None,
+    cluster: str | None = None,
 ) -> int:
     """Delete raw rows whose key the snapshot no longer has (hard deletes in the shop).
 
@@ -170,6 +179,10 @@ def delete_missing_in_clickhouse(
         deleted = sum(int(row[-1]) for row in rows)  # every version of every gone key
         # A DELETE is a mutation: only when there is something to delete, in batches.
         for start in range(0, len(gone_keys), _DELETE_BATCH):
+            # Logged before they go: a crash in between logs them again next time.
+            log_clickhouse_deletes(
+                client, raw, source, batch, tuple(gone_keys[start : start + _DELETE_BATCH]), cluster
+            )
             client.command(
                 f"DELETE FROM {target} WHERE ({key_list}) IN %(keys)s",
                 parameters={"keys": tuple(gone_keys[start : start + _DELETE_BATCH])},

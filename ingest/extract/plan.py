@@ -89,6 +89,7 @@ class LoadContext:
     options: ExtractOptions
     reads: SnapshotReads
     pull_host: str | None  # the warehouse as ClickHouse reaches it, when pulling
+    change_batch: int | None = None  # this run's batch in the change log (extract/changes.py)
 
     @property
     def raw(self) -> str:

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from ingest.extract.catalog import SourceTable
+from ingest.extract.changes import log_postgres_load
 from ingest.extract.deletes import delete_missing_in_postgres
 from ingest.extract.plan import LoadContext, LoadPlan, source_query
 from ingest.extract.report import LoadReport
@@ -60,10 +61,17 @@ def load_postgres(context: LoadContext, plan: LoadPlan) -> LoadReport:
             warehouse.execute("SET LOCAL max_parallel_maintenance_workers = 0")
             warehouse.execute(primary_key)
         deleted = None
+        batch = context.change_batch
         if incremental:
             rows = _upsert_delta(warehouse, source, target, load_into, columns)
+            if batch is not None:
+                log_postgres_load(warehouse, context.raw, source, batch, plan.mode, load_into)
             if context.options.reconcile_deletes:
-                deleted = delete_missing_in_postgres(context.reads, warehouse, source, target)
+                deleted = delete_missing_in_postgres(
+                    context.reads, warehouse, source, target, batch, context.raw
+                )
+        elif batch is not None:
+            log_postgres_load(warehouse, context.raw, source, batch, plan.mode)
         report = plan.report(
             context.reads.snapshot.watermark,
             "COPY binary -> COPY binary",

@@ -14,6 +14,7 @@ Memory is bounded by ``chunk_bytes`` per worker: no table is ever held whole.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +25,7 @@ from core.errors import ShopmartsError
 from core.settings import Environment
 from core.vocabulary import ENGINES, Engine
 from ingest.extract.catalog import discover_source_tables
+from ingest.extract.changes import open_batch
 from ingest.extract.clickhouse_load import load_clickhouse
 from ingest.extract.options import ExtractOptions, Mode
 from ingest.extract.plan import LoadContext, LoadPlan, clickhouse_pull_host, plan_loads
@@ -130,6 +132,10 @@ class _ExtractRun:
                 clickhouse_pull_host(self.environment, self.options),
             )
             plans = plan_loads(self.context, self.mode, warehouse, clickhouse, sources, targets)
+            # One batch per run in the change log the incremental marts fold (raw exists now).
+            self.context = dataclasses.replace(
+                self.context, change_batch=open_batch(warehouse, clickhouse, self.context.raw)
+            )
             self._run_plans(plans)
             shop.rollback()  # the snapshot is no longer needed
         if self._errors:

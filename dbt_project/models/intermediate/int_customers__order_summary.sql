@@ -1,6 +1,17 @@
+{{ config(
+    materialized='shopmarts_incremental',
+    unique_key='customer_id',
+    order_by=['customer_id'],
+    indexes=[['customer_id'], ['first_order_date']],
+) }}
+
 {#- One row per customer with at least one recognized order: when they first and last
     bought, how many orders, what they paid and how many units they bought. Customer
-    marts add the customers who never bought, recency and scores. -#}
+    marts add the customers who never bought, recency and scores. A table kept by
+    customer: an incremental build recomputes, from the facts, the customers the change
+    log touched (macros/incremental/fold.sql). -#}
+
+{%- set fold = fold_state() -%}
 
 with
 
@@ -8,6 +19,9 @@ recognized_orders as (
 
     select customer_id, order_date, total_amount
     from {{ ref('int_orders__recognized') }}
+    {%- if fold.incremental %}
+    where {{ affected('int_customers__order_summary', 'customer_id', fold) }}
+    {%- endif %}
 
 ),
 
@@ -15,6 +29,9 @@ recognized_order_items as (
 
     select customer_id, quantity
     from {{ ref('int_order_items__recognized') }}
+    {%- if fold.incremental %}
+    where {{ affected('int_customers__order_summary', 'customer_id', fold) }}
+    {%- endif %}
 
 ),
 

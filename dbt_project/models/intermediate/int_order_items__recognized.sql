@@ -1,5 +1,16 @@
+{{ config(
+    materialized='shopmarts_incremental',
+    unique_key='order_id',
+    order_by=['order_id', 'order_item_id'],
+    indexes=[['order_id'], ['order_item_id'], ['customer_id'], ['product_id'], ['order_date']],
+) }}
+
 {#- The lines of recognized orders, each with its order's customer and date: what
-    product, category, customer and daily unit figures sum. -#}
+    product, category, customer and daily unit figures sum. A table kept by order: an
+    incremental build replaces the lines of the orders the change log touched
+    (macros/incremental/fold.sql). -#}
+
+{%- set fold = fold_state() -%}
 
 with
 
@@ -7,6 +18,9 @@ order_items as (
 
     select order_item_id, order_id, product_id, quantity, line_total
     from {{ ref('stg_shop__order_items') }}
+    {%- if fold.incremental %}
+    where {{ affected('int_order_items__recognized', 'order_id', fold) }}
+    {%- endif %}
 
 ),
 

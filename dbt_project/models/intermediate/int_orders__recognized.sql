@@ -1,6 +1,17 @@
+{{ config(
+    materialized='shopmarts_incremental',
+    unique_key='order_id',
+    order_by=['order_id'],
+    indexes=[['order_id'], ['customer_id'], ['order_date']],
+) }}
+
 {#- The orders that count: the one place the recognized-order filter is applied. Every
     mart reads recognized orders from here (or from the aggregates below), never
-    `stg_shop__orders` with a filter of its own. -#}
+    `stg_shop__orders` with a filter of its own. A table kept by order: an incremental
+    build replaces the orders the change log touched (macros/incremental/fold.sql). -#}
+
+-- depends_on: {{ ref('int_changes__orders') }}
+{%- set fold = fold_state() -%}
 
 with
 
@@ -16,6 +27,9 @@ orders as (
         updated_at
     from {{ ref('stg_shop__orders') }}
     where is_recognized
+    {%- if fold.incremental %}
+        and {{ affected('int_orders__recognized', 'order_id', fold) }}
+    {%- endif %}
 
 )
 

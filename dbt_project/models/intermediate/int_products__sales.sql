@@ -1,5 +1,16 @@
+{{ config(
+    materialized='shopmarts_incremental',
+    unique_key='product_id',
+    order_by=['product_id'],
+    indexes=[['product_id']],
+) }}
+
 {#- One row per product sold in at least one recognized order: units, order-line
-    revenue and distinct orders. Product and category marts add the unsold products. -#}
+    revenue and distinct orders. Product and category marts add the unsold products.
+    A table kept by product: an incremental build recomputes, from the facts, the
+    products the change log touched (macros/incremental/fold.sql). -#}
+
+{%- set fold = fold_state() -%}
 
 with
 
@@ -7,6 +18,9 @@ recognized_order_items as (
 
     select order_id, product_id, quantity, line_total
     from {{ ref('int_order_items__recognized') }}
+    {%- if fold.incremental %}
+    where {{ affected('int_products__sales', 'product_id', fold) }}
+    {%- endif %}
 
 ),
 

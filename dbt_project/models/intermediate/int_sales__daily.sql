@@ -1,6 +1,17 @@
+{{ config(
+    materialized='shopmarts_incremental',
+    unique_key='sales_date',
+    order_by=['sales_date'],
+    indexes=[['sales_date']],
+) }}
+
 {#- One row per UTC calendar day with at least one recognized order: orders, units,
     subtotals, discounts, revenue, distinct and first-time customers. daily_sales adds
-    the quiet days (a calendar) and the averages. -#}
+    the quiet days (a calendar) and the averages. A table kept by day: an incremental
+    build recomputes, from the facts, the days the change log touched (with the days
+    whose first-time customers changed; macros/incremental/fold.sql). -#}
+
+{%- set fold = fold_state() -%}
 
 with
 
@@ -8,6 +19,9 @@ recognized_orders as (
 
     select order_id, customer_id, order_date, subtotal, discount_amount, total_amount
     from {{ ref('int_orders__recognized') }}
+    {%- if fold.incremental %}
+    where {{ affected('int_sales__daily', 'order_date', fold) }}
+    {%- endif %}
 
 ),
 
@@ -15,6 +29,9 @@ recognized_order_items as (
 
     select order_date, quantity
     from {{ ref('int_order_items__recognized') }}
+    {%- if fold.incremental %}
+    where {{ affected('int_sales__daily', 'order_date', fold) }}
+    {%- endif %}
 
 ),
 
@@ -22,6 +39,9 @@ customers as (
 
     select customer_id, first_order_date
     from {{ ref('int_customers__order_summary') }}
+    {%- if fold.incremental %}
+    where {{ affected('int_sales__daily', 'first_order_date', fold) }}
+    {%- endif %}
 
 ),
 

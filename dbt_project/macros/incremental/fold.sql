@@ -1,0 +1,152 @@
+{#- The incremental intermediate layer: which raw changes a build folds in, and how.
+
+    The extract logs, per load, the keys it upserted and deleted (`raw._changes__<table>`)
+    under a monotonically increasing batch id, and one row per load in
+    `raw._change_batches` (ingest/extract/changes.py). The intermediate models below are
+    tables kept up to date by key: each build recomputes, from raw, only the keys the
+    batches it folds touched (never a delta added to a stored figure, so redoing a batch
+    is harmless), reading the keys' old values from the facts the last build stored.
+
+    State: `int_changes__folded` holds the last batch folded in. It is built after every
+    other incremental model (it depends on them), so a failed or killed build leaves it
+    behind and the next build folds the same batches again (and any newer). The touched
+    keys themselves are kept in `int_changes__orders` until a build that folded them
+    succeeds: a build killed after the facts were replaced still recomputes the
+    aggregates of the keys the facts held before.
+
+    A build is incremental only when asked (var `incremental_marts`, which the hourly
+    plan sets), for the canonical profile (the change log names the canonical tables'
+    keys), when every incremental relation exists as a table and when no batch since the
+    watermark was a full load of a table the facts read. Otherwise it is a full rebuild
+    from raw in place (rows replaced, relations kept: the published materialized views
+    depend on them), which is what the nightly does: the reconciliation. -#}
+
+{#- The intermediate tables the fold keeps, in build order. -#}
+{% macro incremental_relation_names() -%}
+    {{ return([
+        'int_changes__orders',
+        'int_orders__recognized',
+        'int_order_items__recognized',
+        'int_customers__order_summary',
+        'int_products__sales',
+        'int_sales__daily',
+        'int_changes__folded',
+    ]) }}
+{%- endmacro %}
+
+{#- The raw tables whose changes the facts fold in. -#}
+{% macro folded_raw_tables() -%}
+    {{ return(['orders', 'order_items', 'order_promotions']) }}
+{%- endmacro %}
+
+{#- An intermediate table by name (same schema as the model being built), or none. -#}
+{% macro intermediate_relation(name) -%}
+    {{ return(adapter.get_relation(database=this.database, schema=this.schema, identifier=name)) }}
+{%- endmacro %}
+
+{#- A table of the change log in raw, or none when it does not exist (yet). -#}
+{% macro change_log_relation(name) -%}
+    {{ return(adapter.get_relation(database=this.database, schema=var('raw_schema', 'raw'), identifier=name)) }}
+{%- endmacro %}
+
+{% macro _scalar(query) -%}
+    {%- set result = run_query(query) -%}
+    {%- set value = result.rows[0][0] if result.rows | length > 0 else none -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+{#- What this build folds: {incremental, from_batch, to_batch}. Batches in (from, to]
+    are folded in; to_batch is the newest batch logged (0: none). -#}
+{% macro fold_state() -%}
+    {%- if not execute -%}
+        {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
+    {%- endif -%}
+    {%- set batches = change_log_relation('_change_batches') -%}
+    {%- set newest = _scalar('select max(batch) from ' ~ batches) if batches is not none else none -%}
+    {%- set to_batch = (newest | int) if newest is not none else 0 -%}
+    {%- set full = {'incremental': false, 'from_batch': 0, 'to_batch': to_batch} -%}
+    {%- if not var('incremental_marts', false) or source_profile() != 'canonical' or batches is none -%}
+        {{ return(full) }}
+    {%- endif -%}
+    {%- for name in incremental_relation_names() -%}
+        {%- set relation = intermediate_relation(name) -%}
+        {%- if relation is none or not relation.is_table -%}
+            {{ log("incremental marts: " ~ name ~ " is not a table yet: full rebuild", info=True) }}
+            {{ return(full) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set folded = _scalar('select max(folded_batch) from ' ~ intermediate_relation('int_changes__folded')) -%}
+    {%- if folded is none -%}
+        {{ return(full) }}
+    {%- endif -%}
+    {%- set from_batch = folded | int -%}
+    {%- set full_loads = _scalar(
+        'select count(*) from ' ~ batches ~ ' where batch > ' ~ from_batch
+        ~ " and mode = 'full' and table_name in ('" ~ (folded_raw_tables() | join("', '")) ~ "')"
+    ) -%}
+    {%- if full_loads | int > 0 -%}
+        {{ log("incremental marts: a full load since batch " ~ from_batch ~ ": full rebuild", info=True) }}
+        {{ return(full) }}
+    {%- endif -%}
+    {{ return({'incremental': true, 'from_batch': from_batch, 'to_batch': to_batch}) }}
+{%- endmacro %}
+
+{#- The keys of ``table`` logged in the batches this build folds, as a subquery of
+    ``columns`` (none logged yet: no rows). -#}
+{% macro changed_keys(table, columns, fold) -%}
+    {%- set log = change_log_relation('_changes__' ~ table) -%}
+    {%- if log is none -%}
+    (select {% for column in columns %}{{ typed_null('bigint') }} as {{ column }}{{ ', ' if not loop.last }}{% endfor %} where 1 = 0)
+    {%- else -%}
+    (select {{ columns | join(', ') }} from {{ log }}
+     where _batch > {{ fold.from_batch }} and _batch <= {{ fold.to_batch }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The predicate that picks, in ``model_name``'s rows, what this build recomputes;
+    ``column`` is the column holding the model's key in the query it is applied to. The
+    touched keys are every pending row of `int_changes__orders` (those of earlier,
+    unfinished builds too). -#}
+{% macro affected(model_name, column, fold) -%}
+    {%- set changes = intermediate_relation('int_changes__orders') -%}
+    {%- set touched_orders = 'select order_id from ' ~ changes ~ ' where order_id is not null' -%}
+    {%- if model_name == 'int_changes__orders' -%}
+        {#- Rows of batches already folded go: a later build does not need them. -#}
+        {{ column }} <= {{ fold.from_batch }}
+    {%- elif model_name in ('int_orders__recognized', 'int_order_items__recognized') -%}
+        {{ column }} in ({{ touched_orders }})
+    {%- elif model_name == 'int_customers__order_summary' -%}
+        {#- Old and new owners alike: the changes hold both (customers_now). -#}
+        {{ column }} in (select customer_id from {{ changes }} where customer_id is not null)
+    {%- elif model_name == 'int_products__sales' -%}
+        {#- The products the touched orders' lines had (changes) and have (the facts, replaced by now). -#}
+        {{ column }} in (
+            select product_id from {{ changes }} where product_id is not null
+            union all
+            select product_id from {{ intermediate_relation('int_order_items__recognized') }}
+            where order_id in ({{ touched_orders }})
+        )
+    {%- elif model_name == 'int_sales__daily' -%}
+        {#- The touched orders' days before (changes) and now (the facts), and the days
+            whose first-time customers may change: a touched customer's first day before
+            (changes) and now (the summary, replaced by now). -#}
+        {{ column }} in (
+            select order_date from {{ changes }} where order_date is not null
+            union all
+            select order_date from {{ intermediate_relation('int_orders__recognized') }}
+            where order_id in ({{ touched_orders }})
+            union all
+            select first_order_date from {{ changes }} where first_order_date is not null
+            union all
+            select first_order_date from {{ intermediate_relation('int_customers__order_summary') }}
+            where customer_id in (select customer_id from {{ changes }} where customer_id is not null)
+        )
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("no affected keys defined for " ~ model_name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whether the model being built updates only its affected keys. -#}
+{% macro is_incremental_fold() -%}
+    {{ return(fold_state().incremental) }}
+{%- endmacro %}

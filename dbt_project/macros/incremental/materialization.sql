@@ -1,0 +1,136 @@
+{#- `shopmarts_incremental`: a table kept up to date by key (macros/incremental/fold.sql).
+
+    * no table yet: created from the model's SQL (a full computation);
+    * full rebuild (fold_state() not incremental): every row replaced in place. On
+      Postgres TRUNCATE and INSERT in one transaction, never DROP: the published marts
+      are materialized views over these tables and a DROP would have to cascade to them.
+      On ClickHouse a new table EXCHANGEd with the old one (views refer to it by name);
+    * incremental: DELETE the affected keys (`affected(model, unique_key)`), INSERT what
+      the model's SQL recomputed for them. On Postgres both in one transaction; on
+      ClickHouse a lightweight DELETE then the INSERT: a crash in between leaves the
+      watermark behind, so the next build deletes and recomputes the same keys again.
+
+    Config: `unique_key` (the column the affected keys are matched on), `order_by`
+    (ClickHouse sorting key), `indexes` (Postgres: lists of columns to index).
+
+    A view left under the name by an earlier materialization is renamed away on Postgres
+    (the published materialized views may still read it; they go with the next publish)
+    and dropped on ClickHouse. -#}
+{% materialization shopmarts_incremental, default %}
+    {%- set existing = load_cached_relation(this) -%}
+    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- set fold = fold_state() -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+    {%- if existing is not none and not existing.is_table -%}
+        {{ shopmarts_retire_relation(existing) }}
+        {%- set existing = none -%}
+    {%- endif -%}
+
+    {%- if existing is none -%}
+        {{ shopmarts_create_table(target_relation, sql) }}
+    {%- elif not fold.incremental -%}
+        {{ shopmarts_replace_rows(target_relation, sql) }}
+    {%- else -%}
+        {%- set key = config.require('unique_key') -%}
+        {% call statement('delete_affected') -%}
+            {{ shopmarts_delete_where(target_relation, affected(this.identifier, key, fold)) }}
+        {%- endcall %}
+        {{ shopmarts_insert(target_relation, sql) }}
+    {%- endif -%}
+
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {{ adapter.commit() }}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+
+    {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+
+{% macro shopmarts_insert(relation, sql) -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {%- set quoted = [] -%}
+    {%- for column in columns -%}{%- do quoted.append(adapter.quote(column)) -%}{%- endfor -%}
+    {% call statement('main') -%}
+        insert into {{ relation }} ({{ quoted | join(', ') }})
+        select {{ quoted | join(', ') }} from ({{ sql }}) as recomputed
+    {%- endcall %}
+{%- endmacro %}
+
+
+{% macro shopmarts_create_table(relation, sql) -%}
+    {{ return(adapter.dispatch('shopmarts_create_table', 'shopmarts')(relation, sql)) }}
+{%- endmacro %}
+
+{% macro default__shopmarts_create_table(relation, sql) -%}
+    {% call statement('main') -%}
+        create table {{ relation }} as {{ sql }}
+    {%- endcall %}
+    {%- for columns in config.get('indexes', []) -%}
+        {% call statement('index_' ~ loop.index) -%}
+            create index on {{ relation }} ({{ columns | join(', ') }})
+        {%- endcall %}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro clickhouse__shopmarts_create_table(relation, sql) -%}
+    {% call statement('main') -%}
+        create table {{ relation }}
+        engine = MergeTree()
+        order by ({{ config.get('order_by', []) | join(', ') or 'tuple()' }})
+        as {{ sql }}
+    {%- endcall %}
+{%- endmacro %}
+
+
+{% macro shopmarts_replace_rows(relation, sql) -%}
+    {{ return(adapter.dispatch('shopmarts_replace_rows', 'shopmarts')(relation, sql)) }}
+{%- endmacro %}
+
+{% macro default__shopmarts_replace_rows(relation, sql) -%}
+    {% call statement('truncate') -%}
+        truncate table {{ relation }}
+    {%- endcall %}
+    {{ shopmarts_insert(relation, sql) }}
+{%- endmacro %}
+
+{% macro clickhouse__shopmarts_replace_rows(relation, sql) -%}
+    {%- set fresh = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_rebuild'}) -%}
+    {% call statement('drop_leftover') -%}
+        drop table if exists {{ fresh }}
+    {%- endcall %}
+    {{ clickhouse__shopmarts_create_table(fresh, sql) }}
+    {% call statement('exchange') -%}
+        exchange tables {{ fresh }} and {{ relation }}
+    {%- endcall %}
+    {% call statement('drop_old') -%}
+        drop table if exists {{ fresh }}
+    {%- endcall %}
+{%- endmacro %}
+
+
+{% macro shopmarts_delete_where(relation, predicate) -%}
+    delete from {{ relation }} where {{ predicate }}
+{%- endmacro %}
+
+
+{% macro shopmarts_retire_relation(relation) -%}
+    {{ return(adapter.dispatch('shopmarts_retire_relation', 'shopmarts')(relation)) }}
+{%- endmacro %}
+
+{% macro default__shopmarts_retire_relation(relation) -%}
+    {%- set retired = relation.identifier ~ '__retired_' ~ run_started_at.strftime('%Y%m%d%H%M%S') -%}
+    {% call statement('retire') -%}
+        alter {{ 'view' if relation.is_view else 'table' }} {{ relation }} rename to {{ adapter.quote(retired) }}
+    {%- endcall %}
+    {%- do adapter.cache_dropped(relation) -%}
+{%- endmacro %}
+
+{% macro clickhouse__shopmarts_retire_relation(relation) -%}
+    {% call statement('retire') -%}
+        drop {{ 'view' if relation.is_view else 'table' }} if exists {{ relation }}
+    {%- endcall %}
+    {%- do adapter.cache_dropped(relation) -%}
+{%- endmacro %}
