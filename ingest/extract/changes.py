@@ -41,9 +41,7 @@ def changes_table(table: str) -> str:
     return CHANGES_PREFIX + table
 
 
-def open_batch(
-    warehouse: psycopg.Connection, clickhouse: ClickHouseClient | None, raw: str
-) -> int:
+def open_batch(warehouse: psycopg.Connection, clickhouse: ClickHouseClient | None, raw: str) -> int:
     """Create the batch sequence and tables if missing; return this run's new batch id."""
     warehouse.execute(
         sql.SQL("CREATE SEQUENCE IF NOT EXISTS {}").format(sql.Identifier(raw, BATCH_SEQUENCE))
@@ -68,7 +66,9 @@ def open_batch(
     return int(row[0])
 
 
-def _postgres_changes(warehouse: psycopg.Connection, raw: str, source: SourceTable) -> sql.Identifier:
+def _postgres_changes(
+    warehouse: psycopg.Connection, raw: str, source: SourceTable
+) -> sql.Identifier:
     """``source``'s change log in the warehouse, created (typed like raw's key) if missing."""
     table = sql.Identifier(raw, changes_table(source.name))
     warehouse.execute(

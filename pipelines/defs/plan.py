@@ -39,6 +39,9 @@ class RefreshPlan:
     job_name: str  # the job that runs this plan
     extract_mode: ExtractMode  # full: replace raw from one snapshot; incremental: upsert
     marts: tuple[str, ...]  # rebuilt into the shadow, gated, then published, in MARTS order
+    # True: dbt folds the change log into the intermediate aggregates (only the keys the
+    # new raw rows touch); False: it rebuilds them from raw (the nightly's reconciliation).
+    incremental_marts: bool
     shadow_schema: str  # where dbt builds and the gates validate (ClickHouse: database)
     published_schema: str  # where analysts read; the publish swaps the marts in here
 
@@ -56,6 +59,7 @@ def plan_for(mode: str) -> RefreshPlan:
             job_name="nightly_refresh",
             extract_mode="full",  # reconciles hard deletes
             marts=MARTS,
+            incremental_marts=False,  # a full rebuild from raw: the reconciliation
             shadow_schema=SHADOW_SCHEMA,
             published_schema=PUBLISHED_SCHEMA,
         )
@@ -65,6 +69,7 @@ def plan_for(mode: str) -> RefreshPlan:
             job_name="hourly_refresh",
             extract_mode="incremental",
             marts=HOURLY_MARTS,
+            incremental_marts=True,
             shadow_schema=SHADOW_SCHEMA,
             published_schema=PUBLISHED_SCHEMA,
         )
@@ -114,9 +119,10 @@ class RefreshPlanResource(dg.ConfigurableResource):
 
     mode: RefreshMode = Field(
         description=(
-            "nightly: full extract, every mart rebuilt and published; hourly: incremental "
-            f"extract, {' and '.join(HOURLY_MARTS)} rebuilt and published, the other marts "
-            "left as they were. Must be the job's own mode."
+            "nightly: full extract, the intermediate aggregates and every mart rebuilt from "
+            "raw and published; hourly: incremental extract, the aggregates updated for the "
+            "keys the new rows touch, every mart rebuilt from them and published. Must be "
+            "the job's own mode."
         )
     )
 

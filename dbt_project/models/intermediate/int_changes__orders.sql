@@ -15,7 +15,9 @@
     The old facts are read by name, not by ref: this model runs before the facts are
     replaced, and a ref would make a cycle. -#}
 
-{%- set fold = fold_state() -%}
+-- depends_on: {{ ref('stg_shop__orders') }}
+-- depends_on: {{ ref('stg_shop__order_items') }}
+{% set fold = fold_state() -%}
 
 {%- if fold.incremental %}
 

@@ -10,8 +10,8 @@
     `stg_shop__orders` with a filter of its own. A table kept by order: an incremental
     build replaces the orders the change log touched (macros/incremental/fold.sql). -#}
 
+{% set fold = fold_state() -%}
 -- depends_on: {{ ref('int_changes__orders') }}
-{%- set fold = fold_state() -%}
 
 with
 

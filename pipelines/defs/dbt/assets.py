@@ -34,7 +34,7 @@ from pipelines.defs.dbt.connection import (
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
 from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.keys import mart_key
-from pipelines.defs.plan import PLAN_RESOURCE_KEY, RefreshPlanResource
+from pipelines.defs.plan import PLAN_RESOURCE_KEY, RefreshPlan, RefreshPlanResource
 from pipelines.defs.resources import ENVIRONMENT_RESOURCE_KEY
 from quality.parity import MartParity, check_parity
 
@@ -105,13 +105,19 @@ class DbtBuildConfig(dg.Config):
     )
 
 
-def dbt_build_args(marts_schema: str, as_of_date: str = "") -> list[str]:
+def dbt_build_args(
+    marts_schema: str, as_of_date: str = "", incremental_marts: bool = False
+) -> list[str]:
     """`dbt build` of the marts into ``marts_schema`` (a refresh: its plan's shadow), with
     the run's vars. Unit tests are left to the test suite (CI): a refresh runs the models
-    and their data tests only."""
-    variables = {"marts_schema": marts_schema}
+    and their data tests only. ``incremental_marts``: the intermediate aggregates fold the
+    change log in (the hourly plan); else they are rebuilt from raw
+    (`dbt_project/macros/incremental/fold.sql`)."""
+    variables: dict[str, str | bool] = {"marts_schema": marts_schema}
     if as_of_date:
         variables["as_of_date"] = as_of_date
+    if incremental_marts:
+        variables["incremental_marts"] = True
     # --partial-parse: the project turns partial parsing off for hand runs (dbt_project.yml
     # says why); a refresh re-parses only when the project changed (see `seed_parse_state`).
     return [
@@ -210,7 +216,7 @@ def _build(
     dbt: DbtCliResource,
     target: str,
     environment: ShopmartsEnvironment,
-    marts_schema: str,
+    plan: RefreshPlan,
     config: DbtBuildConfig,
 ) -> Iterator:
     runs_dir = dbt_runs_dir(target)
@@ -219,7 +225,7 @@ def _build(
     # dagster-dbt hands os.environ to dbt (and to its own adapter handle), so the
     # connection variables stay set while the invocation streams its events.
     with dbt_environment(environment.environment(), DBT_TARGET_PATH=str(runs_dir)):
-        args = dbt_build_args(marts_schema, config.as_of_date)
+        args = dbt_build_args(plan.shadow_schema, config.as_of_date, plan.incremental_marts)
         invocation = dbt.cli(args, context=context)
         # Not `.fetch_row_counts()`: dagster-dbt then hands the events through a thread
         # pool whose reader polls `Future.done()` in a loop without sleeping, holding the
@@ -249,7 +255,7 @@ def engine_dbt_assets(target: str, manifest: Path | None = None) -> dg.AssetsDef
             getattr(context.resources, resource_key),
             target,
             getattr(context.resources, ENVIRONMENT_RESOURCE_KEY),
-            getattr(context.resources, PLAN_RESOURCE_KEY).plan.shadow_schema,
+            getattr(context.resources, PLAN_RESOURCE_KEY).plan,
             config,
         )
 

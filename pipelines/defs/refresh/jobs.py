@@ -29,14 +29,15 @@ def refresh_run_config(mode: str) -> dict[str, Any]:
 STAGING = dg.AssetSelection.key_prefixes(
     *[[engine, layer] for engine in ENGINES for layer in ("staging", "intermediate")]
 )
-# The staging and intermediate models the hourly marts read are in the job too: besides
-# being cheap to recreate, they carry the dependency on raw, so dbt never runs before the
-# extract, and an intermediate model never lags the raw rows its marts are built from.
+# The staging and intermediate models are in the job too: they carry the dependency on
+# raw, so dbt never runs before the extract; the intermediate aggregates fold the hour's
+# changes in, and `int_changes__folded` (read by no mart) moves their watermark.
 # Their dbt tests are not: they restate, on views over raw, the keys and references the
 # raw gate has just validated, and each is a full scan plus events; the nightly runs them.
 HOURLY_MARTS_WITH_STAGING = (
     dg.AssetSelection.assets(*mart_keys(HOURLY.marts))
     | (dg.AssetSelection.assets(*mart_keys(HOURLY.marts)).upstream() & STAGING).without_checks()
+    | STAGING.without_checks()
 )
 RAW = dg.AssetSelection.key_prefixes(*[[engine, "raw"] for engine in ENGINES])
 PUBLISH = dg.AssetSelection.assets("published_marts")
@@ -70,9 +71,10 @@ nightly_refresh = dg.define_asset_job(
 hourly_refresh = dg.define_asset_job(
     name=HOURLY.job_name,
     description=(
-        "Incremental refresh: rows changed since the stored watermark, raw gates, "
-        f"{' and '.join(HOURLY.marts)} rebuilt in both engines into the shadow, gates and "
-        "parity, publish of just those marts (the others stay as they were), ANALYZE."
+        "Incremental refresh: rows changed since the stored watermark, raw gates, the "
+        "intermediate aggregates updated for the keys those rows touch, every mart "
+        "rebuilt from them in both engines into the shadow, gates and parity, atomic "
+        "publish, ANALYZE."
     ),
     # ANALYZE too: the incremental load changed raw and the publish replaced marts.
     selection=RAW | HOURLY_MARTS_WITH_STAGING | PUBLISH | ANALYZED,

@@ -1,0 +1,207 @@
+"""Incremental marts (issue #17): hourly builds fold the change log; they equal a full rebuild.
+
+One small shop, a nightly (full extract, full dbt build), then simulated hours: the
+simulator's updates, cancellations, returns and hard deletes, plus what it does not make,
+done here by SQL on the shop: a late-arriving order (dated days back), an order line
+moved to another order, an order handed to another customer, an order deleted. After each
+hour: the incremental extract, an incremental dbt build (`incremental_marts`, what the
+hourly plan passes) into one marts schema, and a full rebuild from the same raw into a
+sandbox (`schema_prefix`: its own staging and intermediate tables too); every mart must
+hold the same rows in both, in each engine (EXCEPT ALL both ways).
+
+Then a build that fails in the middle, by a real failing statement: a CHECK constraint on
+the daily aggregate refuses the hour's rows after the facts and the customer summary were
+already replaced. The watermark stays behind; once the constraint is gone the next build
+converges to the full rebuild's marts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from core.clients import clickhouse_client
+from core.settings import Environment
+from core.vocabulary import MARTS
+from ingest.extract.run import extract
+from ingest.shop.generate import generate_shop
+from ingest.shop.simulate import simulate_shop
+from pipelines.defs.dbt.connection import DbtRun, run_dbt
+
+SCALE = 0.02
+SEED = 20261205
+MARTS_SCHEMA = "incr_marts"  # the increments' marts (staging: the real intermediate tables)
+FULL_PREFIX = "incr_full_"  # the full rebuild's sandbox: incr_full_staging, incr_full_incr_marts
+AS_OF = "2030-01-01"  # the same as-of date for both builds (recency figures)
+
+
+def dbt_build(
+    environment: Environment, *, incremental: bool, prefix: str = ""
+) -> dict[str, DbtRun]:
+    variables = {"marts_schema": MARTS_SCHEMA, "as_of_date": AS_OF, "schema_prefix": prefix}
+    if incremental:
+        variables["incremental_marts"] = True  # type: ignore[assignment]
+    runs = run_dbt(
+        environment,
+        ["run", "--vars", json.dumps(variables)],
+    )
+    return runs
+
+
+def assert_ok(runs: dict[str, DbtRun]) -> None:
+    for run in runs.values():
+        assert run.ok, run.output[-4000:]
+
+
+def differing_rows(environment: Environment, mart: str) -> dict[str, int]:
+    """Rows of ``mart`` in one build and not the other (both ways), per engine."""
+    built, full = f"{MARTS_SCHEMA}.{mart}", f"{FULL_PREFIX}{MARTS_SCHEMA}.{mart}"
+    with psycopg.connect(environment.warehouse_url) as conn:
+        row = conn.execute(
+            f"SELECT (SELECT count(*) FROM (TABLE {built} EXCEPT ALL TABLE {full}) a)"
+            f" + (SELECT count(*) FROM (TABLE {full} EXCEPT ALL TABLE {built}) b)"
+            f" + abs((SELECT count(*) FROM {built}) - (SELECT count(*) FROM {full}))"
+        ).fetchone()
+        assert row is not None
+        postgres = int(row[0])
+    with clickhouse_client(environment.clickhouse_url) as client:
+        clickhouse = int(
+            client.command(
+                f"SELECT (SELECT count() FROM (SELECT * FROM {built} EXCEPT ALL SELECT * FROM {full}))"
+                f" + (SELECT count() FROM (SELECT * FROM {full} EXCEPT ALL SELECT * FROM {built}))"
+                f" + abs(toInt64((SELECT count() FROM {built})) - toInt64((SELECT count() FROM {full})))"
+            )
+        )
+    return {"postgres": postgres, "clickhouse": clickhouse}
+
+
+def assert_marts_equal_full_rebuild(environment: Environment) -> None:
+    assert_ok(dbt_build(environment, incremental=False, prefix=FULL_PREFIX))
+    differing = {mart: differing_rows(environment, mart) for mart in MARTS}
+    assert all(n == 0 for counts in differing.values() for n in counts.values()), differing
+
+
+def shop_changes_the_simulator_lacks(environment: Environment, hour: int) -> None:
+    """A late-arriving order (its date days back), a line moved to another order, an
+    order handed to another customer, an order hard-deleted."""
+    with psycopg.connect(environment.shop_url, autocommit=True) as conn:
+        recognized = [
+            row[0]
+            for row in conn.execute(
+                "SELECT order_id FROM orders WHERE payment_status = 'completed' "
+                "AND order_status NOT IN ('cancelled', 'returned') "
+                "ORDER BY order_id OFFSET %s LIMIT 5",
+                (10 * hour,),
+            )
+        ]
+        first, second, third, fourth, fifth = recognized
+        # Late: a copy of `first` dated 9 days before the newest order, with its lines.
+        (late,) = conn.execute(
+            """
+            WITH shift AS (
+                SELECT (SELECT max(order_date) FROM orders) - interval '9 days' - order_date
+                    AS by
+                FROM orders WHERE order_id = %s
+            )
+            INSERT INTO orders (customer_id, order_date, order_status, payment_status,
+                subtotal, discount_amount, tax_amount, shipping_amount, total_amount,
+                shipping_address_id, shipping_method, shipped_at, delivered_at, created_at)
+            SELECT customer_id, order_date + by, order_status, payment_status, subtotal,
+                discount_amount, tax_amount, shipping_amount, total_amount,
+                shipping_address_id, shipping_method, shipped_at + by, delivered_at + by,
+                created_at + by
+            FROM orders, shift WHERE order_id = %s RETURNING order_id
+            """,
+            (first, first),
+        ).fetchone()  # type: ignore[misc]
+        conn.execute(
+            """
+            INSERT INTO order_items (order_id, product_id, quantity, unit_price,
+                discount_amount, line_total, created_at)
+            SELECT %s, product_id, quantity, unit_price, discount_amount, line_total,
+                (SELECT created_at FROM orders WHERE order_id = %s)
+            FROM order_items WHERE order_id = %s
+            """,
+            (late, late, first),
+        )
+        # A line moved from `second` to `third`.
+        conn.execute(
+            "UPDATE order_items SET order_id = %s WHERE order_item_id = "
+            "(SELECT min(order_item_id) FROM order_items WHERE order_id = %s)",
+            (third, second),
+        )
+        # `fourth` handed to the customer of `first`.
+        conn.execute(
+            "UPDATE orders SET customer_id = (SELECT customer_id FROM orders WHERE order_id = %s) "
+            "WHERE order_id = %s",
+            (first, fourth),
+        )
+        # `fifth` deleted (its lines and promotions go with it: ON DELETE CASCADE).
+        conn.execute("DELETE FROM orders WHERE order_id = %s", (fifth,))
+
+
+@pytest.fixture(scope="module")
+def nightly(environment: Environment) -> Iterator[Environment]:
+    """A fresh shop, its full extract and a full build (the nightly's), once."""
+    generate_shop(environment.shop_url, scale=SCALE, seed=SEED, replace=True, progress=False)
+    extract(environment, "full")
+    assert_ok(dbt_build(environment, incremental=True))  # nothing folded yet: a full build
+    yield environment
+
+
+def test_hourly_increments_equal_a_full_rebuild(nightly: Environment) -> None:
+    for hour in (1, 2):
+        simulate_shop(nightly.shop_url, hours=1, seed=SEED + hour, progress=False)
+        shop_changes_the_simulator_lacks(nightly, hour)
+        extract(nightly, "incremental")
+        runs = dbt_build(nightly, incremental=True)
+        assert_ok(runs)
+        for run in runs.values():
+            # Incremental: the facts were updated in place, not rebuilt.
+            assert "full rebuild" not in run.output, run.output[-3000:]
+        assert_marts_equal_full_rebuild(nightly)
+
+
+def _refuse_daily_rows(environment: Environment, refuse: bool) -> None:
+    """A CHECK on the daily aggregate that every row fails (or its removal)."""
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        if refuse:
+            conn.execute(
+                "ALTER TABLE staging.int_sales__daily "
+                "ADD CONSTRAINT refuse_all CHECK (orders_count < 0) NOT VALID"
+            )
+        else:
+            conn.execute("ALTER TABLE staging.int_sales__daily DROP CONSTRAINT refuse_all")
+    with clickhouse_client(environment.clickhouse_url) as client:
+        if refuse:
+            client.command(
+                "ALTER TABLE staging.int_sales__daily ADD CONSTRAINT refuse_all CHECK orders_count < 0"
+            )
+        else:
+            client.command("ALTER TABLE staging.int_sales__daily DROP CONSTRAINT refuse_all")
+
+
+def test_a_build_failing_midway_converges_next_time(nightly: Environment) -> None:
+    simulate_shop(nightly.shop_url, hours=1, seed=SEED + 10, progress=False)
+    shop_changes_the_simulator_lacks(nightly, 3)
+    extract(nightly, "incremental")
+    _refuse_daily_rows(nightly, True)
+    try:
+        runs = dbt_build(nightly, incremental=True)
+    finally:
+        _refuse_daily_rows(nightly, False)
+    for target, run in runs.items():
+        assert not run.ok, f"{target}: the refused insert should fail the build"
+        results = {r["unique_id"].split(".")[-1]: r["status"] for r in run.artifact()["results"]}
+        # The facts and the customer summary were replaced; the watermark was not moved.
+        assert results["int_customers__order_summary"] == "success", results
+        assert results["int_sales__daily"] == "error", results
+        assert results["int_changes__folded"] == "skipped", results
+    # Another hour on top, then a build that succeeds: everything pending is folded in.
+    simulate_shop(nightly.shop_url, hours=1, seed=SEED + 11, progress=False)
+    extract(nightly, "incremental")
+    assert_ok(dbt_build(nightly, incremental=True))
+    assert_marts_equal_full_rebuild(nightly)
