@@ -58,7 +58,8 @@
 {#- What this build folds: {incremental, from_batch, to_batch}. Batches in (from, to]
     are folded in; to_batch is the newest batch logged (0: none). -#}
 {% macro fold_state() -%}
-    {%- if not execute -%}
+    {#- Parsing, or a unit test (no relation of its own): a full computation. -#}
+    {%- if not execute or this is none -%}
         {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
     {%- endif -%}
     {%- set batches = change_log_relation('_change_batches') -%}
