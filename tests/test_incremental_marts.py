@@ -94,9 +94,9 @@ def assert_marts_equal_full_rebuild(environment: Environment) -> None:
     assert all(n == 0 for counts in differing.values() for n in counts.values()), differing
 
 
-def shop_changes_the_simulator_lacks(environment: Environment, hour: int) -> None:
+def shop_changes_the_simulator_lacks(environment: Environment, hour: int) -> int:
     """A late-arriving order (its date days back), a line moved to another order, an
-    order handed to another customer, an order hard-deleted."""
+    order handed to another customer, an order hard-deleted; returns the deleted order."""
     with psycopg.connect(environment.shop_url, autocommit=True) as conn:
         recognized = [
             row[0]
@@ -151,6 +151,21 @@ def shop_changes_the_simulator_lacks(environment: Environment, hour: int) -> Non
         )
         # `fifth` deleted (its lines and promotions go with it: ON DELETE CASCADE).
         conn.execute("DELETE FROM orders WHERE order_id = %s", (fifth,))
+    return int(fifth)
+
+
+def logged_deletes(environment: Environment, order_id: int) -> dict[str, int]:
+    """Rows of the newest batch in each engine's change log saying ``order_id`` was deleted."""
+    query = (
+        "SELECT count(*) FROM raw._changes__orders WHERE _deleted AND order_id = {id} "
+        "AND _batch = (SELECT max(batch) FROM raw._change_batches)"
+    )
+    with psycopg.connect(environment.warehouse_url) as conn:
+        row = conn.execute(query.format(id=int(order_id))).fetchone()  # type: ignore[arg-type]
+        assert row is not None
+    with clickhouse_client(environment.clickhouse_url) as client:
+        clickhouse = int(client.command(query.format(id=int(order_id))))
+    return {"postgres": int(row[0]), "clickhouse": clickhouse}
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +180,10 @@ def nightly(environment: Environment) -> Iterator[Environment]:
 def an_hour(environment: Environment, hour: int) -> None:
     """One simulated hour with the changes the simulator lacks, then the incremental extract."""
     simulate_shop(environment.shop_url, hours=1, seed=SEED + hour, progress=False)
-    shop_changes_the_simulator_lacks(environment, hour)
+    deleted = shop_changes_the_simulator_lacks(environment, hour)
     extract(environment, "incremental")
+    # The extract logged the hard delete in both engines, in this run's batch.
+    assert logged_deletes(environment, deleted) == {"postgres": 1, "clickhouse": 1}
 
 
 def hourly_build(environment: Environment) -> None:

@@ -90,10 +90,50 @@
 {%- endmacro %}
 
 {% macro default__shopmarts_replace_rows(relation, sql) -%}
-    {% call statement('truncate') -%}
-        truncate table {{ relation }}
+    {%- if shopmarts_columns_differ(relation, sql) -%}
+        {#- Other columns or types (another source profile's keys, a changed model): the
+            rows cannot go into this table. It is renamed away (what reads it keeps
+            reading it until rebuilt) and the table made anew. -#}
+        {{ log("The columns of " ~ relation ~ " changed: a new table", info=True) }}
+        {{ default__shopmarts_retire_relation(relation) }}
+        {{ default__shopmarts_create_table(relation, sql) }}
+    {%- else -%}
+        {% call statement('truncate') -%}
+            truncate table {{ relation }}
+        {%- endcall %}
+        {{ shopmarts_insert(relation, sql) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Postgres: whether ``sql``'s columns (names, types, order) differ from ``relation``'s;
+    the SQL goes through a temporary view so Postgres types it as it would the table. -#}
+{% macro shopmarts_columns_differ(relation, sql) -%}
+    {%- set probe = 'shopmarts_columns_probe' -%}
+    {% call statement('drop_columns_probe') -%}
+        drop view if exists pg_temp.{{ probe }}
     {%- endcall %}
-    {{ shopmarts_insert(relation, sql) }}
+    {% call statement('create_columns_probe') -%}
+        create temporary view {{ probe }} as {{ sql }}
+    {%- endcall %}
+    {%- set columns_of -%}
+        select attnum, attname, format_type(atttypid, atttypmod)
+        from pg_attribute where attnum > 0 and not attisdropped and attrelid =
+    {%- endset -%}
+    {% call statement('compare_columns', fetch_result=True) -%}
+        select count(*) from (
+            ({{ columns_of }} '{{ relation }}'::regclass
+             except {{ columns_of }} 'pg_temp.{{ probe }}'::regclass)
+            union all
+            ({{ columns_of }} 'pg_temp.{{ probe }}'::regclass
+             except {{ columns_of }} '{{ relation }}'::regclass)
+        ) as differing
+    {%- endcall %}
+    {%- set differing = load_result('compare_columns')['data'][0][0] -%}
+    {% call statement('drop_columns_probe') -%}
+        drop view pg_temp.{{ probe }}
+    {%- endcall %}
+    {{ return(differing | int > 0) }}
 {%- endmacro %}
 
 {% macro clickhouse__shopmarts_replace_rows(relation, sql) -%}
