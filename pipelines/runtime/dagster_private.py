@@ -21,6 +21,13 @@ What each one is for, and why no public API does it:
   (`pipelines.runtime.executor`). The public `dg.multiprocess_executor` starts each step by
   "spawn" or "forkserver" only (a fresh interpreter per step); the class itself takes
   `start_method="fork"`.
+- `DagsterSqliteStorage`, `SqliteRunStorage`, `SqliteEventLogStorage`,
+  `SqliteScheduleStorage`, `SQLITE_BUSY_TIMEOUT_SECONDS` and the three folder names
+  (`runs_directory`, `event_logs_directory`, `schedules_directory`): the instance's SQLite
+  storage, subclassed to keep its connections open (`pipelines.runtime.instance_storage`,
+  named in `dagster.yaml`). Dagster loads custom storage from the instance's YAML but exports
+  neither the SQLite classes nor the layout of their files, which ours must keep so a
+  DAGSTER_HOME reads the same with either. Tests: `tests/test_runtime.py`.
 - `DagsterGrpcClient`: asks the stack's code server whether it serves the definitions yet
   (`pipelines.runtime.dagster_processes.code_server_serves`). The public alternative is the
   `dagster api grpc-health-check` command: a new interpreter per probe.
@@ -57,6 +64,22 @@ from dagster._core.launcher import (
     RunLauncher,
     WorkerStatus,
 )
+from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.runs import SqliteRunStorage
+from dagster._core.storage.schedules import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+)
+from dagster._core.storage.sqlite_storage import (
+    _event_logs_directory as event_logs_directory,
+)
+from dagster._core.storage.sqlite_storage import (
+    _runs_directory as runs_directory,
+)
+from dagster._core.storage.sqlite_storage import (
+    _schedule_directory as schedules_directory,
+)
 from dagster._grpc.client import DagsterGrpcClient
 from dagster._grpc.types import ExecuteRunArgs
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
@@ -76,19 +99,27 @@ def run_dagster_cli(argv: list[str]) -> None:
 
 
 __all__ = [
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
     "CheckRunHealthResult",
     "ConfigurableClass",
     "ConfigurableClassData",
     "DagsterGrpcClient",
+    "DagsterSqliteStorage",
     "ExecuteRunArgs",
     "LaunchRunContext",
     "MultiprocessExecutor",
     "RetryMode",
     "RunLauncher",
+    "SqliteEventLogStorage",
+    "SqliteRunStorage",
+    "SqliteScheduleStorage",
     "WorkerStatus",
     "WorkspaceOpts",
     "cron_string_iterator",
+    "event_logs_directory",
     "dagster_instance_config",
     "execute_launch_command",
     "run_dagster_cli",
+    "runs_directory",
+    "schedules_directory",
 ]

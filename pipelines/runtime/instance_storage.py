@@ -1,0 +1,199 @@
+"""Dagster's SQLite storage with its connections kept open: the instance's storage of the stack.
+
+A refresh writes a few hundred events (each step's start, outputs, materializations, check
+evaluations, logs; the run's planned assets and checks before it is queued). Dagster's
+SQLite storage opens a new SQLAlchemy engine and a new SQLite connection for every read and
+write, two or three per event, and each commit and close waits for the disk (WAL mode,
+`synchronous=FULL`: an fsync per commit, a checkpoint when the last connection closes).
+Measured on this 2-core machine under load, one event cost 20-90 ms, an hourly refresh's
+334 events 13 s, spent inside the steps and before the run is queued.
+
+Here the same storage, files and tables keep one engine per database file per process, so
+the connection and SQLAlchemy's compiled statements are reused, and set
+`synchronous=NORMAL`, which in WAL mode still survives any process crash (a commit is in
+the WAL before it returns) and can lose only the last commits on a power cut: an event log
+is not the data a refresh publishes. The layout on disk is Dagster's own
+(`storage: sqlite`), so an existing DAGSTER_HOME reads the same, and back.
+
+Processes fork (the run worker its steps): a child never uses a connection its parent
+opened (SQLite forbids it); the engines are per process id, and the parent's are left
+untouched in the child (closing them there could checkpoint under the parent).
+
+Configured in `dagster.yaml` as `storage: {custom: {module: pipelines.runtime.instance_storage,
+class: WarmSqliteStorage, config: {base_dir: ...}}}`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import QueuePool
+
+from pipelines.runtime.dagster_private import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    ConfigurableClassData,
+    DagsterSqliteStorage,
+    SqliteEventLogStorage,
+    SqliteRunStorage,
+    SqliteScheduleStorage,
+    event_logs_directory,
+    runs_directory,
+    schedules_directory,
+)
+
+# Per process, the database files whose engines stay open: the run worker writes its run's
+# shard and the index; the daemon and the webserver read many runs' shards over a day, so
+# the least recently used beyond this many are closed.
+MAX_OPEN_SHARDS = 8
+# Connections one engine keeps for its threads (the daemon and the webserver read from
+# several); more at once open and close as Dagster's own do.
+POOL_SIZE = 2
+_INHERITED: list[Any] = []  # engines of a parent process, never used nor closed in a child
+
+
+def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL (Dagster sets it when it creates a file) plus NORMAL: no fsync per commit.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def warm_engine(conn_string: str) -> Engine:
+    """A SQLite engine that keeps up to POOL_SIZE connections open, usable from any thread
+    (one at a time: the pool hands each connection to one borrower)."""
+    engine = sqlalchemy.create_engine(
+        conn_string,
+        poolclass=QueuePool,
+        pool_size=POOL_SIZE,
+        max_overflow=-1,  # never make a caller wait; the extra ones close on return
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+    sqlalchemy_event.listen(engine, "connect", _set_pragmas)
+    return engine
+
+
+class _Engines:
+    """The warm engines of one storage, per database file, for the current process only."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._pid = os.getpid()
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, conn_string: str) -> Engine:
+        with self._lock:
+            if self._pid != os.getpid():  # a fork: the parent's connections are not ours
+                _INHERITED.append(self._engines)
+                self._engines = OrderedDict()
+                self._pid = os.getpid()
+            engine = self._engines.get(conn_string)
+            if engine is None:
+                engine = self._engines[conn_string] = warm_engine(conn_string)
+                while len(self._engines) > self._limit:
+                    _oldest, evicted = self._engines.popitem(last=False)
+                    evicted.dispose()
+            else:
+                self._engines.move_to_end(conn_string)
+            return engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                for engine in self._engines.values():
+                    engine.dispose()
+            self._engines = OrderedDict()
+
+
+class WarmSqliteRunStorage(SqliteRunStorage):
+    """Dagster's SQLite run storage (runs.db) over one warm engine."""
+
+    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
+        super().__init__(conn_string, inst_data)
+        self._warm = _Engines(1)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._warm.get(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._warm.dispose()
+
+
+class WarmSqliteScheduleStorage(SqliteScheduleStorage):
+    """Dagster's SQLite schedule storage (schedules.db: ticks, sensor cursors) over one warm
+    engine."""
+
+    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
+        super().__init__(conn_string, inst_data)
+        self._warm = _Engines(1)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._warm.get(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._warm.dispose()
+
+
+class WarmSqliteEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log (one file per run, plus the index) over warm engines."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        super().__init__(base_dir, inst_data)
+        self._warm = _Engines(MAX_OPEN_SHARDS)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        # As Dagster's own (one lock per process around each connection, the file created
+        # on first use), but the engine is kept.
+        with self._db_lock:
+            engine = self._warm.get(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def wipe(self) -> None:
+        self._warm.dispose()  # before Dagster deletes the files under the open connections
+        super().wipe()
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._warm.dispose()
+
+
+class WarmSqliteStorage(DagsterSqliteStorage):
+    """`storage: sqlite` with the warm run, event log and schedule storages above."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        # Not DagsterSqliteStorage.__init__: it would open Dagster's cold storages first.
+        self.base_dir = base_dir
+        self._run_storage = WarmSqliteRunStorage.from_local(runs_directory(base_dir))
+        self._event_log_storage = WarmSqliteEventLogStorage(event_logs_directory(base_dir))
+        self._schedule_storage = WarmSqliteScheduleStorage.from_local(
+            schedules_directory(base_dir)
+        )
+        self._inst_data = inst_data
+        super(DagsterSqliteStorage, self).__init__()
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> WarmSqliteStorage:
+        # Dagster's names its own class here, not ``cls``.
+        os.makedirs(config_value["base_dir"], exist_ok=True)
+        return cls(config_value["base_dir"], inst_data=inst_data)
