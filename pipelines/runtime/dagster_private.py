@@ -28,6 +28,11 @@ What each one is for, and why no public API does it:
   named in `dagster.yaml`). Dagster loads custom storage from the instance's YAML but exports
   neither the SQLite classes nor the layout of their files, which ours must keep so a
   DAGSTER_HOME reads the same with either. Tests: `tests/test_runtime.py`.
+- `LocalComputeLogManager`, `CapturedLogContext`, `ComputeIOType`, `IO_TYPE_EXTENSION`,
+  `compute_logs_directory`, `redirect_to_file`: the steps' stdout/stderr files the UI shows,
+  written without Dagster's `tail -F` mirror processes
+  (`pipelines.runtime.instance_storage.StepLogFiles`, named in `dagster.yaml`): the compute
+  log manager is configurable, its base class and file layout are not exported.
 - `DagsterGrpcClient`: asks the stack's code server whether it serves the definitions yet
   (`pipelines.runtime.dagster_processes.code_server_serves`). The public alternative is the
   `dagster api grpc-health-check` command: a new interpreter per probe.
@@ -64,7 +69,14 @@ from dagster._core.launcher import (
     RunLauncher,
     WorkerStatus,
 )
+from dagster._core.execution.compute_logs import redirect_to_file
+from dagster._core.instance.ref import compute_logs_directory
+from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.local_compute_log_manager import (
+    IO_TYPE_EXTENSION,
+    LocalComputeLogManager,
+)
 from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.storage.schedules import SqliteScheduleStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -99,7 +111,10 @@ def run_dagster_cli(argv: list[str]) -> None:
 
 
 __all__ = [
+    "IO_TYPE_EXTENSION",
     "SQLITE_BUSY_TIMEOUT_SECONDS",
+    "CapturedLogContext",
+    "ComputeIOType",
     "CheckRunHealthResult",
     "ConfigurableClass",
     "ConfigurableClassData",
@@ -107,6 +122,7 @@ __all__ = [
     "DagsterSqliteStorage",
     "ExecuteRunArgs",
     "LaunchRunContext",
+    "LocalComputeLogManager",
     "MultiprocessExecutor",
     "RetryMode",
     "RunLauncher",
@@ -115,10 +131,12 @@ __all__ = [
     "SqliteScheduleStorage",
     "WorkerStatus",
     "WorkspaceOpts",
+    "compute_logs_directory",
     "cron_string_iterator",
     "event_logs_directory",
     "dagster_instance_config",
     "execute_launch_command",
+    "redirect_to_file",
     "run_dagster_cli",
     "runs_directory",
     "schedules_directory",

@@ -1,4 +1,5 @@
-"""Dagster's SQLite storage with its connections kept open: the instance's storage of the stack.
+"""The instance's storage for the stack: Dagster's SQLite storage with its connections kept
+open, and step logs written to their files without mirror processes (`StepLogFiles`).
 
 A refresh writes a few hundred events (each step's start, outputs, materializations, check
 evaluations, logs; the run's planned assets and checks before it is queued). Dagster's
@@ -26,10 +27,12 @@ class: WarmSqliteStorage, config: {base_dir: ...}}}`.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy
@@ -37,14 +40,22 @@ from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
+from dagster import Field, StringSource
+
 from pipelines.runtime.dagster_private import (
+    IO_TYPE_EXTENSION,
     SQLITE_BUSY_TIMEOUT_SECONDS,
+    CapturedLogContext,
+    ComputeIOType,
     ConfigurableClassData,
     DagsterSqliteStorage,
+    LocalComputeLogManager,
     SqliteEventLogStorage,
     SqliteRunStorage,
     SqliteScheduleStorage,
+    compute_logs_directory,
     event_logs_directory,
+    redirect_to_file,
     runs_directory,
     schedules_directory,
 )
@@ -197,3 +208,39 @@ class WarmSqliteStorage(DagsterSqliteStorage):
         # Dagster's names its own class here, not ``cls``.
         os.makedirs(config_value["base_dir"], exist_ok=True)
         return cls(config_value["base_dir"], inst_data=inst_data)
+
+
+class StepLogFiles(LocalComputeLogManager):
+    """Dagster's local compute logs (each step's stdout and stderr in a file under
+    DAGSTER_HOME/storage, shown in the UI), written straight to the files.
+
+    Dagster's own also mirrors them back to the step's original stdout and stderr (here the
+    daemon's log) through `tail -F` and a Python watcher process per stream: four processes
+    per step, started and stopped on every step of every run. The files, which the UI reads,
+    are the same.
+    """
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"base_dir": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> StepLogFiles:
+        # Dagster's default place, DAGSTER_HOME/storage, unless one is given.
+        base_dir = config_value.get("base_dir") or compute_logs_directory(
+            os.environ["DAGSTER_HOME"]
+        )
+        return cls(base_dir, inst_data=inst_data)
+
+    @contextmanager
+    def capture_logs(self, log_key: Sequence[str]) -> Iterator[CapturedLogContext]:
+        outpath = self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[ComputeIOType.STDOUT])
+        errpath = self.get_captured_local_path(log_key, IO_TYPE_EXTENSION[ComputeIOType.STDERR])
+        for path in (outpath, errpath):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        with redirect_to_file(sys.stdout, outpath), redirect_to_file(sys.stderr, errpath):
+            yield CapturedLogContext(log_key)
+        # As Dagster's: the file that says the capture is complete.
+        Path(self.complete_artifact_path(log_key)).touch()
