@@ -22,8 +22,9 @@ What each one is for, and why no public API does it:
   "spawn" or "forkserver" only (a fresh interpreter per step); the class itself takes
   `start_method="fork"`.
 - `DagsterSqliteStorage`, `SqliteRunStorage`, `SqliteEventLogStorage`,
-  `SqliteScheduleStorage`, `SQLITE_BUSY_TIMEOUT_SECONDS` and the three folder names
-  (`runs_directory`, `event_logs_directory`, `schedules_directory`): the instance's SQLite
+  `SqliteScheduleStorage`, `SQLITE_BUSY_TIMEOUT_SECONDS`, the three folder names
+  (`runs_directory`, `event_logs_directory`, `schedules_directory`) and the file names
+  (`sqlite_conn_string`): the instance's SQLite
   storage, subclassed to keep its connections open (`pipelines.runtime.instance_storage`,
   named in `dagster.yaml`). Dagster loads custom storage from the instance's YAML but exports
   neither the SQLite classes nor the layout of their files, which ours must keep so a
@@ -80,6 +81,7 @@ from dagster._core.storage.local_compute_log_manager import (
 from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.storage.schedules import SqliteScheduleStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite import create_db_conn_string as sqlite_conn_string
 from dagster._core.storage.sqlite_storage import (
     DagsterSqliteStorage,
 )
@@ -140,4 +142,5 @@ __all__ = [
     "run_dagster_cli",
     "runs_directory",
     "schedules_directory",
+    "sqlite_conn_string",
 ]

@@ -27,6 +27,7 @@ class: WarmSqliteStorage, config: {base_dir: ...}}}`.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import threading
 from collections import OrderedDict
@@ -54,6 +55,7 @@ from pipelines.runtime.dagster_private import (
     SqliteRunStorage,
     SqliteScheduleStorage,
     compute_logs_directory,
+    sqlite_conn_string,
     event_logs_directory,
     redirect_to_file,
     runs_directory,
@@ -89,6 +91,31 @@ def warm_engine(conn_string: str) -> Engine:
     )
     sqlalchemy_event.listen(engine, "connect", _set_pragmas)
     return engine
+
+
+def _ready(conn_string: str, tables: tuple[str, ...]) -> bool:
+    """Whether the SQLite file exists with ``tables`` and an alembic stamp: then Dagster's
+    own check (which reads every migration script of its alembic history, 0.2-0.5 s per file
+    and process, in every step process of every run) would do nothing to it."""
+    path = conn_string.removeprefix("sqlite:///")
+    if not os.path.exists(path):
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return False
+    try:
+        found = {
+            name
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if not {*tables, "alembic_version"} <= found:
+            return False
+        return conn.execute("SELECT version_num FROM alembic_version").fetchone() is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
 
 
 class _Engines:
@@ -131,6 +158,13 @@ class WarmSqliteRunStorage(SqliteRunStorage):
         super().__init__(conn_string, inst_data)
         self._warm = _Engines(1)
 
+    @classmethod
+    def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None) -> Any:
+        conn_string = sqlite_conn_string(base_dir, "runs")
+        if _ready(conn_string, ("runs", "instance_info")):
+            return cls(conn_string, inst_data)
+        return super().from_local(base_dir, inst_data)  # creates, stamps, migrates
+
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         with self._warm.get(self._conn_string).connect() as conn, conn.begin():
@@ -148,6 +182,13 @@ class WarmSqliteScheduleStorage(SqliteScheduleStorage):
     def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
         super().__init__(conn_string, inst_data)
         self._warm = _Engines(1)
+
+    @classmethod
+    def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None) -> Any:
+        conn_string = sqlite_conn_string(base_dir, "schedules")
+        if _ready(conn_string, ("jobs", "job_ticks")):
+            return cls(conn_string, inst_data)
+        return super().from_local(base_dir, inst_data)  # creates, stamps, migrates
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -171,9 +212,11 @@ class WarmSqliteEventLogStorage(SqliteEventLogStorage):
         # As Dagster's own (one lock per process around each connection, the file created
         # on first use), but the engine is kept.
         with self._db_lock:
-            engine = self._warm.get(self.conn_string_for_shard(shard))
+            conn_string = self.conn_string_for_shard(shard)
+            engine = self._warm.get(conn_string)
             if shard not in self._initialized_dbs:
-                self._initdb(engine)
+                if not _ready(conn_string, ("event_logs",)):
+                    self._initdb(engine)  # creates and stamps a new file
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
