@@ -61,17 +61,17 @@ from __future__ import annotations
 from dagster._cli import ENV_PREFIX as _DAGSTER_CLI_ENV_PREFIX
 from dagster._cli import cli as _dagster_cli
 from dagster._cli.job import execute_launch_command
+from dagster._core.execution.compute_logs import redirect_to_file
 from dagster._core.execution.retries import RetryMode
 from dagster._core.executor.multiprocess import MultiprocessExecutor
 from dagster._core.instance.config import dagster_instance_config
+from dagster._core.instance.ref import compute_logs_directory
 from dagster._core.launcher import (
     CheckRunHealthResult,
     LaunchRunContext,
     RunLauncher,
     WorkerStatus,
 )
-from dagster._core.execution.compute_logs import redirect_to_file
-from dagster._core.instance.ref import compute_logs_directory
 from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.local_compute_log_manager import (

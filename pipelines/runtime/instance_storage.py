@@ -37,11 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
+from dagster import Field, StringSource
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
-
-from dagster import Field, StringSource
 
 from pipelines.runtime.dagster_private import (
     IO_TYPE_EXTENSION,
@@ -55,11 +54,11 @@ from pipelines.runtime.dagster_private import (
     SqliteRunStorage,
     SqliteScheduleStorage,
     compute_logs_directory,
-    sqlite_conn_string,
     event_logs_directory,
     redirect_to_file,
     runs_directory,
     schedules_directory,
+    sqlite_conn_string,
 )
 
 # Per process, the database files whose engines stay open: the run worker writes its run's
@@ -106,8 +105,7 @@ def _ready(conn_string: str, tables: tuple[str, ...]) -> bool:
         return False
     try:
         found = {
-            name
-            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
         if not {*tables, "alembic_version"} <= found:
             return False
@@ -238,9 +236,7 @@ class WarmSqliteStorage(DagsterSqliteStorage):
         self.base_dir = base_dir
         self._run_storage = WarmSqliteRunStorage.from_local(runs_directory(base_dir))
         self._event_log_storage = WarmSqliteEventLogStorage(event_logs_directory(base_dir))
-        self._schedule_storage = WarmSqliteScheduleStorage.from_local(
-            schedules_directory(base_dir)
-        )
+        self._schedule_storage = WarmSqliteScheduleStorage.from_local(schedules_directory(base_dir))
         self._inst_data = inst_data
         super(DagsterSqliteStorage, self).__init__()
 
