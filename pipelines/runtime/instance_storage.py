@@ -153,8 +153,8 @@ class WarmSqliteRunStorage(SqliteRunStorage):
     """Dagster's SQLite run storage (runs.db) over one warm engine."""
 
     def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
+        self._warm = _Engines(1)  # first: Dagster's __init__ may connect
         super().__init__(conn_string, inst_data)
-        self._warm = _Engines(1)
 
     @classmethod
     def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None) -> Any:
@@ -178,8 +178,8 @@ class WarmSqliteScheduleStorage(SqliteScheduleStorage):
     engine."""
 
     def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
+        self._warm = _Engines(1)  # first: Dagster's __init__ may connect
         super().__init__(conn_string, inst_data)
-        self._warm = _Engines(1)
 
     @classmethod
     def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None) -> Any:
@@ -202,8 +202,8 @@ class WarmSqliteEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log (one file per run, plus the index) over warm engines."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._warm = _Engines(MAX_OPEN_SHARDS)  # first: a new index is filled in __init__
         super().__init__(base_dir, inst_data)
-        self._warm = _Engines(MAX_OPEN_SHARDS)
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
