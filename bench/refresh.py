@@ -296,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="hourly runs of each kind; the fastest is kept"
     )
+    parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="generate the shop into --home, stop the engines and exit (bench.versus' snapshot)",
+    )
     parser.add_argument("--bare", choices=("nightly", "hourly"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -331,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                 environment.shop_url, scale=args.scale, seed=args.seed, replace=True, progress=False
             )
             print(f"generated scale {args.scale:g} in {time.perf_counter() - started:.0f} s")
+        if args.generate_only:
+            return 0
 
         results: dict[str, Any] = {"scale": args.scale}
         texts = []
@@ -360,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
                     simulate_shop(environment.shop_url, hours=1, seed=seed, progress=False)
                 print(f"{mode}: dagster ...", flush=True)
                 dagsters.append(run_dagster(mode))
+            # Rows each round loaded, in order: two runs from one snapshot of the shop (as
+            # bench.versus makes them) load the same rows round by round.
+            results.setdefault("rows_per_round", {})[mode] = {
+                "bare": [run[3] for run in bares],
+                "dagster": [run[4] for run in dagsters],
+            }
             bare, bare_span, bare_wall, bare_rows = min(bares, key=lambda run: run[2])
             dagster, wall, before_run, after_run, rows = min(dagsters, key=lambda run: run[1])
             text, figures, _ = report(
