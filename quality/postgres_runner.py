@@ -54,7 +54,7 @@ def postgres_identities(
 
 
 @dataclass(frozen=True)
-class _Validated:
+class Validated:
     """One suite's GX result, its Data Docs key and the keys of its failing rows by rule."""
 
     key: ValidationResultIdentifier
@@ -63,13 +63,26 @@ class _Validated:
 
 
 def run_on_postgres(
-    context: Any, warehouse_url: str, suites: Sequence[TableSuite], run_name: str
+    context: Any,
+    warehouse_url: str,
+    suites: Sequence[TableSuite],
+    run_name: str,
+    *,
+    one_pass_first: bool = True,
 ) -> list[SuiteOutcome]:
-    """Validate ``suites`` in the warehouse; a suite whose relation is missing fails."""
+    """Validate ``suites`` in the warehouse; a suite whose relation is missing fails.
+
+    ``one_pass_first`` off: GX validates every expectation itself (the reference the
+    tests hold the one pass to).
+    """
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         before = postgres_identities(conn, [s.relation for s in suites])
         present = [s for s in suites if before[s.relation] is not None]
-        validated = _validate(context, conn, warehouse_url, present, run_name) if present else {}
+        validated = (
+            validate_suites(context, conn, warehouse_url, present, run_name, one_pass_first)
+            if present
+            else {}
+        )
         after = postgres_identities(conn, [s.relation for s in present])
         outcomes = []
         for suite in suites:
@@ -97,18 +110,22 @@ def run_on_postgres(
     return outcomes
 
 
-def _validate(
+def validate_suites(
     context: Any,
     conn: psycopg.Connection,
     warehouse_url: str,
     suites: Sequence[TableSuite],
     run_name: str,
-) -> dict[str, _Validated]:
+    one_pass_first: bool = True,
+) -> dict[str, Validated]:
     """Each suite measured in one pass (:mod:`quality.postgres_onepass`), then one GX
     checkpoint over what the passes left to GX (what they found failing, what they do not
     fold), by suite name; each suite's result holds every expectation, in the suite's order.
     """
-    passes = {suite.name: one_pass(conn, suite, _batch_id(suite)) for suite in suites}
+    passes = {
+        suite.name: one_pass(conn, suite, _batch_id(suite)) if one_pass_first else None
+        for suite in suites
+    }
     left = {
         suite.name: list(range(len(suite.expectations)))
         if passes[suite.name] is None
@@ -118,7 +135,7 @@ def _validate(
     checked = [suite for suite in suites if left[suite.name]]
     run_time = dt.datetime.now(dt.UTC)
     gx_results = _run_checkpoint(context, conn, warehouse_url, checked, left, run_name)
-    validated: dict[str, _Validated] = {}
+    validated: dict[str, Validated] = {}
     for suite in suites:
         found = passes[suite.name]
         met = found.met if found is not None else {}
@@ -134,7 +151,7 @@ def _validate(
         merged = _merged(suite, met, result, run_name, run_time)
         with contextlib.suppress(Exception):
             context.validation_results_store.set(key, merged)
-        validated[suite.name] = _Validated(key, merged, keys)
+        validated[suite.name] = Validated(key, merged, keys)
     # One build for the whole gate (GX's UpdateDataDocsAction rebuilds per suite).
     build_docs(context, [v.key for v in validated.values()])
     return validated
