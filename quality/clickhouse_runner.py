@@ -1,7 +1,8 @@
 """The gate on ClickHouse: the suites evaluated by pushdown in
-:mod:`quality.clickhouse_validation` (one aggregate query per relation, one per SQL rule),
-wrapped as genuine GX suite results so Data Docs and the failure report read the same as
-on PostgreSQL."""
+:mod:`quality.clickhouse_validation` (one aggregate query per relation, which also counts
+the row rules that filter the relation's own rows; one more query per other SQL rule, and
+per failing one for its rows), wrapped as genuine GX suite results so Data Docs and the
+failure report read the same as on PostgreSQL."""
 
 from __future__ import annotations
 
