@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,6 +40,16 @@ def _rounds(rounds: int, work: Callable[[], Any]) -> tuple[float, float, Any]:
     return min(times), max(times), outcome
 
 
+def _without_one_pass() -> None:
+    """The gates as they were: no one pass on PostgreSQL, every ClickHouse row rule asked
+    by a query of its own, no uniqueness taken from FINAL's sorting key."""
+    from quality import clickhouse_validation, postgres_runner
+
+    postgres_runner.one_pass = lambda *args, **kwargs: None  # type: ignore[assignment]
+    clickhouse_validation._SIMPLE_ROWS_RULE = re.compile(r"(?!)")  # matches nothing
+    clickhouse_validation._collapsed_key = lambda *args, **kwargs: frozenset()  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
@@ -47,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--nightly-only", action="store_true")
     parser.add_argument("--per-suite", action="store_true", help="time each suite alone too")
+    parser.add_argument(
+        "--gx-alone",
+        action="store_true",
+        help="the gates as before the one pass: GX validates every PostgreSQL expectation, "
+        "ClickHouse asks each row rule by a query of its own",
+    )
+    parser.add_argument("--raw-only", action="store_true", help="no dbt, no mart gates")
     args = parser.parse_args(argv)
 
     home = (args.home or Path(tempfile.mkdtemp(prefix="shopmarts-bench-gates-"))).resolve()
@@ -66,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     from quality.gate import run_mart_gate, run_raw_gate, run_suites
     from quality.suites import mart_suites, raw_suites
 
+    if args.gx_alone:
+        _without_one_pass()
     stack.up(engines=("postgres", "clickhouse"))
     try:
         environment = get_environment()
@@ -79,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             rows = sum(r.rows for r in extract(environment, "full"))
             print(f"full extract: {rows:,} rows in {time.perf_counter() - started:.1f} s")
+        if not reuse and not args.raw_only:
             # Models only: the shadow marts the mart gates read.
             build = [*dbt_build_args(SHADOW_SCHEMA), "--exclude", "resource_type:test"]
             started = time.perf_counter()
@@ -102,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label} {engine}_raw_gate: {fastest:.2f} s (slowest {slowest:.2f})")
                 if not result.success:
                     print(result.describe())
-            for engine in ENGINES:
+            for engine in ENGINES if not args.raw_only else ():
                 fastest, slowest, result = _rounds(
                     args.rounds,
                     lambda engine=engine: run_mart_gate(
@@ -116,10 +137,15 @@ def main(argv: list[str] | None = None) -> int:
         gate_round("nightly")
         if args.per_suite:
             for engine in ENGINES:
-                suites = [*raw_suites(engine), *mart_suites(engine, schema=SHADOW_SCHEMA)]
+                suites = raw_suites(engine)
+                if not args.raw_only:
+                    suites += mart_suites(engine, schema=SHADOW_SCHEMA)
                 for suite in suites:
                     fastest, _, _ = _rounds(
-                        1, lambda suite=suite: run_suites(environment, suite.layer, engine, [suite])
+                        1,
+                        lambda suite=suite, engine=engine: run_suites(
+                            environment, suite.layer, engine, [suite]
+                        ),
                     )
                     print(
                         f"  {engine} {suite.name}: {fastest:.2f} s "
