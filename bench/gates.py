@@ -20,11 +20,12 @@ bare one-pass aggregate query of the table (what one scan of it costs).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"dbt {engine}: {time.perf_counter() - started:.1f} s")
         print(f"shop: {shop_orders(environment):,} orders; load average {os.getloadavg()}")
 
-        def gate_round(label: str, changed: dict[str, dict[str, Any]] | None = None) -> None:
+        def gate_round(label: str, changed: Mapping[str, Mapping[str, Any]] | None = None) -> None:
             for engine in ENGINES:
                 fastest, slowest, result = _rounds(
                     args.rounds,
-                    lambda engine=engine: run_raw_gate(
+                    functools.partial(
+                        run_raw_gate,
                         environment,
                         engine,
                         remember_counts=False,
@@ -126,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             for engine in ENGINES if not args.raw_only else ():
                 fastest, slowest, result = _rounds(
                     args.rounds,
-                    lambda engine=engine: run_mart_gate(
-                        environment, engine, MARTS, rebuilt_together=MARTS
+                    functools.partial(
+                        run_mart_gate, environment, engine, MARTS, rebuilt_together=MARTS
                     ),
                 )
                 print(f"{label} {engine}_mart_gate: {fastest:.2f} s (slowest {slowest:.2f})")
@@ -143,9 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 for suite in suites:
                     fastest, _, _ = _rounds(
                         1,
-                        lambda suite=suite, engine=engine: run_suites(
-                            environment, suite.layer, engine, [suite]
-                        ),
+                        functools.partial(run_suites, environment, suite.layer, engine, [suite]),
                     )
                     print(
                         f"  {engine} {suite.name}: {fastest:.2f} s "
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.nightly_only:
             simulate_shop(environment.shop_url, hours=1, seed=args.seed, progress=False)
             reports = extract(environment, "incremental")
-            changed = {
+            changed: dict[str, Mapping[str, Any]] = {
                 engine: {
                     r.table: (r.cursor_column, r.lower_bound)
                     for r in reports
