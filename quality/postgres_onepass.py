@@ -141,9 +141,6 @@ def _measured(conn: psycopg.Connection, suite: TableSuite, batch_id: str, source
             counts = ()
     row_count = int(row[0])
     met: dict[int, ExpectationValidationResult] = {}
-    if row_count == 0:
-        # GX's percentages of an empty batch are its own business: it answers them all.
-        return OnePass(row_count, met)
     for n, (index, measure) in enumerate(measures.items()):
         unexpected, missing = int(row[1 + 2 * n]), int(row[2 + 2 * n])
         expectation = suite.expectations[index]
@@ -151,6 +148,8 @@ def _measured(conn: psycopg.Connection, suite: TableSuite, batch_id: str, source
             continue
         if isinstance(expectation, gxe.UnexpectedRowsExpectation):
             met[index] = _met(expectation, batch_id, {"observed_value": 0})
+        elif row_count == 0:  # an incremental load that changed none of this table's rows
+            met[index] = _met(expectation, batch_id, _empty_result(expectation, measure))
         elif measure.missing is None:
             met[index] = _met(expectation, batch_id, _map_result(row_count))
         elif missing < row_count:  # all missing: GX's percentages of nothing are GX's
@@ -259,6 +258,34 @@ def _map_result(element_count: int, missing: int | None = None) -> dict[str, Any
             "missing_percent": missing / element_count * 100,  # GX's order of operations
             "unexpected_percent_total": 0.0,
             "unexpected_percent_nonmissing": 0.0,
+        }
+    return result | {"partial_unexpected_counts": []}
+
+
+# On an empty batch GX's unexpected count is a SUM over no rows (NULL) for these; the
+# others count rows of a subquery (0).
+_SUMMED = (
+    gxe.ExpectColumnValuesToNotBeNull,
+    gxe.ExpectColumnValuesToBeBetween,
+    gxe.ExpectColumnValuesToBeInSet,
+)
+
+
+def _empty_result(expectation: gxe.Expectation, measure: _Measure) -> dict[str, Any]:
+    """The ``result`` GX gives a column-map expectation on an empty batch: met, with no
+    percentages."""
+    result: dict[str, Any] = {
+        "element_count": 0,
+        "unexpected_count": None if isinstance(expectation, _SUMMED) else 0,
+        "unexpected_percent": None,
+        "partial_unexpected_list": [],
+    }
+    if measure.missing is not None:
+        result |= {
+            "missing_count": 0,
+            "missing_percent": None,
+            "unexpected_percent_total": None,
+            "unexpected_percent_nonmissing": None,
         }
     return result | {"partial_unexpected_counts": []}
 

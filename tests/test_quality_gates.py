@@ -19,6 +19,7 @@ The Dagster plumbing (`Pipeline`) is also used by tests/test_publish.py.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -753,7 +754,7 @@ def test_one_pass_reports_what_gx_alone_reports(
     from quality.data_docs import ephemeral_context
     from quality.gate import run_raw_gate
     from quality.postgres_runner import run_on_postgres
-    from quality.suites import mart_suites
+    from quality.suites import RawSuiteOptions, mart_suites
 
     clean = [*raw_suites("postgres"), *mart_suites("postgres", schema="marts")]
     settled = _gx_results(environment, clean, True, tmp_path / "settled")
@@ -762,6 +763,25 @@ def test_one_pass_reports_what_gx_alone_reports(
         ours, theirs = settled[suite.name], alone[suite.name]
         assert ours.success and theirs.success, suite.name
         assert ours.statistics == theirs.statistics, suite.name
+        assert [_comparable(r) for r in ours.results] == [_comparable(r) for r in theirs.results], (
+            suite.name
+        )
+
+    # An incremental load that changed no row of any table: GX's results of empty batches.
+    future = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+    nothing_changed = raw_suites(
+        "postgres",
+        options=RawSuiteOptions(
+            changed_since={
+                table: ("changed_at" if table == "audit_log" else "updated_at", future)
+                for table in RAW_TABLES
+            }
+        ),
+    )
+    settled = _gx_results(environment, nothing_changed, True, tmp_path / "settled_empty")
+    alone = _gx_results(environment, nothing_changed, False, tmp_path / "alone_empty")
+    for suite in nothing_changed:
+        ours, theirs = settled[suite.name], alone[suite.name]
         assert [_comparable(r) for r in ours.results] == [_comparable(r) for r in theirs.results], (
             suite.name
         )
