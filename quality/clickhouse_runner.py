@@ -57,10 +57,16 @@ def run_on_clickhouse(
     validated = {}
     with clickhouse_client(clickhouse_url) as client:
         before = clickhouse_identities(client, [s.relation for s in suites])
+        sorting_keys = {
+            database: clickhouse_validation.replacing_sorting_keys(client, database)
+            for database in {s.relation.schema for s in suites if s.relation.final}
+        }
         for suite in suites:
             if before[suite.relation] is None:
                 continue
-            results, row_count = clickhouse_validation.validate_suite(client, suite)
+            results, row_count = clickhouse_validation.validate_suite(
+                client, suite, sorting_keys.get(suite.relation.schema, {})
+            )
             suite_result = suite_result_of(suite, results, run_name, run_time)
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),

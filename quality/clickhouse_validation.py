@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import great_expectations.expectations as gxe
@@ -120,7 +120,7 @@ def _result(
 
 
 def validate_suite(
-    client: Client, suite: TableSuite
+    client: Client, suite: TableSuite, sorting_keys: Mapping[str, frozenset[str]] | None = None
 ) -> tuple[list[ExpectationValidationResult], int]:
     """Evaluate every expectation of ``suite`` in ClickHouse; returns (results, row count).
 
@@ -130,7 +130,11 @@ def validate_suite(
     asked its rows by a query of its own.
     """
     source = suite.relation.from_clause()
-    collapsed_key = _collapsed_key(client, suite)
+    if sorting_keys is None:
+        sorting_keys = replacing_sorting_keys(client, suite.relation.schema)
+    collapsed_key = sorting_keys.get(suite.relation.name, frozenset())
+    if not suite.relation.final:
+        collapsed_key = frozenset()
     row_level: list[tuple[int, gxe.Expectation, str, str | None]] = []
     filters: dict[int, str] = {}  # row rules counted in the pass, by expectation index
     errors: dict[int, str] = {}
@@ -207,20 +211,18 @@ def validate_suite(
     return results, row_count
 
 
-def _collapsed_key(client: Client, suite: TableSuite) -> frozenset[str]:
-    """The sorting key of the suite's table when it is read with FINAL from a
-    ReplacingMergeTree (whose FINAL leaves one row per key); else nothing."""
-    relation = suite.relation
-    if not relation.final:
-        return frozenset()
+def replacing_sorting_keys(client: Client, database: str) -> dict[str, frozenset[str]]:
+    """{table: its sorting key columns} of the ReplacingMergeTree tables of ``database``:
+    read with FINAL, such a table holds one row per key."""
     rows = client.query(
-        "SELECT engine, sorting_key FROM system.tables WHERE database = {db:String} "
-        "AND name = {name:String}",
-        parameters={"db": relation.schema, "name": relation.name},
+        "SELECT name, sorting_key FROM system.tables WHERE database = {db:String} "
+        "AND engine LIKE '%ReplacingMergeTree'",
+        parameters={"db": database},
     ).result_rows
-    if not rows or "ReplacingMergeTree" not in str(rows[0][0]):
-        return frozenset()
-    return frozenset(column.strip() for column in str(rows[0][1]).split(",") if column.strip())
+    return {
+        str(name): frozenset(c.strip() for c in str(key).split(",") if c.strip())
+        for name, key in rows
+    }
 
 
 def _unexpected_rows(
