@@ -199,12 +199,17 @@ def compare_mart(
 
 def one_stock_location(expected: Rows, actual: Rows) -> None:
     """inventory_status of a shop with one stock figure per product: one row per product
-    at `WH-ALL`, holding the units on hand of all the canonical warehouses."""
+    at `WH-ALL`, holding the units on hand of all the canonical warehouses (the canonical
+    shop has no row for a product it stocks nowhere)."""
     on_hand: Counter[str] = Counter()
     for row in expected:
         on_hand[row["product_id"]] += row["quantity_on_hand"]
     assert {row["warehouse_code"] for row in actual} == {"WH-ALL"}
-    assert {row["product_id"]: row["quantity_on_hand"] for row in actual} == dict(on_hand)
+    # Every product has its row (0 on hand where the canonical shop stocks it nowhere).
+    assert {row["product_id"]: row["quantity_on_hand"] for row in actual} == {
+        row["product_id"]: on_hand.get(row["product_id"], 0) for row in actual
+    }
+    assert set(on_hand) <= {row["product_id"] for row in actual}
 
 
 def one_category(expected: Rows, actual: Rows) -> None:
