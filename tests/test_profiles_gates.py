@@ -245,6 +245,41 @@ def test_raw_suites_follow_the_configured_profile(monkeypatch: pytest.MonkeyPatc
         raw_suites("postgres")
 
 
+@pytest.mark.fast
+@pytest.mark.parametrize("profile", OTHER_PROFILES)
+def test_mart_suites_expect_what_the_profile_cannot_carry_to_be_null(profile: str) -> None:
+    """The profile's mart suites: the canonical ones, less every expectation reading a
+    column it declares not carried, plus `<column>.not_carried` for each (and
+    `rows.not_carried` for a mart it leaves empty); the canonical suites are MART_RULES."""
+    from quality.suites.marts import MART_RULES, mart_suites, reads_column
+    from quality.suites.profiles import PROFILE_NOT_CARRIED
+    from quality.suites.suite import rule_of
+
+    declared = PROFILE_NOT_CARRIED[profile]
+    assert set(declared.columns) | declared.empty_marts <= set(MARTS)
+    for engine in ENGINES:
+        canonical = {s.name: s for s in mart_suites(engine, profile="canonical")}
+        for suite in mart_suites(engine, profile=profile):
+            mart = suite.relation.name
+            columns = declared.of(mart)
+            added = {f"{mart}.{c}.not_carried" for c in columns}
+            if mart in declared.empty_marts:
+                added.add(f"{mart}.rows.not_carried")
+            kept = [
+                e
+                for e in canonical[suite.name].expectations
+                if not any(reads_column(e, c) for c in columns)
+            ]
+            assert suite.rules == [*(rule_of(e) for e in kept), *sorted(added)], mart
+            assert len(kept) < len(canonical[suite.name].expectations) or not columns, mart
+    # What the gate reads follows the configured profile.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SOURCE_PROFILE_VAR, profile)
+        configured = [s.rules for s in mart_suites("postgres")]
+    assert configured == [s.rules for s in mart_suites("postgres", profile=profile)]
+    assert len(MART_RULES) == len(configured)
+
+
 # --- the Dagster side, per profile ------------------------------------------------------
 
 

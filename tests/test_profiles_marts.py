@@ -273,6 +273,7 @@ def canonical_prefix(
     )
 
 
+@pytest.mark.fast
 def test_every_profile_is_compared() -> None:
     assert set(COMPARED) == set(PROFILES) - {"canonical"} == set(PROFILE_NOT_CARRIED)
     for profile, compared in COMPARED.items():
