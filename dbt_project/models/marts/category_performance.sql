@@ -113,7 +113,13 @@ reachable_categories as (
 shop_total as (
 
     -- Line revenue of all recognized order items, the denominator of revenue_share.
-    select sum(line_total_sum) as line_total_sum from product_sales
+    select
+        sum(line_total_sum) as line_total_sum,
+        -- Products with an active flag / a cost price: none in a shop whose schema keeps
+        -- neither (docs/profiles.md), whose categories then say NULL, not 0.
+        count(is_active) as flagged_products,
+        count(cost_sum) as costed_products
+    from product_sales
 
 ),
 
@@ -133,11 +139,7 @@ subtree_totals as (
     select
         category_tree.ancestor_category_id as category_id,
         count(*) as product_count,
-        -- NULL, not 0, when no product of the subtree has an active flag (a shop whose
-        -- schema keeps none: docs/profiles.md); likewise cost_sum without cost prices.
-        sum(
-            case when product_sales.is_active then 1 when product_sales.is_active is not null then 0 end
-        ) as active_product_count,
+        sum(case when product_sales.is_active then 1 else 0 end) as active_product_count,
         sum(product_sales.quantity_sum) as quantity_sum,
         sum(product_sales.line_total_sum) as line_total_sum,
         sum(product_sales.cost_sum) as cost_sum
@@ -160,12 +162,11 @@ measured as (
         {{ safe_divide('coalesce(subtree_totals.line_total_sum, 0)', 'shop_total.line_total_sum', 6) }}
             as revenue_share,
         reachable_categories.category_level as category_level,
-        -- 0 for a category without products; NULL when its products carry no flag.
-        {{ to_bigint('case when subtree_totals.product_count is null then 0 else subtree_totals.active_product_count end') }}
+        {{ to_bigint('case when shop_total.flagged_products = 0 then null else coalesce(subtree_totals.active_product_count, 0) end') }}
             as active_products_count,
         {{ to_bigint('coalesce(own_totals.quantity_sum, 0)') }} as own_units_sold,
         {{ to_money('coalesce(own_totals.line_total_sum, 0)') }} as own_revenue,
-        {{ to_money('case when subtree_totals.product_count is null then 0 else subtree_totals.cost_sum end') }}
+        {{ to_money('case when shop_total.costed_products = 0 then null else coalesce(subtree_totals.cost_sum, 0) end') }}
             as cost_of_goods
     from categories
     left join categories as parent_categories
