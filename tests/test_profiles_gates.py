@@ -7,15 +7,19 @@ extract's assets and the raw gates are keyed by the profile's tables. Then (a db
 per profile) `pipelines.definitions` loads for every profile, in a process of its own
 with SHOPMARTS_SOURCE_PROFILE set.
 
-Engine layer (SoleMate; PROFILE_FAULTS says why not yet the minimal shop): the
-profile's shop is generated in a database of its own, and the nightly refresh's steps run
-through the real Dagster assets the way `tests/test_quality_gates.py::Pipeline` runs them
-(extract, raw gates, dbt into the shadow, mart gates, parity, publish), with dbt's assets
-made from the profile's own manifest, so staging reads the profile's raw tables. The
+Engine layer (SoleMate and the minimal shop, whose marts leave NULL what it cannot
+carry): the profile's shop is generated in a database of its own, and the nightly
+refresh's steps run through the real Dagster assets the way
+`tests/test_quality_gates.py::Pipeline` runs them (extract, raw gates, dbt into the
+shadow, mart gates, parity, publish), with dbt's assets made from the profile's own
+manifest, so staging reads the profile's raw tables. The
 marts are published; then faults of the profile's own kind (a status outside its enum,
 an orphan UUID, a variant without a product), loaded into raw, are stopped by their
-named expectations in both engines, and the published marts stay as they were. The
-session's canonical shop, raw and published marts are restored afterwards.
+named expectations in both engines, and the published marts stay as they were. For the
+minimal shop also: a value in a mart column it cannot carry (an invented cost) is
+stopped by that column's `not_carried` rule, and every dashboard page renders over its
+published marts on both engines, its NULL columns shown as not carried. The session's
+canonical shop, raw and published marts are restored afterwards.
 """
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the dbt assets
@@ -241,6 +245,41 @@ def test_raw_suites_follow_the_configured_profile(monkeypatch: pytest.MonkeyPatc
         raw_suites("postgres")
 
 
+@pytest.mark.fast
+@pytest.mark.parametrize("profile", OTHER_PROFILES)
+def test_mart_suites_expect_what_the_profile_cannot_carry_to_be_null(profile: str) -> None:
+    """The profile's mart suites: the canonical ones, less every expectation reading a
+    column it declares not carried, plus `<column>.not_carried` for each (and
+    `rows.not_carried` for a mart it leaves empty); the canonical suites are MART_RULES."""
+    from quality.suites.marts import MART_RULES, mart_suites, reads_column
+    from quality.suites.profiles import PROFILE_NOT_CARRIED
+    from quality.suites.suite import rule_of
+
+    declared = PROFILE_NOT_CARRIED[profile]
+    assert set(declared.columns) | declared.empty_marts <= set(MARTS)
+    for engine in ENGINES:
+        canonical = {s.name: s for s in mart_suites(engine, profile="canonical")}
+        for suite in mart_suites(engine, profile=profile):
+            mart = suite.relation.name
+            columns = declared.of(mart)
+            added = {f"{mart}.{c}.not_carried" for c in columns}
+            if mart in declared.empty_marts:
+                added.add(f"{mart}.rows.not_carried")
+            kept = [
+                e
+                for e in canonical[suite.name].expectations
+                if not any(reads_column(e, c) for c in columns)
+            ]
+            assert suite.rules == [*(rule_of(e) for e in kept), *sorted(added)], mart
+            assert len(kept) < len(canonical[suite.name].expectations) or not columns, mart
+    # What the gate reads follows the configured profile.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SOURCE_PROFILE_VAR, profile)
+        configured = [s.rules for s in mart_suites("postgres")]
+    assert configured == [s.rules for s in mart_suites("postgres", profile=profile)]
+    assert len(MART_RULES) == len(configured)
+
+
 # --- the Dagster side, per profile ------------------------------------------------------
 
 
@@ -371,10 +410,23 @@ PROFILE_FAULTS: dict[str, tuple[LoadFault, ...]] = {
             orphan("product_id"),
         ),
     ),
-    # The minimal shop is not here yet: its raw gate passes, but its marts cannot carry
-    # cost (cost_of_goods and gross_margin NULL, ingest/profiles/minimal/README.md) while
-    # MART_RULES require them, so its mart gate stops the publish until the mart rules
-    # know which columns a profile leaves NULL.
+    # The minimal shop: lower-case statuses of its own (no `returned`), UUID lines naming
+    # products directly. Its marts leave NULL what the shop cannot carry (NOT_CARRIED in
+    # quality/suites/profiles/minimal.py); the mart gate expects them so.
+    "minimal": (
+        LoadFault(
+            "status outside its enum",
+            "orders.status.known",
+            "orders",
+            text("status", "returned"),
+        ),
+        LoadFault(
+            "order line of an unknown product",
+            "order_items.product_id.references_products",
+            "order_items",
+            orphan("product_id"),
+        ),
+    ),
 }
 
 
@@ -590,6 +642,9 @@ def test_profile_nightly_publishes_and_its_faults_are_stopped(
                 "GROUP BY 1"
             ).fetchall()
         assert len(types) == 1 and types[0][0] == "uuid" and types[0][1] > 0, types
+        if profile == "minimal":
+            assert_invented_cost_is_stopped(environment)
+            assert_dashboards_render(environment)
 
         faults = PROFILE_FAULTS[profile]
         for fault in faults:
@@ -605,3 +660,80 @@ def test_profile_nightly_publishes_and_its_faults_are_stopped(
         materialized = {m.asset_key for m in result.get_asset_materialization_events()}
         assert not materialized & {mart_key(e, m) for e in ENGINES for m in MARTS}
         assert mart_fingerprints(environment) == published
+
+
+INVENTED = "pmarts_invented"  # a scratch schema (ClickHouse: database) of one mart
+
+
+def assert_invented_cost_is_stopped(environment: Environment) -> None:
+    """The published product_performance copied with one product given a cost the minimal
+    shop does not keep (its revenue): the mart gate stops it by
+    `product_performance.cost_of_goods.not_carried`, and by nothing else, in both engines."""
+    from quality.gate import run_mart_gate
+
+    pick = "(SELECT product_id FROM marts.product_performance ORDER BY product_id LIMIT 1)"
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {INVENTED} CASCADE")
+        conn.execute(f"CREATE SCHEMA {INVENTED}")
+        conn.execute(
+            f"CREATE TABLE {INVENTED}.product_performance AS "
+            "SELECT * FROM marts.product_performance"
+        )
+        conn.execute(
+            f"UPDATE {INVENTED}.product_performance SET cost_of_goods = revenue "
+            f"WHERE product_id = {pick}"
+        )
+    with clickhouse_client(environment.clickhouse_url) as client:
+        client.command(f"DROP DATABASE IF EXISTS {INVENTED}")
+        client.command(f"CREATE DATABASE {INVENTED}")
+        client.command(
+            f"CREATE TABLE {INVENTED}.product_performance ENGINE = MergeTree ORDER BY tuple() "
+            "AS SELECT * REPLACE (if(product_id = "
+            "(SELECT min(product_id) FROM marts.product_performance), revenue, cost_of_goods) "
+            "AS cost_of_goods) FROM marts.product_performance"
+        )
+    try:
+        for engine in ENGINES:
+            result = run_mart_gate(
+                environment, engine, marts=["product_performance"], schema=INVENTED
+            )
+            failures = {f.rule: f.unexpected_count for f in result.failures}
+            assert failures == {"product_performance.cost_of_goods.not_carried": 1}, (
+                engine,
+                failures,
+            )
+    finally:
+        with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {INVENTED} CASCADE")
+        with clickhouse_client(environment.clickhouse_url) as client:
+            client.command(f"DROP DATABASE IF EXISTS {INVENTED}")
+
+
+def assert_dashboards_render(environment: Environment) -> None:
+    """Every dashboard page renders over the minimal shop's published marts on both
+    engines (Streamlit's AppTest, as tests/test_dashboards.py drives it): no exception, no
+    error box, its charts drawn, and the columns the shop cannot carry said to be not
+    carried rather than shown as numbers."""
+    from test_dashboards import PAGES, assert_clean, charts, open_app
+
+    from dashboards import data
+    from dashboards.formatting import NOT_CARRIED
+
+    for engine in ENGINES:
+        for page, (title, _chart_count) in PAGES.items():
+            data.clear_cache()
+            app = open_app(engine, page)
+            assert_clean(app)
+            assert [t.value for t in app.title] == [title], (engine, page)
+            shown = " ".join(
+                str(element.value) for element in (*app.caption, *app.info, *app.markdown)
+            )
+            if page in NOT_CARRIED_PAGES:
+                assert NOT_CARRIED in shown, (engine, page, shown[:2000])
+            if page != "views/promotions.py":  # the shop has no promotions: a message
+                assert charts(app), (engine, page)
+
+
+# Pages showing a column the minimal shop cannot carry: tier (segments), costs and
+# margins (products), reserved units (inventory).
+NOT_CARRIED_PAGES = {"views/segments.py", "views/products.py", "views/inventory.py"}
