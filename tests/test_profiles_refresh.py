@@ -275,13 +275,15 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
             for engine in ENGINES:
                 assert modes[spec.name, engine] == expected, (spec.name, engine)
 
+        if nightly.success:  # every mart published (MART_GATE_PENDING: maybe none yet)
+            assert all(before.values()), before
         if hourly.success:  # published: the hourly marts anew, the others as they were
             after = mart_fingerprints(environment)
             for engine in ENGINES:
                 for mart in MARTS:
                     old, new = before[engine, mart], after[engine, mart]
-                    assert old is not None and new is not None, (engine, mart)
                     if mart in HOURLY_MARTS:
-                        assert new.identity != old.identity, (engine, mart)
+                        assert new is not None, (engine, mart)
+                        assert old is None or new.identity != old.identity, (engine, mart)
                     else:
                         assert new == old, (engine, mart)
