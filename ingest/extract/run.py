@@ -28,6 +28,7 @@ from ingest.extract.clickhouse_load import load_clickhouse
 from ingest.extract.options import ExtractOptions, Mode
 from ingest.extract.plan import LoadContext, LoadPlan, clickhouse_pull_host, plan_loads
 from ingest.extract.postgres_load import load_postgres
+from ingest.extract.probe import read_delete_counters
 from ingest.extract.raw_tables import connect_clickhouse
 from ingest.extract.report import LoadReport, ProgressCallback
 from ingest.extract.snapshot import SnapshotReads, connect_shop, take_snapshot
@@ -112,6 +113,7 @@ class _ExtractRun:
             if not (locked and locked[0]):
                 raise ShopmartsError("another extract is running against this warehouse")
             shop = stack.enter_context(connect_shop(self.environment.shop_url))
+            delete_counters = read_delete_counters(shop)  # before the snapshot: see probe
             snapshot = take_snapshot(shop)
             sources = discover_source_tables(shop)
             if targets is None:
@@ -129,8 +131,20 @@ class _ExtractRun:
                 SnapshotReads(self.environment.shop_url, snapshot, self.options.chunk_bytes),
                 clickhouse_pull_host(self.environment, self.options),
             )
-            plans = plan_loads(self.context, self.mode, warehouse, clickhouse, sources, targets)
-            self._run_plans(plans)
+            plans = plan_loads(
+                self.context,
+                self.mode,
+                warehouse,
+                clickhouse,
+                sources,
+                targets,
+                shop,
+                delete_counters,
+            )
+            for plan in plans:
+                if plan.unchanged:  # nothing to read, nothing to write
+                    self._reported(plan.unchanged_report())
+            self._run_plans([plan for plan in plans if not plan.unchanged])
             shop.rollback()  # the snapshot is no longer needed
         if self._errors:
             shopmarts = [e for e in self._errors if isinstance(e, ShopmartsError)]
@@ -161,6 +175,12 @@ class _ExtractRun:
         finally:
             pool.shutdown(wait=True)
 
+    def _reported(self, report: LoadReport) -> None:
+        with self._lock:
+            self.reports.append(report)
+        if self.progress is not None:
+            self.progress(report)
+
     def _submit(self, plan: LoadPlan, follow_up: LoadPlan | None) -> None:
         future = self._pool.submit(self._run_one, plan, follow_up)
         with self._lock:
@@ -179,9 +199,6 @@ class _ExtractRun:
                 self._errors.append(error)
             self._failed.set()
             raise
-        with self._lock:
-            self.reports.append(report)
-        if self.progress is not None:
-            self.progress(report)
+        self._reported(report)
         if follow_up is not None:
             self._submit(follow_up, None)
