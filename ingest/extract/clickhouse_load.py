@@ -78,7 +78,7 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
     # The watermark is written after the data: a crash in between only reloads rows.
     with psycopg.connect(context.environment.warehouse_url, autocommit=True) as warehouse:
         store_watermark(
-            warehouse, raw, report, snapshot.taken_at, plan.next_window, plan.delete_counter
+            warehouse, raw, report, snapshot.taken_at, plan.next_window, plan.shop_counters
         )
     return report
 

@@ -32,7 +32,7 @@ from ingest.extract.drift import (
     read_postgres_raw_columns,
 )
 from ingest.extract.options import CLICKHOUSE_PULL_HOST_VAR, ExtractOptions, Mode
-from ingest.extract.probe import Window, read_windows, windows_asked
+from ingest.extract.probe import TableCounters, Window, read_windows, windows_asked
 from ingest.extract.raw_tables import KEYS_SUFFIX, LOADING_SUFFIX, ch_name, create_raw_table
 from ingest.extract.report import LoadReport
 from ingest.extract.snapshot import SnapshotReads
@@ -59,7 +59,7 @@ class LoadPlan:
     stored_watermark: datetime | None = None
     # Stored with the watermark, for the next run's comparison.
     next_window: Window | None = None
-    delete_counter: str | None = None
+    shop_counters: TableCounters | None = None
 
     def report(
         self,
@@ -132,12 +132,12 @@ def plan_loads(
     sources: dict[str, SourceTable],
     targets: Collection[tuple[str, Engine]],
     shop: psycopg.Connection,
-    delete_counters: dict[str, str | None],
+    shop_counters: dict[str, TableCounters | None],
 ) -> list[LoadPlan]:
     """Make raw ready for ``targets`` and decide each load's mode.
 
-    ``shop`` is in the run's snapshot; ``delete_counters`` were read before it was taken
-    (:func:`ingest.extract.probe.read_delete_counters`). An incremental load of a table
+    ``shop`` is in the run's snapshot; ``shop_counters`` were read before it was taken
+    (:func:`ingest.extract.probe.read_counters`). An incremental load of a table
     nothing was written to since its last load is planned ``unchanged`` (it does not run).
     Raises :class:`~core.errors.ShopmartsError` on breaking drift (nothing loaded yet).
     """
@@ -186,19 +186,23 @@ def plan_loads(
             )
         plan = LoadPlan(source, engine, mode, "requested", added_columns=drift.added_columns)
         plan.next_window = windows.get((table, next_since))
-        counter = delete_counters.get(table)
+        counter = shop_counters.get(table)
         if mode == "incremental":
             stored = watermarks.get((table, engine))
             why_full = _why_full(source, drift, stored)
             if why_full is not None:
                 plan.mode, plan.reason = "full", why_full
+                if _nothing_written(source, drift, stored, counter):
+                    plan.mode, plan.unchanged = "incremental", True
+                    plan.reason = "nothing written since the last load (table statistics)"
+                    plan.stored_watermark = None if stored is None else stored.watermark
             else:
                 assert stored is not None and stored.watermark is not None
                 plan.lower_bound = stored.watermark - context.options.safety_margin
                 _decide_incremental(plan, context.options, stored, windows, counter)
         # A full load copies the snapshot: raw then lacks every delete the counter saw.
         if plan.mode == "full" or context.options.reconcile_deletes:
-            plan.delete_counter = counter
+            plan.shop_counters = counter
         plans.append(plan)
     # ClickHouse may copy the warehouse table only when that is a full load of the
     # same snapshot (an incremental warehouse table still holds hard-deleted rows).
@@ -232,16 +236,33 @@ def _why_full(
     return None
 
 
+def _nothing_written(
+    source: SourceTable,
+    drift: TableDrift,
+    stored: StoredWatermark | None,
+    counter: TableCounters | None,
+) -> bool:
+    """A table without a cursor that no one wrote to since its last (whole) load."""
+    return (
+        drift.exists
+        and not drift.added_columns
+        and (source.cursor_column is None or not source.primary_key)
+        and stored is not None
+        and counter is not None
+        and counter.no_write_since(stored.shop_counters)
+    )
+
+
 def _decide_incremental(
     plan: LoadPlan,
     options: ExtractOptions,
     stored: StoredWatermark,
     windows: dict[tuple[str, datetime], Window],
-    counter: str | None,
+    counter: TableCounters | None,
 ) -> None:
     """Whether this incremental load reconciles deletes, and whether it runs at all."""
     plan.stored_watermark = stored.watermark
-    no_delete_since = counter is not None and counter == stored.delete_counter
+    no_delete_since = counter is not None and counter.no_delete_since(stored.shop_counters)
     plan.reconcile_deletes = options.reconcile_deletes and not no_delete_since
     if options.reconcile_deletes and no_delete_since:
         plan.deleted_without_reconciling = 0

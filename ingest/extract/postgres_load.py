@@ -78,7 +78,7 @@ def load_postgres(context: LoadContext, plan: LoadPlan) -> LoadReport:
             report,
             context.reads.snapshot.taken_at,
             plan.next_window,
-            plan.delete_counter,
+            plan.shop_counters,
         )
     return report
 

@@ -12,15 +12,20 @@ it, to find hard deletes) costs time in proportion to its size. Two signals answ
   cursor value (the shop's trigger sets it to the writing transaction's start, after
   the last snapshot's watermark), so equal figures mean no row was written. A delete
   inside the window changes them too; one outside it does not, hence:
-- The **delete counter**: `pg_stat_user_tables.n_tup_del` of the table (with its
-  relfilenode, which TRUNCATE changes, and the statistics' lifetime: server start and
-  the database's last reset). Read *before* the snapshot is taken, so every delete it
-  counts is in the snapshot; stored by the load that reconciled deletes. A delete is
-  counted when its session flushes its statistics: at its commit unless that session
-  flushed less than a second earlier, else within about ten seconds. A delete whose
-  count is not flushed yet when a run starts is therefore reconciled by the next run,
-  never lost. Without statistics (`track_counts` off, partitioned tables) every run
-  reconciles, as before.
+- The **counters** of the table in `pg_stat_user_tables` (rows inserted, updated,
+  deleted; with its relfilenode, which TRUNCATE changes, and the statistics' lifetime:
+  server start and the database's last reset). Read *before* the snapshot is taken, so
+  every write they count is in the snapshot; stored by the load that made raw equal
+  to that snapshot. Unmoved delete counts spare a table's delete reconciliation; for a
+  table without a cursor, unmoved counts of every kind spare its reload.
+
+A session's counts reach the shared statistics when it goes idle, unless it did so less
+than a second before (then within ten seconds, or when it ends). So the counters are
+trusted only while no other session of the shop database has been busy or become idle
+in the last :data:`STATISTICS_SETTLE` seconds (a session the extract's user may not see
+counts as busy; the extract's own sessions, which only read, do not count). Otherwise,
+and without statistics (`track_counts` off, partitioned tables), the run reconciles and
+reloads as it would without them.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from ingest.extract.catalog import SourceTable
+from ingest.extract.copy import APPLICATION_NAME
 
 
 @dataclass(frozen=True)
@@ -45,14 +51,56 @@ class Window:
     cursor_max: datetime | None
 
 
-_DELETE_COUNTERS_SQL = """
-SELECT c.relname,
-       CASE WHEN c.relkind = 'r' AND current_setting('track_counts') = 'on'
-                 AND s.n_tup_del IS NOT NULL
-            THEN concat_ws(':', s.n_tup_del, c.relfilenode,
-                           extract(epoch FROM pg_postmaster_start_time()),
-                           extract(epoch FROM d.stats_reset))
-       END
+# PostgreSQL's PGSTAT_IDLE_INTERVAL (10 s) and a second of slack: a session idle this long
+# has handed its counts over.
+STATISTICS_SETTLE = 11
+
+
+@dataclass(frozen=True)
+class TableCounters:
+    """A table's write counters and what they count since (relfilenode, statistics' lifetime)."""
+
+    inserted: int
+    updated: int
+    deleted: int
+    since: str
+
+    def text(self) -> str:
+        """The form stored with the watermark."""
+        return f"{self.inserted} {self.updated} {self.deleted} {self.since}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> TableCounters | None:
+        """The counters :meth:`text` stored (None: none stored, or not in this form)."""
+        parts = (text or "").split(" ", 3)
+        if len(parts) != 4 or not all(part.isdigit() for part in parts[:3]):
+            return None
+        return cls(int(parts[0]), int(parts[1]), int(parts[2]), parts[3])
+
+    def no_delete_since(self, earlier: TableCounters | None) -> bool:
+        """No row deleted (nor the table truncated) since ``earlier`` was read."""
+        return earlier is not None and (self.deleted, self.since) == (
+            earlier.deleted,
+            earlier.since,
+        )
+
+    def no_write_since(self, earlier: TableCounters | None) -> bool:
+        """No row inserted, updated or deleted since ``earlier`` was read."""
+        return self == earlier
+
+
+_COUNTERS_SQL = """
+SELECT c.relname, s.n_tup_ins, s.n_tup_upd, s.n_tup_del,
+       concat_ws(':', c.relfilenode, extract(epoch FROM pg_postmaster_start_time()),
+                 extract(epoch FROM d.stats_reset)),
+       c.relkind = 'r' AND current_setting('track_counts') = 'on'
+           AND NOT EXISTS (
+               SELECT FROM pg_stat_activity a
+               WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+                 AND a.backend_type = 'client backend'
+                 AND a.application_name IS DISTINCT FROM %(ours)s
+                 AND (a.state IS DISTINCT FROM 'idle'
+                      OR a.state_change > clock_timestamp() - make_interval(secs => %(settle)s)))
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
@@ -61,15 +109,26 @@ WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')
 """
 
 
-def read_delete_counters(shop: psycopg.Connection, schema: str = "public") -> dict[str, str | None]:
-    """Per shop table, its delete counter as one comparable string (None: no statistics).
+def read_counters(
+    shop: psycopg.Connection, schema: str = "public"
+) -> dict[str, TableCounters | None]:
+    """Per shop table, its write counters (None: not to be trusted now, or none).
 
-    Call it before the run's snapshot is taken, outside any transaction: a counter read
-    after the snapshot could count a delete the snapshot does not hold.
+    Call it before the run's snapshot is taken, outside any transaction: counters read
+    after the snapshot could count a write the snapshot does not hold.
     """
-    rows = shop.execute(_DELETE_COUNTERS_SQL, {"schema": schema}).fetchall()
+    rows = shop.execute(
+        _COUNTERS_SQL, {"schema": schema, "settle": STATISTICS_SETTLE, "ours": APPLICATION_NAME}
+    ).fetchall()
     shop.rollback()  # the statistics snapshot ends with this transaction
-    return {str(name): (None if counter is None else str(counter)) for name, counter in rows}
+    return {
+        str(name): (
+            TableCounters(int(inserted), int(updated), int(deleted), str(since))
+            if trusted and deleted is not None
+            else None
+        )
+        for name, inserted, updated, deleted, since, trusted in rows
+    }
 
 
 def read_windows(

@@ -28,7 +28,7 @@ from ingest.extract.clickhouse_load import load_clickhouse
 from ingest.extract.options import ExtractOptions, Mode
 from ingest.extract.plan import LoadContext, LoadPlan, clickhouse_pull_host, plan_loads
 from ingest.extract.postgres_load import load_postgres
-from ingest.extract.probe import read_delete_counters
+from ingest.extract.probe import read_counters
 from ingest.extract.raw_tables import connect_clickhouse
 from ingest.extract.report import LoadReport, ProgressCallback
 from ingest.extract.snapshot import SnapshotReads, connect_shop, take_snapshot
@@ -113,7 +113,7 @@ class _ExtractRun:
             if not (locked and locked[0]):
                 raise ShopmartsError("another extract is running against this warehouse")
             shop = stack.enter_context(connect_shop(self.environment.shop_url))
-            delete_counters = read_delete_counters(shop)  # before the snapshot: see probe
+            shop_counters = read_counters(shop)  # before the snapshot: see probe
             snapshot = take_snapshot(shop)
             sources = discover_source_tables(shop)
             if targets is None:
@@ -139,7 +139,7 @@ class _ExtractRun:
                 sources,
                 targets,
                 shop,
-                delete_counters,
+                shop_counters,
             )
             for plan in plans:
                 if plan.unchanged:  # nothing to read, nothing to write

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from core.vocabulary import Engine
-from ingest.extract.probe import Window
+from ingest.extract.probe import TableCounters, Window
 from ingest.extract.report import LoadReport
 
 WATERMARKS_TABLE = "_watermarks"
@@ -28,7 +28,7 @@ _LATER_COLUMNS = {
     "window_rows": "bigint",
     "window_cursor_sum": "numeric",
     "window_cursor_max": "timestamptz",
-    "delete_counter": "text",
+    "shop_counters": "text",
 }
 
 
@@ -39,7 +39,8 @@ class StoredWatermark:
     cursor_column: str | None
     watermark: datetime | None
     window: Window | None  # the next run's window as the last load's snapshot saw it
-    delete_counter: str | None  # as of the last delete reconciliation (None: unknown)
+    # The shop's counters read before the snapshot raw was made equal to (None: unknown).
+    shop_counters: TableCounters | None
 
 
 StoredWatermarks = dict[tuple[str, Engine], StoredWatermark]
@@ -100,11 +101,11 @@ def read_watermarks(warehouse: psycopg.Connection, raw: str) -> StoredWatermarks
         rows,
         cursor_sum,
         cursor_max,
-        delete_counter,
+        shop_counters,
     ) in warehouse.execute(
         sql.SQL(
             "SELECT table_name, engine, cursor_column, watermark, window_since, window_rows,"
-            " window_cursor_sum, window_cursor_max, delete_counter FROM {}"
+            " window_cursor_sum, window_cursor_max, shop_counters FROM {}"
         ).format(sql.Identifier(raw, WATERMARKS_TABLE))
     ):
         window = (
@@ -112,7 +113,9 @@ def read_watermarks(warehouse: psycopg.Connection, raw: str) -> StoredWatermarks
             if since is None or rows is None or cursor_sum is None
             else Window(since, int(rows), int(cursor_sum), cursor_max)
         )
-        stored[table, engine] = StoredWatermark(cursor, watermark, window, delete_counter)
+        stored[table, engine] = StoredWatermark(
+            cursor, watermark, window, TableCounters.parse(shop_counters)
+        )
     return stored
 
 
@@ -122,20 +125,20 @@ def store_watermark(
     report: LoadReport,
     snapshot_at: datetime,
     next_window: Window | None = None,
-    delete_counter: str | None = None,
+    shop_counters: TableCounters | None = None,
 ) -> None:
     """Write ``report``'s watermark and figures, replacing the table's earlier row.
 
-    ``next_window``: the next run's window in this load's snapshot; ``delete_counter``:
-    the shop's delete counter read before that snapshot, if this load left raw without
-    the rows the snapshot deleted (None: the next run reconciles deletes).
+    ``next_window``: the next run's window in this load's snapshot; ``shop_counters``:
+    the table's counters read before that snapshot, if raw now holds none of the rows
+    the snapshot lacks (None: the next run reconciles deletes).
     """
     conn.execute(
         sql.SQL(
             """
             INSERT INTO {} (table_name, engine, cursor_column, watermark, snapshot_at,
                             mode, rows, bytes, seconds, loaded_at, window_since, window_rows,
-                            window_cursor_sum, window_cursor_max, delete_counter)
+                            window_cursor_sum, window_cursor_max, shop_counters)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s, %s, %s, %s, %s)
             ON CONFLICT (table_name, engine) DO UPDATE SET
                 cursor_column = EXCLUDED.cursor_column, watermark = EXCLUDED.watermark,
@@ -145,7 +148,7 @@ def store_watermark(
                 window_rows = EXCLUDED.window_rows,
                 window_cursor_sum = EXCLUDED.window_cursor_sum,
                 window_cursor_max = EXCLUDED.window_cursor_max,
-                delete_counter = EXCLUDED.delete_counter
+                shop_counters = EXCLUDED.shop_counters
             """
         ).format(sql.Identifier(raw, WATERMARKS_TABLE)),
         (
@@ -162,6 +165,6 @@ def store_watermark(
             None if next_window is None else next_window.rows,
             None if next_window is None else next_window.cursor_sum,
             None if next_window is None else next_window.cursor_max,
-            delete_counter,
+            None if shop_counters is None else shop_counters.text(),
         ),
     )
