@@ -143,13 +143,16 @@ def plan_loads(
     """
     raw = context.raw
     cluster = on_cluster(context.options.clickhouse_cluster)
-    warehouse.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(raw)))
-    ensure_watermarks_table(warehouse, raw)
+    # Read first: a run that finds raw made (every run after the first) runs no DDL.
     postgres_raw = read_postgres_raw_columns(warehouse, raw)
+    if not postgres_raw:
+        warehouse.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(raw)))
+    ensure_watermarks_table(warehouse, raw)
     clickhouse_raw = {}
     if clickhouse is not None:
-        clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {ch_name(raw)}{cluster}")
         clickhouse_raw = read_clickhouse_raw_columns(clickhouse, raw)
+        if not clickhouse_raw:
+            clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {ch_name(raw)}{cluster}")
         # Scratch tables of crashed runs (a loading table was never exchanged, so
         # never seen). The advisory lock of the run: no other extract is filling one now.
         for name in list(clickhouse_raw):

@@ -19,6 +19,7 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import psycopg
+from clickhouse_connect.driver.client import Client as ClickHouseClient
 
 from core.errors import ShopmartsError
 from core.settings import Environment
@@ -80,6 +81,12 @@ def extract_loads(
     return run.execute(targets, engines)
 
 
+def _close_when_made(client: Future[ClickHouseClient]) -> None:
+    """Close the client once made (its connecting failed: nothing to close)."""
+    with contextlib.suppress(Exception):
+        client.result().close()
+
+
 class _ExtractRun:
     """One run: the lock, the snapshot, the plan, and the workers that carry it out."""
 
@@ -104,6 +111,15 @@ class _ExtractRun:
         self, targets: Collection[tuple[str, Engine]] | None, engines: Sequence[Engine]
     ) -> list[LoadReport]:
         with contextlib.ExitStack() as stack:
+            # The ClickHouse client asks the server for its settings when made: made on
+            # the side while the warehouse and the shop are asked their questions.
+            clickhouse_client: Future[ClickHouseClient] | None = None
+            if "clickhouse" in (engines if targets is None else {e for _, e in targets}):
+                connecting = stack.enter_context(ThreadPoolExecutor(1, "extract-connect"))
+                clickhouse_client = connecting.submit(
+                    connect_clickhouse, self.environment.clickhouse_url
+                )
+                stack.callback(_close_when_made, clickhouse_client)
             warehouse = stack.enter_context(
                 psycopg.connect(self.environment.warehouse_url, autocommit=True)
             )
@@ -123,8 +139,8 @@ class _ExtractRun:
                 raise ShopmartsError(f"no such table in the shop: {', '.join(unknown)}")
             clickhouse = None
             if "clickhouse" in {engine for _, engine in targets}:
-                clickhouse = connect_clickhouse(self.environment.clickhouse_url)
-                stack.callback(clickhouse.close)
+                assert clickhouse_client is not None
+                clickhouse = clickhouse_client.result()
             self.context = LoadContext(
                 self.environment,
                 self.options,
