@@ -272,6 +272,10 @@ def _decide_incremental(
     window = stored.window
     if window is None or plan.reconcile_deletes:
         return
+    # A cursor that was ahead of the clock may stay as it is when its row changes (the
+    # canonical trigger keeps updated_at >= created_at): such a window proves nothing.
+    if window.cursor_max is not None and window.cursor_max > stored.snapshot_at:
+        return
     if windows.get((plan.table.name, window.since)) == window:
         plan.unchanged = True
         plan.reason = "nothing changed since the last load"

@@ -38,6 +38,7 @@ class StoredWatermark:
 
     cursor_column: str | None
     watermark: datetime | None
+    snapshot_at: datetime  # when the load's snapshot was taken
     window: Window | None  # the next run's window as the last load's snapshot saw it
     # The shop's counters read before the snapshot raw was made equal to (None: unknown).
     shop_counters: TableCounters | None
@@ -97,6 +98,7 @@ def read_watermarks(warehouse: psycopg.Connection, raw: str) -> StoredWatermarks
         engine,
         cursor,
         watermark,
+        snapshot_at,
         since,
         rows,
         cursor_sum,
@@ -104,8 +106,8 @@ def read_watermarks(warehouse: psycopg.Connection, raw: str) -> StoredWatermarks
         shop_counters,
     ) in warehouse.execute(
         sql.SQL(
-            "SELECT table_name, engine, cursor_column, watermark, window_since, window_rows,"
-            " window_cursor_sum, window_cursor_max, shop_counters FROM {}"
+            "SELECT table_name, engine, cursor_column, watermark, snapshot_at, window_since,"
+            " window_rows, window_cursor_sum, window_cursor_max, shop_counters FROM {}"
         ).format(sql.Identifier(raw, WATERMARKS_TABLE))
     ):
         window = (
@@ -114,7 +116,7 @@ def read_watermarks(warehouse: psycopg.Connection, raw: str) -> StoredWatermarks
             else Window(since, int(rows), int(cursor_sum), cursor_max)
         )
         stored[table, engine] = StoredWatermark(
-            cursor, watermark, window, TableCounters.parse(shop_counters)
+            cursor, watermark, snapshot_at, window, TableCounters.parse(shop_counters)
         )
     return stored
 
