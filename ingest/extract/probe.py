@@ -20,7 +20,8 @@ it, to find hard deletes) costs time in proportion to its size. Two signals answ
   table without a cursor, unmoved counts of every kind spare its reload.
 
 A session's counts reach the shared statistics when it goes idle, unless it did so less
-than a second before (then within ten seconds, or when it ends). So the counters are
+than a second before (then after ten seconds idle, or when it ends: before it leaves
+`pg_stat_activity`). So the counters are
 trusted only while no other session of the shop database has been busy or become idle
 in the last :data:`STATISTICS_SETTLE` seconds (a session the extract's user may not see
 counts as busy; the extract's own sessions, which only read, do not count). Otherwise,
@@ -51,9 +52,9 @@ class Window:
     cursor_max: datetime | None
 
 
-# PostgreSQL's PGSTAT_IDLE_INTERVAL (10 s) and a second of slack: a session idle this long
-# has handed its counts over.
-STATISTICS_SETTLE = 11
+# PostgreSQL's PGSTAT_IDLE_INTERVAL (10 s), with room for a busy machine to be late
+# waking the session: a session idle this long has handed its counts over.
+STATISTICS_SETTLE = 30
 
 
 @dataclass(frozen=True)
