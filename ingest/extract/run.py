@@ -1,13 +1,13 @@
 """Extract the shop's tables into `raw`, in the warehouse and in ClickHouse, full or incremental.
 
-One run: take the advisory lock (one extract per warehouse at a time), export one
-snapshot of the shop (:mod:`ingest.extract.snapshot`; the shop's write counters are read just before it,
-:mod:`ingest.extract.probe`), find the shop's tables (:mod:`ingest.extract.catalog`),
+One run: take the advisory lock (one extract per warehouse at a time), read the shop's
+write counters (:mod:`ingest.extract.probe`), export one snapshot of the shop
+(:mod:`ingest.extract.snapshot`), find the shop's tables (:mod:`ingest.extract.catalog`),
 plan each load (:mod:`ingest.extract.plan`: drift, full or incremental and why, or none
-at all when nothing was written to the table since its last load), then run the loads on
-a pool of workers, biggest tables first: :mod:`ingest.extract.postgres_load` and :mod:`ingest.extract.clickhouse_load`,
-each removing hard deletes (:mod:`ingest.extract.deletes`) and writing its watermark
-(:mod:`ingest.extract.watermarks`).
+at all when nothing was written to the table since its last load), then run the loads
+on a pool of workers, biggest tables first: :mod:`ingest.extract.postgres_load` and
+:mod:`ingest.extract.clickhouse_load`, each removing hard deletes
+(:mod:`ingest.extract.deletes`) and writing its watermark (:mod:`ingest.extract.watermarks`).
 
 Memory is bounded by ``chunk_bytes`` per worker: no table is ever held whole.
 """
