@@ -34,6 +34,7 @@ from ingest.extract.probe import read_counters
 from ingest.extract.raw_tables import connect_clickhouse
 from ingest.extract.report import LoadReport, ProgressCallback
 from ingest.extract.snapshot import SnapshotReads, connect_shop, take_snapshot
+from ingest.extract.watermarks import mark_current
 
 _ADVISORY_LOCK_KEY = 0x5EED_E7AC  # one extract per warehouse at a time
 
@@ -158,9 +159,10 @@ class _ExtractRun:
                 shop,
                 shop_counters,
             )
-            for plan in plans:
-                if plan.unchanged:  # nothing to read, nothing to write
-                    self._reported(plan.unchanged_report())
+            unchanged = [plan for plan in plans if plan.unchanged]
+            mark_current(warehouse, self.context.raw, [(p.table.name, p.engine) for p in unchanged])
+            for plan in unchanged:  # nothing to read, nothing to load
+                self._reported(plan.unchanged_report())
             self._run_plans([plan for plan in plans if not plan.unchanged])
             shop.rollback()  # the snapshot is no longer needed
         if self._errors:

@@ -10,6 +10,7 @@ delete counter as of the last delete reconciliation.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -169,4 +170,25 @@ def store_watermark(
             None if next_window is None else next_window.cursor_max,
             None if shop_counters is None else shop_counters.text(),
         ),
+    )
+
+
+def mark_current(
+    warehouse: psycopg.Connection, raw: str, loads: Collection[tuple[str, Engine]]
+) -> None:
+    """Record that ``loads`` (table, engine) were found current now, though not loaded.
+
+    `loaded_at` is what raw's freshness reads (dbt's source freshness on PostgreSQL): a
+    table no one wrote to is as fresh as one just loaded. One statement for all of them;
+    the watermark and the window stay, so the next run compares with the same figures.
+    """
+    if not loads:
+        return
+    tables, engines = zip(*sorted(loads), strict=True)
+    warehouse.execute(
+        sql.SQL(
+            "UPDATE {} SET loaded_at = now() WHERE (table_name, engine) IN"
+            " (SELECT * FROM unnest(%s::text[], %s::text[]))"
+        ).format(sql.Identifier(raw, WATERMARKS_TABLE)),
+        (list(tables), list(engines)),
     )
