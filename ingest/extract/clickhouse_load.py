@@ -53,7 +53,7 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
             insert_into = loading
         else:
             insert_into = target
-        deleted = None
+        deleted = plan.deleted_without_reconciling
         if plan.pull_after_postgres:
             rows, size = _pull_into_clickhouse(context, client, source, insert_into)
             method = "ClickHouse pulls from the warehouse (postgresql())"
@@ -69,7 +69,7 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
         if plan.mode == "full":
             client.command(f"EXCHANGE TABLES {loading} AND {target}{cluster}")
             client.command(f"DROP TABLE IF EXISTS {loading}{cluster} SYNC")
-        elif context.options.reconcile_deletes:
+        elif plan.reconcile_deletes:
             deleted = delete_missing_in_clickhouse(context.reads, client, raw, source, target)
     finally:
         client.close()
@@ -77,7 +77,9 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
     report = plan.report(snapshot.watermark, method, rows, size, started, deleted)
     # The watermark is written after the data: a crash in between only reloads rows.
     with psycopg.connect(context.environment.warehouse_url, autocommit=True) as warehouse:
-        store_watermark(warehouse, raw, report, snapshot.taken_at)
+        store_watermark(
+            warehouse, raw, report, snapshot.taken_at, plan.next_window, plan.shop_counters
+        )
     return report
 
 
