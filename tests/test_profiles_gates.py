@@ -7,19 +7,13 @@ extract's assets and the raw gates are keyed by the profile's tables. Then (a db
 per profile) `pipelines.definitions` loads for every profile, in a process of its own
 with SHOPMARTS_SOURCE_PROFILE set.
 
-Engine layer (SoleMate and the minimal shop, whose marts leave NULL what it cannot
-carry): the profile's shop is generated in a database of its own, and the nightly
-refresh's steps run through the real Dagster assets the way
-`tests/test_quality_gates.py::Pipeline` runs them (extract, raw gates, dbt into the
-shadow, mart gates, parity, publish), with dbt's assets made from the profile's own
-manifest, so staging reads the profile's raw tables. The
-marts are published; then faults of the profile's own kind (a status outside its enum,
-an orphan UUID, a variant without a product), loaded into raw, are stopped by their
-named expectations in both engines, and the published marts stay as they were. For the
-minimal shop also: a value in a mart column it cannot carry (an invented cost) is
-stopped by that column's `not_carried` rule, and every dashboard page renders over its
-published marts on both engines, its NULL columns shown as not carried. The session's
-canonical shop, raw and published marts are restored afterwards.
+The engine layer's pieces live here too, used by `tests/test_profiles_refresh.py`, which
+runs every profile's nightly and hourly through the real Dagster assets (`ProfileRun`)
+and then loads each profile's faults of its own kind (`PROFILE_FAULTS`: a status outside
+its enum, an orphan key, a variant without a product) into raw, stopped by their named
+expectations in both engines with the published marts unchanged; for the minimal shop
+also an invented cost stopped by its `not_carried` rule and the dashboards rendered over
+its published marts (`assert_invented_cost_is_stopped`, `assert_dashboards_render`).
 """
 
 # No `from __future__ import annotations`: Dagster reads the annotations of the dbt assets
@@ -29,7 +23,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -410,6 +404,42 @@ PROFILE_FAULTS: dict[str, tuple[LoadFault, ...]] = {
             orphan("product_id"),
         ),
     ),
+    # ModestWear: Django's serial keys, lower-case statuses, lines per variant.
+    "modestwear": (
+        LoadFault(
+            "status outside its enum",
+            "orders_order.status.known",
+            "orders_order",
+            text("status", "PAID"),
+        ),
+        LoadFault(
+            "variant without a product",
+            "catalog_productvariant.product_id.references_catalog_product",
+            "catalog_productvariant",
+            {"product_id": ("999999999", "999999999")},
+        ),
+    ),
+    # TechAlly: upper-case order statuses beside lower-case payment statuses, UUID keys.
+    "techally": (
+        LoadFault(
+            "order status spelled as its payments spell theirs",
+            "orders.status.known",
+            "orders",
+            text("status", "shipped"),
+        ),
+        LoadFault(
+            "payment status spelled as its orders spell theirs",
+            "payments.status.known",
+            "payments",
+            text("status", "COMPLETED"),
+        ),
+        LoadFault(
+            "order line of an unknown product",
+            "order_items.product_id.references_products",
+            "order_items",
+            orphan("product_id"),
+        ),
+    ),
     # The minimal shop: lower-case statuses of its own (no `returned`), UUID lines naming
     # products directly. Its marts leave NULL what the shop cannot carry (NOT_CARRIED in
     # quality/suites/profiles/minimal.py); the mart gate expects them so.
@@ -431,19 +461,21 @@ PROFILE_FAULTS: dict[str, tuple[LoadFault, ...]] = {
 
 
 def corrupt_raw(environment: Environment, fault: LoadFault) -> str:
-    """Change one row of raw.<table> in both engines, as a bad load would have; its key."""
+    """Change one row of raw.<table> in both engines, as a bad load would have; its key
+    (as text: UUID or serial)."""
     with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
         row = conn.execute(f"SELECT min(id::text) FROM raw.{fault.table}").fetchone()
         assert row and row[0], fault.table
         key = str(row[0])
         assignments = ", ".join(f"{c} = {pg}" for c, (pg, _) in fault.values.items())
-        conn.execute(f"UPDATE raw.{fault.table} SET {assignments} WHERE id = %s::uuid", (key,))
+        conn.execute(f"UPDATE raw.{fault.table} SET {assignments} WHERE id::text = %s", (key,))
     with clickhouse_client(environment.clickhouse_url) as client:
         # ReplacingMergeTree: a newer version of the row replaces it under FINAL.
         replaced = ", ".join(f"{ch} AS {c}" for c, (_, ch) in fault.values.items())
         client.command(
             f"INSERT INTO raw.{fault.table} SELECT * REPLACE ({replaced}, now64(6) AS _loaded_at) "
-            f"FROM raw.{fault.table} FINAL WHERE id = toUUID('{key}')"
+            f"FROM raw.{fault.table} FINAL WHERE toString(id) = %(key)s",
+            parameters={"key": key},
         )
     return key
 
@@ -572,94 +604,6 @@ def profile_dbt_assets(manifests: Mapping[str, Path]) -> list[dg.AssetsDefinitio
     from pipelines.defs.dbt.assets import engine_dbt_assets
 
     return [engine_dbt_assets(target, manifests[target]) for target in ("postgres", "clickhouse")]
-
-
-@pytest.fixture(scope="module")
-def create_database(environment: Environment) -> Iterator[Callable[[str], str]]:
-    from test_shop_generate import private_databases
-
-    with private_databases(environment.shop_url) as create:
-        yield create
-
-
-@pytest.mark.parametrize("profile", sorted(PROFILE_FAULTS))
-def test_profile_nightly_publishes_and_its_faults_are_stopped(
-    profile: str,
-    environment: Environment,
-    create_database: Callable[[str], str],
-    canonical_restored: None,
-    tmp_path: Path,
-) -> None:
-    from test_profiles_dbt import assert_ok
-    from test_quality_gates import assert_stopped_by, failed_rules, failure_messages
-
-    from ingest.shop.generate import generate_shop
-    from pipelines.defs.dbt.connection import TARGETS, run_dbt
-    from pipelines.defs.publish.marts import mart_fingerprints
-    from quality import records
-
-    chosen = PROFILES[profile]
-    shop_url = create_database(f"gates_profile_{profile}")
-    generate_shop(shop_url, scale=SCALE, seed=SEED, replace=False, progress=False, profile=profile)
-    runs = run_dbt(
-        environment,
-        ["parse", "--vars", json.dumps({"source_profile": profile})],
-        artifacts_dir=tmp_path,
-    )
-    assert_ok(runs, f"dbt parse ({profile})")
-    run = ProfileRun(
-        environment, chosen, shop_url, {t: tmp_path / t / "manifest.json" for t in TARGETS}
-    )
-    # dbt's staging of this profile reads exactly its raw tables.
-    raw = {raw_key(engine, table) for engine in ENGINES for table in chosen.table_names}
-    sources = {
-        dep
-        for assets in run.dbt
-        for deps in assets.asset_deps.values()
-        for dep in deps
-        if dep.path[1:2] == ["raw"]
-    }
-    assert sources and sources <= raw
-    # The raw layer is built afresh for this profile (see drop_raw).
-    drop_raw(environment, EVERY_TABLE)
-
-    with pytest.MonkeyPatch.context() as patch:
-        # What the definitions, dbt and the gates read: the profile is named once.
-        patch.setenv(SOURCE_PROFILE_VAR, profile)
-        # Counts of another profile's tables of the same name are no baseline.
-        records.forget_good_counts(environment.warehouse_url)
-        pipeline = run.pipeline()
-        result = pipeline.run()
-        assert result.success, failure_messages(result)
-        materialized = {m.asset_key for m in result.get_asset_materialization_events()}
-        assert raw <= materialized
-        published = mart_fingerprints(environment)
-        assert all(published.values()), published
-        # The marts keep the shop's own keys: UUIDs.
-        with psycopg.connect(environment.warehouse_url) as conn:
-            types = conn.execute(
-                "SELECT pg_typeof(customer_id)::text, count(*) FROM marts.customer_analytics "
-                "GROUP BY 1"
-            ).fetchall()
-        assert len(types) == 1 and types[0][0] == "uuid" and types[0][1] > 0, types
-        if profile == "minimal":
-            assert_invented_cost_is_stopped(environment)
-            assert_dashboards_render(environment)
-
-        faults = PROFILE_FAULTS[profile]
-        for fault in faults:
-            corrupt_raw(environment, fault)
-        result = pipeline.run(extract=None)
-        for fault in faults:
-            rules = assert_stopped_by(result, fault.rule)
-            counts = {engine: rules[engine, fault.rule]["unexpected_count"] for engine in ENGINES}
-            assert counts["postgres"] == counts["clickhouse"] == 1, (fault.name, counts)
-            assert fault.rule in failure_messages(result)
-        # Only the faults' rules failed: each fault is stopped by the rule meant for it.
-        assert {rule for _engine, rule in failed_rules(result)} == {f.rule for f in faults}
-        materialized = {m.asset_key for m in result.get_asset_materialization_events()}
-        assert not materialized & {mart_key(e, m) for e in ENGINES for m in MARTS}
-        assert mart_fingerprints(environment) == published
 
 
 INVENTED = "pmarts_invented"  # a scratch schema (ClickHouse: database) of one mart

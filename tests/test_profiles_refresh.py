@@ -6,8 +6,12 @@ runs them, with dbt's assets from the profile's own manifest), `simulate` (the c
 shop kept in `shopmarts_canonical` advanced, the profile's tables synced from it), one
 hard delete of the canonical shop synced too, then the hourly refresh. Raw equals the
 shop (row count and a checksum per table, in both engines), the hard delete is gone from
-both raws, tables with an `updated_at` were read incrementally and the others whole, and
-the marts are published.
+both raws, tables with an `updated_at` that the hour changed were read incrementally and
+the others whole, and the marts are published. Last, faults of the profile's own kind
+(`test_profiles_gates.PROFILE_FAULTS`) loaded into raw are stopped by their named
+expectations in both engines, the published marts unchanged; for the minimal shop, after
+its nightly, an invented cost is stopped by its `not_carried` rule and every dashboard page
+renders over its marts.
 
 One logical shop: the canonical shop beside the profile's tables is, after the simulated
 hours, exactly the canonical shop generated in `public` and simulated the same way, and a
@@ -29,8 +33,12 @@ from psycopg import sql
 from test_extract import fingerprint
 from test_profiles_gates import (
     EVERY_TABLE,
+    PROFILE_FAULTS,
     ProfileRun,
+    assert_dashboards_render,
+    assert_invented_cost_is_stopped,
     canonical_restored,  # noqa: F401  (a fixture: the session's canonical marts back)
+    corrupt_raw,
     drop_raw,
 )
 from test_shop_generate import private_databases
@@ -41,6 +49,7 @@ from core.vocabulary import ENGINES, HOURLY_MARTS, MARTS
 from ingest.extract.catalog import discover_source_tables
 from ingest.profiles import CANONICAL_SCHEMA, PROFILES, get_profile
 from ingest.shop.invariants import table_checksums
+from pipelines.defs.keys import mart_key, raw_key
 
 SCALE = 0.02  # 200 customers, 1,000 orders: a nightly and an hourly take seconds
 SEED = 13
@@ -48,12 +57,6 @@ HOURS = 2
 SIMULATE_SEED = 29
 WALL_CLOCK_COLUMNS = ("updated_at", "changed_at")
 REFRESHED = ("modestwear", "techally", "minimal", "solemate")
-# The minimal and ModestWear shops cannot carry cost (their READMEs: product cost, margins
-# NULL in the marts) while the mart rules still require it: their mart gates may stop the
-# publish until the pmarts work (mart rules that know a profile's NULL columns) is merged.
-# For them the raw layer and the dbt build are asserted, and a failed run may fail nothing
-# but mart gates. Once merged, this set is empty.
-MART_GATE_PENDING = {"minimal", "modestwear"}
 
 
 @pytest.fixture(scope="module")
@@ -180,29 +183,6 @@ def load_modes(environment: Environment, tables: Iterable[str]) -> dict[tuple[st
     return {(table, engine): mode for table, engine, mode in rows}
 
 
-def assert_published_or_only_mart_gates_failed(
-    profile: str, result: Any, marts: Iterable[str]
-) -> None:
-    from test_quality_gates import failure_messages
-
-    from pipelines.defs.keys import mart_key
-
-    if result.success or profile not in MART_GATE_PENDING:
-        assert result.success, failure_messages(result)
-        return
-    # The dbt build made every mart of the run in the shadow, in both engines ...
-    built = {m.asset_key for m in result.get_asset_materialization_events()}
-    expected = {mart_key(engine, mart) for engine in ENGINES for mart in marts}
-    assert expected <= built, sorted(expected - built)
-    # ... and what failed is mart gates only (no raw gate, no dbt model).
-    failed = {
-        (evaluation.asset_key.path[1], evaluation.check_name)
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    }
-    assert failed and {layer for layer, _ in failed} == {"marts"}, failed
-
-
 @pytest.mark.parametrize("profile", REFRESHED)
 def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
     profile: str,
@@ -213,6 +193,7 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
     tmp_path: Path,
 ) -> None:
     from test_profiles_dbt import assert_ok
+    from test_quality_gates import assert_stopped_by, failed_rules, failure_messages
 
     from ingest.shop.generate import generate_shop
     from ingest.shop.profile_sync import sync_profile
@@ -233,6 +214,16 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
     run = ProfileRun(
         environment, chosen, shop_url, {t: tmp_path / t / "manifest.json" for t in TARGETS}
     )
+    # dbt's staging of this profile reads exactly its raw tables.
+    raw = {raw_key(engine, table) for engine in ENGINES for table in chosen.table_names}
+    sources = {
+        dep
+        for assets in run.dbt
+        for deps in assets.asset_deps.values()
+        for dep in deps
+        if dep.path[1:2] == ["raw"]
+    }
+    assert sources and sources <= raw
     drop_raw(environment, EVERY_TABLE)  # raw afresh for this profile (see drop_raw)
 
     with pytest.MonkeyPatch.context() as patch:
@@ -240,9 +231,22 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
         records.forget_good_counts(environment.warehouse_url)
         pipeline = run.pipeline()
         nightly = pipeline.run()
-        assert_published_or_only_mart_gates_failed(profile, nightly, MARTS)
+        assert nightly.success, failure_messages(nightly)
+        materialized = {m.asset_key for m in nightly.get_asset_materialization_events()}
+        assert raw <= materialized
         assert_raw_equals_shop(environment, shop_url, chosen.table_names)
         before = mart_fingerprints(environment)
+        assert all(before.values()), before
+        if chosen.tables[0].key_type == "uuid":  # the marts keep the shop's own keys
+            with psycopg.connect(environment.warehouse_url) as conn:
+                types = conn.execute(
+                    "SELECT pg_typeof(customer_id)::text, count(*) "
+                    "FROM marts.customer_analytics GROUP BY 1"
+                ).fetchall()
+            assert len(types) == 1 and types[0][0] == "uuid" and types[0][1] > 0, types
+        if profile == "minimal":
+            assert_invented_cost_is_stopped(environment)
+            assert_dashboards_render(environment)
 
         # simulate: the canonical shop advanced, the profile's tables synced from it.
         report = simulate_shop(
@@ -264,26 +268,43 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
         orders, gone = purge_a_cancelled_order(shop_url, profile)
 
         hourly = pipeline.run(extract="incremental", marts=HOURLY_MARTS, mode="hourly")
-        assert_published_or_only_mart_gates_failed(profile, hourly, HOURLY_MARTS)
+        assert hourly.success, failure_messages(hourly)
         assert_raw_equals_shop(environment, shop_url, chosen.table_names)
         assert_gone_from_raw(environment, shop_url, orders, gone)
-        # A table with an updated_at (kept by a trigger) is read from its watermark; one
-        # without is read whole (the choice per table: the profile's README).
+        # A table with an updated_at (kept by a trigger) that the hour changed is read
+        # from its watermark; one without is read whole (the choice per table: the
+        # profile's README). An unchanged table may be skipped: its mode stays the nightly's.
         modes = load_modes(environment, chosen.table_names)
+        changed = {table for table, n in synced.items() if n} | {orders}
         for spec in chosen.tables:
-            expected = "incremental" if spec.updated_at else "full"
             for engine in ENGINES:
-                assert modes[spec.name, engine] == expected, (spec.name, engine)
+                if not spec.updated_at:
+                    assert modes[spec.name, engine] == "full", (spec.name, engine)
+                elif spec.name in changed:
+                    assert modes[spec.name, engine] == "incremental", (spec.name, engine)
+        # Published: the hourly marts anew, the others as they were.
+        after = mart_fingerprints(environment)
+        for engine in ENGINES:
+            for mart in MARTS:
+                old, new = before[engine, mart], after[engine, mart]
+                if mart in HOURLY_MARTS:
+                    assert new is not None, (engine, mart)
+                    assert new.identity != old.identity, (engine, mart)
+                else:
+                    assert new == old, (engine, mart)
 
-        if nightly.success:  # every mart published (MART_GATE_PENDING: maybe none yet)
-            assert all(before.values()), before
-        if hourly.success:  # published: the hourly marts anew, the others as they were
-            after = mart_fingerprints(environment)
-            for engine in ENGINES:
-                for mart in MARTS:
-                    old, new = before[engine, mart], after[engine, mart]
-                    if mart in HOURLY_MARTS:
-                        assert new is not None, (engine, mart)
-                        assert old is None or new.identity != old.identity, (engine, mart)
-                    else:
-                        assert new == old, (engine, mart)
+        # Faults of the profile's own kind, loaded into raw: each stopped by the rule
+        # meant for it, in both engines, and the published marts left as they were.
+        faults = PROFILE_FAULTS[profile]
+        for fault in faults:
+            corrupt_raw(environment, fault)
+        result = pipeline.run(extract=None)
+        for fault in faults:
+            rules = assert_stopped_by(result, fault.rule)
+            counts = {engine: rules[engine, fault.rule]["unexpected_count"] for engine in ENGINES}
+            assert counts["postgres"] == counts["clickhouse"] == 1, (fault.name, counts)
+            assert fault.rule in failure_messages(result)
+        assert {rule for _engine, rule in failed_rules(result)} == {f.rule for f in faults}
+        materialized = {m.asset_key for m in result.get_asset_materialization_events()}
+        assert not materialized & {mart_key(e, m) for e in ENGINES for m in MARTS}
+        assert mart_fingerprints(environment) == after
