@@ -23,6 +23,13 @@ bookkeeping); the report also gives the strict figure, the command's wall minus 
 steps' span, which also charges Dagster with the interpreter's start and the imports (GX,
 dbt) the bare script pays outside its steps. Targets: nightly under 5 minutes, hourly under
 30 s, at most 10 s of fixed overhead.
+
+    .venv/bin/python -m bench.refresh --scale 20 --profile solemate
+
+runs the whole benchmark twice in one go, each in a stack of its own: on the canonical
+shop, then on the SoleMate shop (SHOPMARTS_SOURCE_PROFILE set for the run: generate,
+simulate, the extract, dbt and the jobs follow it), and sets the two nightly refreshes side
+by side against the target of issue #15 (the profile's within 1.5x of the canonical's).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TARGET_NIGHTLY_SECONDS = 300.0
 TARGET_HOURLY_SECONDS = 30.0
 TARGET_OVERHEAD_SECONDS = 10.0
+TARGET_PROFILE_RATIO = 1.5  # a profile's nightly against the canonical shop's (issue #15)
 
 # Dagster step keys of the refresh jobs, in the order they run; the bare script uses the same.
 NIGHTLY_STEPS = (
@@ -296,8 +304,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="hourly runs of each kind; the fastest is kept"
     )
+    parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="generate the shop into --home, stop the engines and exit (bench.versus' snapshot)",
+    )
     parser.add_argument("--bare", choices=("nightly", "hourly"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile",
+        help="also run the benchmark on this source profile's shop and compare the nightlies",
+    )
     args = parser.parse_args(argv)
+    if args.profile and args.profile != "canonical":
+        return versus_canonical(args)
 
     if args.bare:  # the child of run_bare: the running stack is the parent's
         from core.settings import get_environment
@@ -327,10 +346,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"reusing the shop ({shop_orders(environment):,} orders)", flush=True)
         else:
             started = time.perf_counter()
+            from core.settings import source_profile_name
+
             generate_shop(
-                environment.shop_url, scale=args.scale, seed=args.seed, replace=True, progress=False
+                environment.shop_url,
+                scale=args.scale,
+                seed=args.seed,
+                replace=True,
+                progress=False,
+                profile=source_profile_name(),  # SHOPMARTS_SOURCE_PROFILE (--profile sets it)
             )
             print(f"generated scale {args.scale:g} in {time.perf_counter() - started:.0f} s")
+        if args.generate_only:
+            return 0
 
         results: dict[str, Any] = {"scale": args.scale}
         texts = []
@@ -360,6 +388,12 @@ def main(argv: list[str] | None = None) -> int:
                     simulate_shop(environment.shop_url, hours=1, seed=seed, progress=False)
                 print(f"{mode}: dagster ...", flush=True)
                 dagsters.append(run_dagster(mode))
+            # Rows each round loaded, in order: two runs from one snapshot of the shop (as
+            # bench.versus makes them) load the same rows round by round.
+            results.setdefault("rows_per_round", {})[mode] = {
+                "bare": [run[3] for run in bares],
+                "dagster": [run[4] for run in dagsters],
+            }
             bare, bare_span, bare_wall, bare_rows = min(bares, key=lambda run: run[2])
             dagster, wall, before_run, after_run, rows = min(dagsters, key=lambda run: run[1])
             text, figures, _ = report(
@@ -394,6 +428,46 @@ def main(argv: list[str] | None = None) -> int:
         stack.down()
         if args.home is None:
             shutil.rmtree(home, ignore_errors=True)
+
+
+def versus_canonical(args: argparse.Namespace) -> int:
+    """The benchmark on the canonical shop, then on ``args.profile``'s, each a fresh
+    interpreter with SHOPMARTS_SOURCE_PROFILE set and a stack of its own; the nightlies
+    side by side."""
+    from core.settings import SOURCE_PROFILE_VAR
+    from ingest.profiles import get_profile
+
+    profile = get_profile(args.profile).name  # a clear error for an unknown one
+    folder = Path(tempfile.mkdtemp(prefix="shopmarts-bench-profile-"))
+    walls: dict[str, dict[str, Any]] = {}
+    for name in ("canonical", profile):
+        output = folder / f"{name}.json"
+        command = [sys.executable, "-m", "bench.refresh", "--scale", f"{args.scale:g}"]
+        command += ["--seed", str(args.seed), "--repeat", str(args.repeat)]
+        command += ["--output", str(output)]
+        print(f"=== {name}", flush=True)
+        subprocess.run(
+            command, check=True, cwd=PROJECT_ROOT, env={**os.environ, SOURCE_PROFILE_VAR: name}
+        )
+        walls[name] = json.loads(output.read_text())
+    canonical, other = walls["canonical"]["nightly"], walls[profile]["nightly"]
+    ratio = other["wall"] / canonical["wall"]
+    lines = [
+        f"nightly refresh at scale {args.scale:g}, side by side (seconds)",
+        f"{'':<28}{'canonical':>11}{profile:>11}{'ratio':>8}",
+        f"{'bare script':<28}{canonical['bare_wall']:>11.1f}{other['bare_wall']:>11.1f}"
+        f"{other['bare_wall'] / canonical['bare_wall']:>7.2f}x",
+        f"{'shopmarts refresh (Dagster)':<28}{canonical['wall']:>11.1f}{other['wall']:>11.1f}"
+        f"{ratio:>7.2f}x",
+        f"{'rows loaded':<28}{canonical['rows']:>11,}{other['rows']:>11,}",
+        f"target: {profile}'s nightly within {TARGET_PROFILE_RATIO:g}x of the canonical "
+        f"shop's: {ratio:.2f}x -> {'met' if ratio <= TARGET_PROFILE_RATIO else 'NOT met'}",
+    ]
+    print("\n".join(lines))
+    if args.output:
+        args.output.write_text(json.dumps({"scale": args.scale, **walls, "ratio": ratio}))
+    shutil.rmtree(folder, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -3,10 +3,16 @@
     .venv/bin/python -m bench.versus REF [--scale 20] [--repeat 2]
 
 Checks REF out into a throwaway git worktree, installs it (`make setup`, from uv's cache),
-then runs `bench.refresh` there and here on one shop (generated once, in one kept
-SHOPMARTS_HOME), REF first, and sets the two reports side by side: every Dagster step, the
-bare script, and the end-to-end walls of the nightly and the hourly refresh, with the ratio
-this/REF (below 1: faster now). Use it to show a change made nothing slower.
+then runs `bench.refresh` there and here on one shop, REF first, and sets the two reports
+side by side: every Dagster step, the bare script, and the end-to-end walls of the nightly
+and the hourly refresh, with the ratio this/REF (below 1: faster now). Use it to show a
+change made nothing slower.
+
+Both sides start from the same state: the shop is generated once (by this tree), the whole
+state folder (both engines' data, Dagster's) is copied while the engines are stopped, and
+restored before the second side. Each side then runs its nightly and simulates the same
+seeded hours from the same shop, so the hourly figures compare the same rows (as long as
+REF simulates hours as this tree does; the report says whether the rows matched).
 """
 
 from __future__ import annotations
@@ -65,6 +71,30 @@ def _run(tree: Path, home: Path, output: Path, args: argparse.Namespace) -> dict
     return json.loads(output.read_text())
 
 
+def _generate(home: Path, args: argparse.Namespace) -> None:
+    """The shop, once, by this tree's bench.refresh (engines stopped when it returns)."""
+    environ = {k: v for k, v in os.environ.items() if k not in {"DAGSTER_HOME", "VIRTUAL_ENV"}}
+    command = [
+        sys.executable, "-m", "bench.refresh", "--scale", str(args.scale), "--seed",
+        str(args.seed), "--home", str(home), "--generate-only",
+    ]  # fmt: skip
+    subprocess.run(command, cwd=PROJECT_ROOT, env=environ, check=True)
+
+
+def _copy_state(source: Path, target: Path) -> None:
+    """The state folder as files (the engines are stopped): sockets are not files."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("*.sock"))
+
+
+def same_rows(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Whether both sides loaded the same rows, round by round (older reports lack them)."""
+    then, now = before.get("rows_per_round"), after.get("rows_per_round")
+    if not then or not now:
+        return "rows per round: not reported by REF's bench.refresh"
+    return "rows per round: " + ("the same on both sides" if then == now else f"{then} | {now}")
+
+
 def _ratio(now: float, then: float) -> str:
     return f"{now / then:>7.2f}x" if then > 0 else f"{'':>8}"
 
@@ -108,17 +138,23 @@ def main(argv: list[str] | None = None) -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="shopmarts-versus-"))
     home = scratch / "home"
+    snapshot = scratch / "home-with-the-shop"
     tree = None
     finished = False
     try:
         tree, sha = _checkout(args.ref, scratch)
+        print(f"\n=== the shop at scale {args.scale:g}, once, for both sides", flush=True)
+        _generate(home, args)
+        _copy_state(home, snapshot)
         print(f"\n=== bench.refresh at {args.ref} ({sha[:10]})", flush=True)
         before = _run(tree, home, scratch / "before.json", args)
+        _copy_state(snapshot, home)  # the second side starts from the same shop
         print("\n=== bench.refresh in this tree", flush=True)
         after = _run(PROJECT_ROOT, home, scratch / "after.json", args)
         label = f"{args.ref} {sha[:10]}"
-        print(f"\nbench.versus, scale {args.scale:g}, one shop, {label} first:")
+        print(f"\nbench.versus, scale {args.scale:g}, one shop snapshot, {label} first:")
         print(side_by_side(label, before, after))
+        print(same_rows(before, after))
         if args.output:
             args.output.write_text(json.dumps({"before": before, "after": after}, indent=2))
         finished = True

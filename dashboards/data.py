@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -214,6 +215,13 @@ def _run_clickhouse(url: str, sql: str, params: dict[str, Any]) -> tuple[list[st
         if any(code in message for code in _CLICKHOUSE_MISSING_CODES):
             raise MartsNotPublished(_first_line(error)) from error
         raise QueryFailed(f"ClickHouse: {_first_line(error)}") from error
+    if not result.column_names and not result.result_rows:
+        # An empty answer comes without its column names (measured on our endpoint):
+        # ask for them, so an empty figure is an empty frame with its columns, as on
+        # PostgreSQL, not a frame a page cannot index (a shop without subcategories).
+        # The same SELECT (all the analyst may send) as JSON, whose "meta" names them.
+        answer = json.loads(client.raw_query(sql, parameters=params, fmt="JSONCompact"))
+        return [column["name"] for column in answer["meta"]], []
     return list(result.column_names), result.result_rows
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 CURRENCY = "$"
 MISSING = "–"
+# A mart column the shop's schema has no source for: NULL in every row, never a 0.
+NOT_CARRIED = "not carried by this shop's schema"
 
 
 def money(value: float | None, decimals: int = 2) -> str:
@@ -58,3 +62,16 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if math.isnan(numerator) or math.isnan(denominator):
         return None
     return numerator / denominator
+
+
+def not_carried_columns(probe: pd.DataFrame) -> list[str]:
+    """The columns a ``queries.carried`` probe found NULL in every row of a mart that has
+    rows (none for an empty mart: nothing to say of its columns)."""
+    if probe.empty or not int(probe["rows_"].iloc[0]):
+        return []
+    return [c for c in probe.columns if c != "rows_" and not int(probe[c].iloc[0])]
+
+
+def not_carried_note(labels: list[str]) -> str:
+    """``Cost of goods, Gross margin: not carried by this shop's schema.``"""
+    return f"{', '.join(labels)}: {NOT_CARRIED}."

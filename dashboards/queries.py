@@ -333,6 +333,35 @@ PROMOTION_PERFORMANCE = Query(
     """,
 )
 
+# --- what a shop's schema carries ------------------------------------------------------
+
+
+def carried(mart: str, columns: tuple[str, ...]) -> Query:
+    """Per column of ``mart``: 1 when some row holds a value, 0 when every row is NULL (a
+    column the shop's schema cannot carry, docs/profiles.md); and ``rows_`` 1 when the
+    mart has a row at all. Each probe stops at the first row found, so a carried
+    column costs one row read."""
+    probes = [
+        f"(SELECT count(*) FROM (SELECT 1 FROM marts.{mart} WHERE {column} IS NOT NULL "
+        f"LIMIT 1) AS probe) AS {column}"
+        for column in columns
+    ]
+    probes.append(f"(SELECT count(*) FROM (SELECT 1 FROM marts.{mart} LIMIT 1) AS probe) AS rows_")
+    return Query(f"carried_{mart}", "SELECT " + ", ".join(probes))
+
+
+# Columns the pages show that a source profile may not carry (ingest/profiles/*/README.md).
+SEGMENTS_CARRIED = carried("customer_segments", ("tier",))
+PRODUCTS_CARRIED = carried(
+    "product_performance",
+    ("avg_rating", "is_active", "cost_of_goods", "gross_margin", "gross_margin_pct"),
+)
+CATEGORIES_CARRIED = carried(
+    "category_performance",
+    ("active_products_count", "cost_of_goods", "gross_margin", "gross_margin_pct"),
+)
+INVENTORY_CARRIED = carried("inventory_status", ("quantity_reserved",))
+
 # --- freshness: the refresh log written by the gates and the publish step ---------------
 
 # One row per refresh (pipelines/defs/refresh_log.py). ClickHouse keeps it in a

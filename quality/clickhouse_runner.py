@@ -1,7 +1,8 @@
 """The gate on ClickHouse: the suites evaluated by pushdown in
-:mod:`quality.clickhouse_validation` (one aggregate query per relation, one per SQL rule),
-wrapped as genuine GX suite results so Data Docs and the failure report read the same as
-on PostgreSQL."""
+:mod:`quality.clickhouse_validation` (one aggregate query per relation, which also counts
+the row rules that filter the relation's own rows; one more query per other SQL rule, and
+per failing one for its rows), wrapped as genuine GX suite results so Data Docs and the
+failure report read the same as on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -56,10 +57,16 @@ def run_on_clickhouse(
     validated = {}
     with clickhouse_client(clickhouse_url) as client:
         before = clickhouse_identities(client, [s.relation for s in suites])
+        sorting_keys = {
+            database: clickhouse_validation.replacing_sorting_keys(client, database)
+            for database in {s.relation.schema for s in suites if s.relation.final}
+        }
         for suite in suites:
             if before[suite.relation] is None:
                 continue
-            results, row_count = clickhouse_validation.validate_suite(client, suite)
+            results, row_count = clickhouse_validation.validate_suite(
+                client, suite, sorting_keys.get(suite.relation.schema, {})
+            )
             suite_result = suite_result_of(suite, results, run_name, run_time)
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),

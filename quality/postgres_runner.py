@@ -1,10 +1,13 @@
-"""The gate on PostgreSQL: a GX checkpoint over a SQL datasource, every expectation pushed
-down as SQL by GX itself; then the failure details of the failed suites
-(:mod:`quality.postgres_failures`) and the Data Docs pages."""
+"""The gate on PostgreSQL: each suite measured in one pass over its relation
+(:mod:`quality.postgres_onepass`), then a GX checkpoint over a SQL datasource for what
+the passes did not find met, those expectations pushed down as SQL by GX itself; then the
+failure details of the failed suites (:mod:`quality.postgres_failures`) and the Data Docs
+pages."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,9 +16,11 @@ import great_expectations as gx
 import psycopg
 from great_expectations.core.expectation_validation_result import (
     ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
 )
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
 
@@ -23,8 +28,9 @@ from quality.data_docs import build_docs, page_url
 from quality.identity import postgres_relations
 from quality.outcomes import missing_outcome, row_count_of, validated_outcome
 from quality.postgres_failures import failing_keys, failing_rows
+from quality.postgres_onepass import one_pass
 from quality.results import RESULT_FORMAT, SuiteOutcome, failures_from_gx
-from quality.suites import Relation, TableSuite
+from quality.suites import Relation, TableSuite, rule_of
 
 
 def sqlalchemy_url(postgres_url: str) -> str:
@@ -48,7 +54,7 @@ def postgres_identities(
 
 
 @dataclass(frozen=True)
-class _Validated:
+class Validated:
     """One suite's GX result, its Data Docs key and the keys of its failing rows by rule."""
 
     key: ValidationResultIdentifier
@@ -57,13 +63,26 @@ class _Validated:
 
 
 def run_on_postgres(
-    context: Any, warehouse_url: str, suites: Sequence[TableSuite], run_name: str
+    context: Any,
+    warehouse_url: str,
+    suites: Sequence[TableSuite],
+    run_name: str,
+    *,
+    one_pass_first: bool = True,
 ) -> list[SuiteOutcome]:
-    """Validate ``suites`` in the warehouse; a suite whose relation is missing fails."""
+    """Validate ``suites`` in the warehouse; a suite whose relation is missing fails.
+
+    ``one_pass_first`` off: GX validates every expectation itself (the reference the
+    tests hold the one pass to).
+    """
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         before = postgres_identities(conn, [s.relation for s in suites])
         present = [s for s in suites if before[s.relation] is not None]
-        validated = _validate(context, conn, warehouse_url, present, run_name) if present else {}
+        validated = (
+            validate_suites(context, conn, warehouse_url, present, run_name, one_pass_first)
+            if present
+            else {}
+        )
         after = postgres_identities(conn, [s.relation for s in present])
         outcomes = []
         for suite in suites:
@@ -91,19 +110,72 @@ def run_on_postgres(
     return outcomes
 
 
-def _validate(
+def validate_suites(
     context: Any,
     conn: psycopg.Connection,
     warehouse_url: str,
     suites: Sequence[TableSuite],
     run_name: str,
-) -> dict[str, _Validated]:
-    """One checkpoint over ``suites`` (relations present), by suite name."""
+    one_pass_first: bool = True,
+) -> dict[str, Validated]:
+    """Each suite measured in one pass (:mod:`quality.postgres_onepass`), then one GX
+    checkpoint over what the passes left to GX (what they found failing, what they do not
+    fold), by suite name; each suite's result holds every expectation, in the suite's order.
+    """
+    passes = {
+        suite.name: one_pass(conn, suite, _batch_id(suite)) if one_pass_first else None
+        for suite in suites
+    }
+    left = {
+        suite.name: list(range(len(suite.expectations)))
+        if passes[suite.name] is None
+        else passes[suite.name].left_to_gx(suite)  # type: ignore[union-attr]
+        for suite in suites
+    }
+    checked = [suite for suite in suites if left[suite.name]]
+    run_time = dt.datetime.now(dt.UTC)
+    gx_results = _run_checkpoint(context, conn, warehouse_url, checked, left, run_name)
+    validated: dict[str, Validated] = {}
+    for suite in suites:
+        found = passes[suite.name]
+        met = found.met if found is not None else {}
+        if suite.name in gx_results:
+            key, result, keys = gx_results[suite.name]
+        else:
+            key = ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
+                run_id=RunIdentifier(run_name=run_name, run_time=run_time),
+                batch_identifier=_batch_id(suite),
+            )
+            result, keys = None, {}
+        merged = _merged(suite, met, result, run_name, run_time)
+        with contextlib.suppress(Exception):
+            context.validation_results_store.set(key, merged)
+        validated[suite.name] = Validated(key, merged, keys)
+    # One build for the whole gate (GX's UpdateDataDocsAction rebuilds per suite).
+    build_docs(context, [v.key for v in validated.values()])
+    return validated
+
+
+def _run_checkpoint(
+    context: Any,
+    conn: psycopg.Connection,
+    warehouse_url: str,
+    suites: Sequence[TableSuite],
+    left: dict[str, list[int]],
+    run_name: str,
+) -> dict[
+    str, tuple[ValidationResultIdentifier, ExpectationSuiteValidationResult, dict[str, list[str]]]
+]:
+    """One GX checkpoint over the expectations of ``suites`` left to GX, by suite name:
+    (the result's key, GX's result, the keys of its failing rows by rule)."""
+    if not suites:
+        return {}
     # Whole tables are read in place. The rows an incremental load changed are selected
     # once into a temporary table that every expectation then reads.
     datasources = {
         sliced: context.data_sources.add_postgres(
-            "warehouse_changed_rows" if sliced else "warehouse",
+            _datasource_name(sliced),
             connection_string=sqlalchemy_url(warehouse_url),
             create_temp_table=sliced,
         )
@@ -119,12 +191,15 @@ def _validate(
             + (f" WHERE {where}" if where else ""),
         )
         batches[suite.name] = asset.add_batch_definition_whole_table("whole table")
+        expectations = [suite.expectations[i].copy(deep=True) for i in left[suite.name]]
         validations.append(
             context.validation_definitions.add(
                 gx.ValidationDefinition(
                     name=suite.name,
                     data=batches[suite.name],
-                    suite=context.suites.add(suite.gx_suite()),
+                    suite=context.suites.add(
+                        gx.ExpectationSuite(name=suite.name, expectations=expectations)
+                    ),
                 )
             )
         )
@@ -148,9 +223,63 @@ def _validate(
         for datasource in datasources.values():
             with contextlib.suppress(Exception):
                 datasource.get_engine().dispose()
-    # One build for the whole gate (GX's UpdateDataDocsAction rebuilds per suite).
-    build_docs(context, list(run.run_results))
     return {
-        result.suite_name: _Validated(key, result, keys.get(result.suite_name, {}))
+        result.suite_name: (key, result, keys.get(result.suite_name, {}))
         for key, result in run.run_results.items()
     }
+
+
+def _datasource_name(sliced: bool) -> str:
+    return "warehouse_changed_rows" if sliced else "warehouse"
+
+
+def _batch_id(suite: TableSuite) -> str:
+    """The id GX gives the batch of ``suite``'s relation (datasource-asset)."""
+    return f"{_datasource_name(bool(suite.relation.where))}-{suite.name}"
+
+
+def _merged(
+    suite: TableSuite,
+    met: dict[int, ExpectationValidationResult],
+    checked: ExpectationSuiteValidationResult | None,
+    run_name: str,
+    run_time: dt.datetime,
+) -> ExpectationSuiteValidationResult:
+    """One suite result of every expectation, in the suite's order: those the one pass
+    found met, and GX's results of the others (``checked``, matched by rule)."""
+    by_rule = {rule_of(r.expectation_config): r for r in (checked.results if checked else [])}
+    results = [
+        met[index] if index in met else by_rule[rule_of(expectation)]
+        for index, expectation in enumerate(suite.expectations)
+    ]
+    successful = sum(1 for r in results if r.success)
+    statistics: dict[str, float] = {
+        "evaluated_expectations": len(results),
+        "successful_expectations": successful,
+        "unsuccessful_expectations": len(results) - successful,
+        "success_percent": 100.0 * successful / len(results) if results else 100.0,
+    }
+    meta: dict[str, Any] = (
+        dict(checked.meta)
+        if checked is not None
+        else {
+            "great_expectations_version": gx.__version__,
+            "active_batch_definition": {
+                "datasource_name": "warehouse",
+                "data_connector_name": "one_pass",
+                "data_asset_name": suite.name,
+                "batch_identifiers": {},
+            },
+            "batch_spec": {"query": f"SELECT * FROM {suite.relation.from_clause()}"},
+            "batch_markers": {},
+            "run_id": {"run_name": run_name, "run_time": run_time.isoformat()},
+            "validation_time": run_time.isoformat(),
+        }
+    )
+    return ExpectationSuiteValidationResult(
+        success=all(r.success for r in results),
+        results=results,
+        suite_name=suite.name,
+        statistics=statistics,
+        meta=meta,
+    )

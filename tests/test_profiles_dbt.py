@@ -2,25 +2,23 @@
 canonical staging relations, so the one set of intermediate and mart SQL builds on it.
 
 `dbt parse` is clean for every profile on both targets, and enables exactly that profile's
-staging models and sources. For each non-canonical profile, on both engines: its shop is
-generated (a private database), extracted into a raw schema of its own (`raw_<profile>`,
-beside the session's canonical raw), and `dbt build` (models and their data tests) plus
-the profile's unit tests run against it in a sandbox (`<profile>_staging`, ...), so no
-other test's schemas are touched.
+staging models and sources. The helpers below load a profile's shop: generated (a private
+database), extracted into a raw schema of its own (`raw_<profile>`, beside the session's
+canonical raw), built in a sandbox (`<prefix>staging`, ...), so no other test's schemas
+are touched. Each non-canonical profile's `dbt build` (models and their data tests) and
+unit tests run on both engines in `tests/test_profiles_marts.py`, whose build also gives
+the marts it compares with the canonical shop's: one build per profile serves both.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
-from test_shop_generate import private_databases
 
 from core.settings import Environment
 from core.vocabulary import MARTS
@@ -33,10 +31,6 @@ from pipelines.defs.dbt.connection import TARGETS, DbtRun, run_dbt
 SCALE = 0.01  # 100 customers, 500 orders: every status occurs, a build takes seconds
 SEED = 11
 END = date(2026, 11, 1)
-OTHER_PROFILES = tuple(name for name in PROFILES if name != "canonical")
-# Every profile's shop is loaded and built (TechAlly's generated `products.search_vector`
-# reaches ClickHouse as the tsvector's text).
-BUILT_PROFILES = OTHER_PROFILES
 
 
 def load_profile_raw(
@@ -119,61 +113,3 @@ def test_an_unknown_profile_is_refused(environment: Environment, tmp_path: Path)
         artifacts_dir=tmp_path,
     )
     assert not runs["postgres"].ok
-
-
-# ---------------------------------------------------------------- build per profile
-
-
-@pytest.fixture(scope="module")
-def create_database(environment: Environment) -> Iterator[Callable[[str], str]]:
-    with private_databases(environment.shop_url) as create:
-        yield create
-
-
-@pytest.mark.parametrize("profile", BUILT_PROFILES)
-def test_profile_builds_staging_and_marts_on_both_engines(
-    profile: str,
-    environment: Environment,
-    create_database: Callable[[str], str],
-    tmp_path: Path,
-) -> None:
-    raw_schema = load_profile_raw(environment, create_database, profile)
-    prefix = f"{profile}_"
-    variables = profile_vars(profile, raw_schema, prefix)
-
-    # Models and their data tests (the staging contract's unique / not_null /
-    # accepted_values hold on the profile's mapping), intermediate and marts.
-    runs = run_dbt(
-        environment,
-        ["build", "--select", "staging", "intermediate", "marts", *variables],
-        artifacts_dir=tmp_path,
-    )
-    assert_ok(runs, f"dbt build ({profile})")
-
-    # The profile's own unit tests (its mapping rules).
-    runs = run_dbt(
-        environment,
-        ["test", "--select", f"test_type:unit,staging.{profile}", *variables],
-        artifacts_dir=tmp_path,
-    )
-    assert_ok(runs, f"unit tests ({profile})")
-    for target in TARGETS:
-        results = runs[target].artifact()["results"]
-        assert results and {result["status"] for result in results} == {"pass"}, target
-
-    # Recognized orders reach the marts on both engines, with the shop's own keys.
-    with psycopg.connect(environment.warehouse_url) as conn:
-        row = conn.execute(
-            sql.SQL("select count(*), sum(orders_count) from {}").format(
-                sql.Identifier(f"{prefix}marts", "customer_analytics")
-            )
-        ).fetchone()
-        assert row is not None and row[0] > 0 and row[1] > 0
-        key_type = conn.execute(
-            "select data_type from information_schema.columns"
-            " where table_schema = %s and table_name = 'stg_shop__orders'"
-            " and column_name = 'order_id'",
-            (f"{prefix}staging",),
-        ).fetchone()
-    expected = "uuid" if PROFILES[profile].tables[0].key_type == "uuid" else "bigint"
-    assert key_type == (expected,)

@@ -948,6 +948,10 @@ def test_switching_profiles_needs_replace_and_leaves_one_schema(
             url, scale=SCALE, seed=SEED, replace=True, progress=False, end_date=END, profile=name
         )
         assert tables() == set(get_profile(name).table_names), name
+        # A profile keeps the canonical shop it was written from (for simulate); the
+        # canonical shop, and the next profile, drop it.
+        kept = fetch_one(url, "SELECT to_regnamespace('shopmarts_canonical') IS NOT NULL")
+        assert kept == (name != "canonical",), name
 
 
 @pytest.mark.fast
@@ -1040,11 +1044,48 @@ def test_schema_file_run_top_to_bottom_builds_the_empty_shop(
     assert keys == (len(profile.tables),)  # a primary key on every table
 
 
-def test_simulate_refuses_another_profile_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until a profile's simulator exists, simulate names the setting instead of failing on
-    the first table the profile does not have."""
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_canonical_shop_is_kept_beside_the_profiles_tables(
+    name: str,
+    canonical_shop: tuple[str, GenerateReport],
+    profile_shop: Callable[[str], tuple[str, GenerateReport]],
+) -> None:
+    """What `simulate` advances and syncs the profile from: the canonical shop of the same
+    scale and seed, whole (every row, its triggers), in schema shopmarts_canonical."""
+    from ingest.profiles import CANONICAL_SCHEMA
+    from ingest.shop.invariants import table_checksums
+
+    canonical_url, _ = canonical_shop
+    url, _ = profile_shop(name)
+    with psycopg.connect(canonical_url) as conn:
+        expected = table_checksums(conn)
+    with psycopg.connect(url) as conn:
+        assert table_checksums(conn, schema=CANONICAL_SCHEMA) == expected
+        triggers = conn.execute(
+            "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
+            " AND tgrelid::regclass::text LIKE %s",
+            (f"{CANONICAL_SCHEMA}.%",),
+        ).fetchone()
+    with psycopg.connect(canonical_url) as conn:
+        canonical_triggers = conn.execute(
+            "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
+        ).fetchone()
+    assert triggers == canonical_triggers and triggers != (0,)
+
+
+def test_simulate_refuses_a_shop_of_another_profile_in_one_line(
+    profile_shop: Callable[[str], tuple[str, GenerateReport]],
+) -> None:
+    """Simulate works on every profile (tests/test_profiles_refresh.py); told the wrong one
+    (or a shop `generate` did not write), it says so in one line and changes nothing."""
     from ingest.shop.simulate import simulate_shop
 
-    monkeypatch.setenv("SHOPMARTS_SOURCE_PROFILE", "modestwear")
-    with pytest.raises(ShopmartsError, match="SHOPMARTS_SOURCE_PROFILE is 'modestwear'"):
-        simulate_shop("postgresql://nobody@127.0.0.1:1/shop", hours=1, seed=1, progress=False)
+    url, _ = profile_shop("solemate")
+    tables = get_profile("solemate").table_names
+    before = content_checksums(url, tables)
+    with pytest.raises(ShopmartsError) as refused:
+        simulate_shop(url, hours=1, seed=1, progress=False, profile="techally")
+    message = str(refused.value)
+    assert "is not a techally shop" in message and "no stock_movements table" in message
+    assert "shopmarts generate --profile techally" in message and "\n" not in message
+    assert content_checksums(url, tables) == before

@@ -19,6 +19,7 @@ The Dagster plumbing (`Pipeline`) is also used by tests/test_publish.py.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -716,3 +717,126 @@ def test_publish_refuses_what_no_gate_validated(
     assert latest["run_id"] == result.run_id and latest["status"] == "publish_failed"
     # The publish step looks the dbt module's parity check up by name.
     assert next(iter(marts_cross_engine_parity.check_specs)).name == PARITY_CHECK_NAME
+
+
+# --- the PostgreSQL gate's one pass -------------------------------------------------------
+
+
+def _gx_results(
+    environment: Environment, suites: Sequence[Any], one_pass_first: bool, docs: Path
+) -> dict:
+    """{suite: its GX suite result} from the PostgreSQL runner, one pass first or GX alone."""
+    from quality.data_docs import ephemeral_context
+    from quality.postgres_runner import validate_suites
+
+    context = ephemeral_context(docs)
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        validated = validate_suites(
+            context, conn, environment.warehouse_url, suites, "one-pass-test", one_pass_first
+        )
+    return {name: found.result for name, found in validated.items()}
+
+
+def _comparable(result: Any) -> dict:
+    """An expectation's result as JSON, less the id GX gives a suite's expectation."""
+    found = result.to_json_dict()
+    found["expectation_config"].pop("id", None)
+    return found
+
+
+def test_one_pass_reports_what_gx_alone_reports(
+    environment: Environment, published: Any, restore_raw: list[str], tmp_path: Path
+) -> None:
+    """The PostgreSQL gate measures each suite in one pass and leaves to GX only what the
+    pass did not find met. On a clean load (every raw suite, every published mart suite)
+    its results are GX's own, field for field; with faults of five kinds planted in one
+    load, it reports the same failures as GX alone (rule, failing rows, keys, samples), and
+    ClickHouse's pushdown names the same rules and keys."""
+    from quality.data_docs import ephemeral_context
+    from quality.gate import run_raw_gate
+    from quality.postgres_runner import run_on_postgres
+    from quality.suites import RawSuiteOptions, mart_suites
+
+    clean = [*raw_suites("postgres"), *mart_suites("postgres", schema="marts")]
+    settled = _gx_results(environment, clean, True, tmp_path / "settled")
+    alone = _gx_results(environment, clean, False, tmp_path / "alone")
+    for suite in clean:
+        ours, theirs = settled[suite.name], alone[suite.name]
+        assert ours.success and theirs.success, suite.name
+        assert ours.statistics == theirs.statistics, suite.name
+        assert [_comparable(r) for r in ours.results] == [_comparable(r) for r in theirs.results], (
+            suite.name
+        )
+
+    # An incremental load that changed no row of any table: GX's results of empty batches.
+    future = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+    nothing_changed = raw_suites(
+        "postgres",
+        options=RawSuiteOptions(
+            changed_since={
+                table: ("changed_at" if table == "audit_log" else "updated_at", future)
+                for table in RAW_TABLES
+            }
+        ),
+    )
+    settled = _gx_results(environment, nothing_changed, True, tmp_path / "settled_empty")
+    alone = _gx_results(environment, nothing_changed, False, tmp_path / "alone_empty")
+    for suite in nothing_changed:
+        ours, theirs = settled[suite.name], alone[suite.name]
+        assert [_comparable(r) for r in ours.results] == [_comparable(r) for r in theirs.results], (
+            suite.name
+        )
+
+    restore_raw.extend(["products", "orders"])
+    product = first(environment, "SELECT min(product_id) FROM raw.products")
+    corrupt_load(environment, "products", "product_id", product, {"unit_price": -5})
+    duplicated = first(
+        environment, f"SELECT min(product_id) FROM raw.products WHERE product_id > {product}"
+    )
+    corrupt_load(
+        environment, "products", "product_id", duplicated, duplicate_sku(environment, duplicated)
+    )
+    order = first(environment, "SELECT min(order_id) FROM raw.orders")
+    corrupt_load(
+        environment,
+        "orders",
+        "order_id",
+        order,
+        {
+            "order_status": "teleported",
+            "customer_id": 987_654_321,
+            "total_amount": first(
+                environment, f"SELECT total_amount + 10 FROM raw.orders WHERE order_id = {order}"
+            ),
+        },
+    )
+    tables = ["products", "orders"]
+    suites = raw_suites("postgres", tables=tables)
+    context = ephemeral_context(tmp_path / "with_pass")
+    with_pass = run_on_postgres(context, environment.warehouse_url, suites, "with-pass")
+    context = ephemeral_context(tmp_path / "gx_alone")
+    gx_alone = run_on_postgres(
+        context, environment.warehouse_url, suites, "gx-alone", one_pass_first=False
+    )
+    planted = {
+        "products.unit_price.non_negative",
+        "products.unit_price.not_below_cost",
+        "products.sku.unique",
+        "orders.order_status.known",
+        "orders.customer_id.references_customers",
+        "orders.total_amount.identity",
+    }
+    failures = {f.rule: f for outcome in with_pass for f in outcome.failures}
+    assert set(failures) == planted, sorted(failures)
+    assert [o.failures for o in with_pass] == [o.failures for o in gx_alone]
+    assert [o.evaluated for o in with_pass] == [o.evaluated for o in gx_alone]
+    assert failures["orders.total_amount.identity"].example_keys == (f"order_id={order}",)
+    assert set(failures["products.sku.unique"].example_keys) >= {f"product_id={duplicated}"}
+
+    clickhouse = run_raw_gate(environment, "clickhouse", tables, remember_counts=False)
+    on_clickhouse = {f.rule: f for f in clickhouse.failures}
+    assert set(on_clickhouse) == planted, sorted(on_clickhouse)
+    for rule, failure in failures.items():
+        theirs = on_clickhouse[rule]
+        assert theirs.unexpected_count == failure.unexpected_count, rule
+        assert sorted(theirs.example_keys) == sorted(failure.example_keys), rule

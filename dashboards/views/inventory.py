@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboards import charts, queries, selection
 from dashboards import formatting as fmt
+from dashboards.columns import key_column, say_not_carried
 
 ALL_WAREHOUSES = "All warehouses"
 ALERT_ROWS = 1_000
@@ -25,7 +26,7 @@ def warehouse_param(warehouse: str) -> str:
 
 
 # Every figure's query side by side, the table with the warehouse of the last run.
-stock, bands, _ = current.fetch_many(
+stock, bands, _, reserved_probe = current.fetch_many(
     (queries.STOCK_BY_WAREHOUSE, {}),
     (queries.COVER_BANDS, {}),
     (
@@ -35,6 +36,7 @@ stock, bands, _ = current.fetch_many(
             "limit": ALERT_ROWS,
         },
     ),
+    (queries.INVENTORY_CARRIED, {}),
 )
 if stock.empty:
     st.info("No inventory recorded.")
@@ -94,13 +96,17 @@ st.caption(
     + (f"; the {fmt.count(len(alerts))} most urgent" if len(alerts) < total_alerts else "")
     + ": out of stock first, then the fewest days of cover."
 )
+# A shop that keeps no reserved units (NULL in every row): the column is said so.
+missing = fmt.not_carried_columns(reserved_probe)
 st.dataframe(
-    alerts.assign(stock_status=alerts["stock_status"].map(charts.STOCK_LABELS)),
+    alerts.assign(stock_status=alerts["stock_status"].map(charts.STOCK_LABELS)).drop(
+        columns=missing
+    ),
     hide_index=True,
     placeholder="–",
     column_config={
         "warehouse_code": "Warehouse",
-        "product_id": st.column_config.NumberColumn("Product", format="%d"),
+        "product_id": key_column("Product", alerts["product_id"]),
         "product_name": "Name",
         "category_name": "Category",
         "stock_status": "Stock",
@@ -116,3 +122,4 @@ st.dataframe(
         ),
     },
 )
+say_not_carried(missing, {"quantity_reserved": "Reserved"})

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboards import charts, queries, selection
 from dashboards import formatting as fmt
+from dashboards.columns import key_column, say_not_carried
 
 TOP_SIZES = (10, 25, 50, 100)
 ALL_CATEGORIES = "All categories"
@@ -29,7 +30,7 @@ def parent_param(level: str) -> str:
 
 
 # Every figure's query side by side, with the filters of the last run.
-filed_under, _, parents, _ = current.fetch_many(
+filed_under, _, parents, _, products_probe, categories_probe = current.fetch_many(
     (queries.PRODUCT_CATEGORIES, {}),
     (
         queries.TOP_PRODUCTS,
@@ -43,7 +44,21 @@ filed_under, _, parents, _ = current.fetch_many(
         queries.CATEGORY_PERFORMANCE,
         {"parent": parent_param(st.session_state.get("category_level", TOP_LEVEL))},
     ),
+    (queries.PRODUCTS_CARRIED, {}),
+    (queries.CATEGORIES_CARRIED, {}),
 )
+# Columns the shop's schema cannot carry (NULL in every row) are said so, not shown as
+# empty cells or zeros.
+products_missing = fmt.not_carried_columns(products_probe)
+categories_missing = fmt.not_carried_columns(categories_probe)
+LABELS = {
+    "avg_rating": "Rating",
+    "is_active": "On sale",
+    "active_products_count": "On sale",
+    "cost_of_goods": "Cost of goods",
+    "gross_margin": "Gross margin",
+    "gross_margin_pct": "Margin %",
+}
 
 st.subheader("Top products")
 pick, size = st.columns([3, 1])
@@ -59,13 +74,14 @@ if products.empty:
     st.info("No products.")
 else:
     st.altair_chart(charts.top_products(products), width="stretch")
+    products = products.drop(columns=products_missing)
     st.dataframe(
         products,
         hide_index=True,
         placeholder="–",
         column_config={
             "revenue_rank": st.column_config.NumberColumn("Rank", format="%d"),
-            "product_id": st.column_config.NumberColumn("Product", format="%d"),
+            "product_id": key_column("Product", products["product_id"]),
             "product_name": "Name",
             "category_name": "Category",
             "units_sold": st.column_config.NumberColumn("Units sold", format="localized"),
@@ -79,6 +95,7 @@ else:
             "gross_margin_pct": st.column_config.NumberColumn("Margin %", format="%.1f%%"),
         },
     )
+    say_not_carried(products_missing, LABELS)
 
 st.subheader("Categories")
 level = st.selectbox(
@@ -106,12 +123,13 @@ else:
         border=True,
     )
     st.altair_chart(charts.category_revenue(categories.head(30)), width="stretch")
+    categories = categories.drop(columns=categories_missing)
     st.dataframe(
         categories,
         hide_index=True,
         placeholder="–",
         column_config={
-            "category_id": st.column_config.NumberColumn("Category", format="%d"),
+            "category_id": key_column("Category", categories["category_id"]),
             "category_name": "Name",
             "parent_category_name": "Parent",
             "products_count": st.column_config.NumberColumn("Products", format="localized"),
@@ -124,3 +142,11 @@ else:
             "gross_margin_pct": st.column_config.NumberColumn("Margin %", format="%.1f%%"),
         },
     )
+    say_not_carried(categories_missing, LABELS)
+    if len(filed_under) == 1 and parents.empty:
+        # One category holding every product: the shop keeps none (the minimal shop's
+        # documented `Uncategorized`, ingest/profiles/minimal/README.md).
+        st.caption(
+            f"Categories: {fmt.NOT_CARRIED}; every product is filed under one category, "
+            f"“{filed_under['category_name'].iloc[0]}”."
+        )

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboards import charts, queries, selection
 from dashboards import formatting as fmt
+from dashboards.columns import key_column, say_not_carried
 
 ROW_LIMITS = (100, 1_000, 10_000)
 
@@ -26,7 +27,7 @@ def segments_param(chosen: list[str] | None, every: list[str] | None) -> list[st
 
 
 # Every figure's query side by side, the customer table with the filters of the last run.
-summary, grid, tiers, _ = current.fetch_many(
+summary, grid, tiers, _, tier_probe = current.fetch_many(
     (queries.SEGMENT_SUMMARY, {}),
     (queries.RFM_GRID, {}),
     (queries.SEGMENT_TIERS, {}),
@@ -39,6 +40,7 @@ summary, grid, tiers, _ = current.fetch_many(
             "limit": st.session_state.get("rfm_rows", ROW_LIMITS[1]),
         },
     ),
+    (queries.SEGMENTS_CARRIED, {}),
 )
 if summary.empty:
     st.info("No segmented customers yet.")
@@ -98,31 +100,37 @@ st.altair_chart(charts.rfm_heatmap(grid), width="stretch")
 st.caption("Customers per recency and frequency score; top right are the best customers.")
 
 st.subheader("Segments by loyalty tier")
-st.altair_chart(charts.tier_segments(tiers), width="stretch")
-# Text order in pandas, not SQL: engines (and PostgreSQL collations) order text differently.
-by_tier = (
-    tiers.pivot_table(
-        index="tier", columns="segment", values="customers", fill_value=0, aggfunc="sum"
+if fmt.not_carried_columns(tier_probe):
+    # A shop without loyalty tiers (tier NULL in every row): said, not drawn empty.
+    say_not_carried(["tier"], {"tier": "Loyalty tier"})
+else:
+    st.altair_chart(charts.tier_segments(tiers), width="stretch")
+    # Text order in pandas, not SQL: engines (and PostgreSQL collations) order text differently.
+    by_tier = (
+        tiers.pivot_table(
+            index="tier", columns="segment", values="customers", fill_value=0, aggfunc="sum"
+        )
+        .reindex(index=[t for t in charts.TIERS if t in set(tiers["tier"])])
+        .reindex(
+            columns=[s for s in charts.SEGMENT_COLORS if s in set(tiers["segment"])], fill_value=0
+        )
+        .astype(int)
     )
-    .reindex(index=[t for t in charts.TIERS if t in set(tiers["tier"])])
-    .reindex(columns=[s for s in charts.SEGMENT_COLORS if s in set(tiers["segment"])], fill_value=0)
-    .astype(int)
-)
-tier_revenue = tiers.groupby("tier")["revenue"].sum()
-by_tier.insert(0, "Customers", by_tier.sum(axis=1))
-by_tier.insert(1, "Revenue", tier_revenue.reindex(by_tier.index).fillna(0.0))
-st.dataframe(
-    by_tier.rename_axis(index="Tier", columns=None).reset_index(),
-    hide_index=True,
-    column_config={
-        "Customers": st.column_config.NumberColumn("Customers", format="localized"),
-        "Revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
-    },
-)
-st.caption(
-    "Customers of each loyalty tier (as the shop holds it today) per RFM segment: "
-    "whether the tiers reward the customers who buy most, and who is slipping away."
-)
+    tier_revenue = tiers.groupby("tier")["revenue"].sum()
+    by_tier.insert(0, "Customers", by_tier.sum(axis=1))
+    by_tier.insert(1, "Revenue", tier_revenue.reindex(by_tier.index).fillna(0.0))
+    st.dataframe(
+        by_tier.rename_axis(index="Tier", columns=None).reset_index(),
+        hide_index=True,
+        column_config={
+            "Customers": st.column_config.NumberColumn("Customers", format="localized"),
+            "Revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+        },
+    )
+    st.caption(
+        "Customers of each loyalty tier (as the shop holds it today) per RFM segment: "
+        "whether the tiers reward the customers who buy most, and who is slipping away."
+    )
 
 st.subheader("Customers")
 segments = summary["segment"].tolist()
@@ -146,7 +154,7 @@ st.dataframe(
     hide_index=True,
     placeholder="–",
     column_config={
-        "customer_id": st.column_config.NumberColumn("Customer", format="%d"),
+        "customer_id": key_column("Customer", customers["customer_id"]),
         "segment": "Segment",
         "rfm_score": "RFM",
         "recency_days": st.column_config.NumberColumn("Days since order", format="localized"),

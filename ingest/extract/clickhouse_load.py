@@ -54,7 +54,7 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
             insert_into = loading
         else:
             insert_into = target
-        deleted = None
+        deleted = plan.deleted_without_reconciling
         batch = context.change_batch
         # Incremental: the rows inserted from here on are this load's (their `_loaded_at`).
         since = clickhouse_load_started(client) if plan.mode != "full" else None
@@ -76,7 +76,7 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
         cluster_name = context.options.clickhouse_cluster
         if batch is not None:
             log_clickhouse_load(client, raw, source, batch, plan.mode, cluster_name, since)
-        if plan.mode != "full" and context.options.reconcile_deletes:
+        if plan.mode != "full" and plan.reconcile_deletes:
             deleted = delete_missing_in_clickhouse(
                 context.reads, client, raw, source, target, batch, cluster_name
             )
@@ -86,7 +86,9 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
     report = plan.report(snapshot.watermark, method, rows, size, started, deleted)
     # The watermark is written after the data: a crash in between only reloads rows.
     with psycopg.connect(context.environment.warehouse_url, autocommit=True) as warehouse:
-        store_watermark(warehouse, raw, report, snapshot.taken_at)
+        store_watermark(
+            warehouse, raw, report, snapshot.taken_at, plan.next_window, plan.shop_counters
+        )
     return report
 
 

@@ -32,6 +32,8 @@ from core.clients import postgres_bin_dir
 from core.errors import ShopmartsError
 
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python adds it in 3.10
+# Every session the extract opens on the shop (all read-only after the counters are read).
+APPLICATION_NAME = "shopmarts extract"
 
 
 def psql_path() -> Path:
@@ -105,7 +107,7 @@ class SnapshotCopy:
         self.what = what  # names the read in errors, e.g. "public.orders"
         self.chunk_bytes = chunk_bytes
         url, password = split_password(shop_url)
-        environment = {**os.environ, "PGOPTIONS": session_options, "PGAPPNAME": "shopmarts extract"}
+        environment = {**os.environ, "PGOPTIONS": session_options, "PGAPPNAME": APPLICATION_NAME}
         environment.pop("PGPASSWORD", None)
         if password is not None:
             environment["PGPASSWORD"] = password
@@ -159,4 +161,4 @@ class SnapshotCopy:
         self.close()
 
 
-__all__ = ["SnapshotCopy", "psql_path", "split_password"]
+__all__ = ["APPLICATION_NAME", "SnapshotCopy", "psql_path", "split_password"]

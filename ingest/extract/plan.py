@@ -32,10 +32,11 @@ from ingest.extract.drift import (
     read_postgres_raw_columns,
 )
 from ingest.extract.options import CLICKHOUSE_PULL_HOST_VAR, ExtractOptions, Mode
+from ingest.extract.probe import TableCounters, Window, read_windows, windows_asked
 from ingest.extract.raw_tables import KEYS_SUFFIX, LOADING_SUFFIX, ch_name, create_raw_table
 from ingest.extract.report import LoadReport
 from ingest.extract.snapshot import SnapshotReads
-from ingest.extract.watermarks import ensure_watermarks_table, read_watermarks
+from ingest.extract.watermarks import StoredWatermark, ensure_watermarks_table, read_watermarks
 
 
 @dataclass
@@ -49,6 +50,16 @@ class LoadPlan:
     lower_bound: datetime | None = None
     added_columns: list[str] = field(default_factory=list)
     pull_after_postgres: bool = False
+    # Incremental: remove raw rows whose key the shop deleted (the shop's delete counter
+    # moved since the last reconciliation, or is unknown); else `deleted` is this.
+    reconcile_deletes: bool = False
+    deleted_without_reconciling: int | None = None
+    # Nothing written to the table since its last load: no load runs (see ingest.extract.probe).
+    unchanged: bool = False
+    stored_watermark: datetime | None = None
+    # Stored with the watermark, for the next run's comparison.
+    next_window: Window | None = None
+    shop_counters: TableCounters | None = None
 
     def report(
         self,
@@ -80,6 +91,23 @@ class LoadPlan:
             deleted=deleted,
         )
 
+    def unchanged_report(self) -> LoadReport:
+        """The report of a load skipped because nothing changed: the stored watermark stays."""
+        return LoadReport(
+            table=self.table.name,
+            engine=self.engine,
+            mode=self.mode,
+            reason=self.reason,
+            method="skipped: nothing changed",
+            rows=0,
+            bytes=0,
+            seconds=0.0,
+            watermark=self.stored_watermark,
+            lower_bound=self.lower_bound,
+            cursor_column=self.table.cursor_column,
+            deleted=self.deleted_without_reconciling,
+        )
+
 
 @dataclass(frozen=True)
 class LoadContext:
@@ -104,20 +132,28 @@ def plan_loads(
     clickhouse: ClickHouseClient | None,
     sources: dict[str, SourceTable],
     targets: Collection[tuple[str, Engine]],
+    shop: psycopg.Connection,
+    shop_counters: dict[str, TableCounters | None],
 ) -> list[LoadPlan]:
     """Make raw ready for ``targets`` and decide each load's mode.
 
+    ``shop`` is in the run's snapshot; ``shop_counters`` were read before it was taken
+    (:func:`ingest.extract.probe.read_counters`). An incremental load of a table
+    nothing was written to since its last load is planned ``unchanged`` (it does not run).
     Raises :class:`~core.errors.ShopmartsError` on breaking drift (nothing loaded yet).
     """
     raw = context.raw
     cluster = on_cluster(context.options.clickhouse_cluster)
-    warehouse.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(raw)))
-    ensure_watermarks_table(warehouse, raw)
+    # Read first: a run that finds raw made (every run after the first) runs no DDL.
     postgres_raw = read_postgres_raw_columns(warehouse, raw)
+    if not postgres_raw:
+        warehouse.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(raw)))
+    ensure_watermarks_table(warehouse, raw)
     clickhouse_raw = {}
     if clickhouse is not None:
-        clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {ch_name(raw)}{cluster}")
         clickhouse_raw = read_clickhouse_raw_columns(clickhouse, raw)
+        if not clickhouse_raw:
+            clickhouse.command(f"CREATE DATABASE IF NOT EXISTS {ch_name(raw)}{cluster}")
         # Scratch tables of crashed runs (a loading table was never exchanged, so
         # never seen). The advisory lock of the run: no other extract is filling one now.
         for name in list(clickhouse_raw):
@@ -135,6 +171,16 @@ def plan_loads(
             drifts[table, engine] = clickhouse_drift(source, clickhouse_raw.get(table))
     raise_on_breaking_drift(list(drifts.values()), raw)
 
+    # The window each load stores for the next run, and the stored windows to compare:
+    # one query, a range scan of each cursor index.
+    next_since = context.reads.snapshot.watermark - context.options.safety_margin
+    asked = windows_asked({sources[table] for table, _ in targets}, next_since)
+    if mode == "incremental":
+        for key, earlier in watermarks.items():
+            if key in drifts and earlier.window is not None:
+                asked += windows_asked([sources[key[0]]], earlier.window.since)
+    windows = read_windows(shop, asked)
+
     plans = []
     for (table, engine), drift in drifts.items():
         source = sources[table]
@@ -143,14 +189,24 @@ def plan_loads(
                 raw, warehouse, clickhouse, source, engine, context.options.clickhouse_cluster
             )
         plan = LoadPlan(source, engine, mode, "requested", added_columns=drift.added_columns)
+        plan.next_window = windows.get((table, next_since))
+        counter = shop_counters.get(table)
         if mode == "incremental":
             stored = watermarks.get((table, engine))
             why_full = _why_full(source, drift, stored)
             if why_full is not None:
                 plan.mode, plan.reason = "full", why_full
+                if _nothing_written(source, drift, stored, counter):
+                    plan.mode, plan.unchanged = "incremental", True
+                    plan.reason = "nothing written since the last load (table statistics)"
+                    plan.stored_watermark = None if stored is None else stored.watermark
             else:
-                assert stored is not None and stored[1] is not None
-                plan.lower_bound = stored[1] - context.options.safety_margin
+                assert stored is not None and stored.watermark is not None
+                plan.lower_bound = stored.watermark - context.options.safety_margin
+                _decide_incremental(plan, context.options, stored, windows, counter)
+        # A full load copies the snapshot: raw then lacks every delete the counter saw.
+        if plan.mode == "full" or context.options.reconcile_deletes:
+            plan.shop_counters = counter
         plans.append(plan)
     # ClickHouse may copy the warehouse table only when that is a full load of the
     # same snapshot (an incremental warehouse table still holds hard-deleted rows).
@@ -170,7 +226,7 @@ def plan_loads(
 def _why_full(
     source: SourceTable,
     drift: TableDrift,
-    stored: tuple[str | None, datetime | None] | None,
+    stored: StoredWatermark | None,
 ) -> str | None:
     """Why an incremental run must load this table whole (None: it need not)."""
     if not drift.exists:
@@ -179,9 +235,51 @@ def _why_full(
         return "column added: " + ", ".join(drift.added_columns)
     if source.cursor_column is None or not source.primary_key:
         return "no cursor column or primary key"
-    if stored is None or stored[1] is None or stored[0] != source.cursor_column:
+    if stored is None or stored.watermark is None or stored.cursor_column != source.cursor_column:
         return "no watermark"
     return None
+
+
+def _nothing_written(
+    source: SourceTable,
+    drift: TableDrift,
+    stored: StoredWatermark | None,
+    counter: TableCounters | None,
+) -> bool:
+    """A table without a cursor that no one wrote to since its last (whole) load."""
+    return (
+        drift.exists
+        and not drift.added_columns
+        and (source.cursor_column is None or not source.primary_key)
+        and stored is not None
+        and counter is not None
+        and counter.no_write_since(stored.shop_counters)
+    )
+
+
+def _decide_incremental(
+    plan: LoadPlan,
+    options: ExtractOptions,
+    stored: StoredWatermark,
+    windows: dict[tuple[str, datetime], Window],
+    counter: TableCounters | None,
+) -> None:
+    """Whether this incremental load reconciles deletes, and whether it runs at all."""
+    plan.stored_watermark = stored.watermark
+    no_delete_since = counter is not None and counter.no_delete_since(stored.shop_counters)
+    plan.reconcile_deletes = options.reconcile_deletes and not no_delete_since
+    if options.reconcile_deletes and no_delete_since:
+        plan.deleted_without_reconciling = 0
+    window = stored.window
+    if window is None or plan.reconcile_deletes:
+        return
+    # A cursor that was ahead of the clock may stay as it is when its row changes (the
+    # canonical trigger keeps updated_at >= created_at): such a window proves nothing.
+    if window.cursor_max is not None and window.cursor_max > stored.snapshot_at:
+        return
+    if windows.get((plan.table.name, window.since)) == window:
+        plan.unchanged = True
+        plan.reason = "nothing changed since the last load"
 
 
 def clickhouse_pull_host(environment: Environment, options: ExtractOptions) -> str | None:

@@ -60,13 +60,13 @@ def load_postgres(context: LoadContext, plan: LoadPlan) -> LoadReport:
             # busy, and parallel workers only add their start and merge (measured).
             warehouse.execute("SET LOCAL max_parallel_maintenance_workers = 0")
             warehouse.execute(primary_key)
-        deleted = None
+        deleted = plan.deleted_without_reconciling
         batch = context.change_batch
         if incremental:
             rows = _upsert_delta(warehouse, source, target, load_into, columns)
             if batch is not None:
                 log_postgres_load(warehouse, context.raw, source, batch, plan.mode, load_into)
-            if context.options.reconcile_deletes:
+            if plan.reconcile_deletes:
                 deleted = delete_missing_in_postgres(
                     context.reads, warehouse, source, target, batch, context.raw
                 )
@@ -80,7 +80,14 @@ def load_postgres(context: LoadContext, plan: LoadPlan) -> LoadReport:
             started,
             deleted,
         )
-        store_watermark(warehouse, context.raw, report, context.reads.snapshot.taken_at)
+        store_watermark(
+            warehouse,
+            context.raw,
+            report,
+            context.reads.snapshot.taken_at,
+            plan.next_window,
+            plan.shop_counters,
+        )
     return report
 
 

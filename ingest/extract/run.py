@@ -1,12 +1,13 @@
 """Extract the shop's tables into `raw`, in the warehouse and in ClickHouse, full or incremental.
 
-One run: take the advisory lock (one extract per warehouse at a time), export one
-snapshot of the shop (:mod:`ingest.extract.snapshot`), find the shop's tables
-(:mod:`ingest.extract.catalog`), plan each load (:mod:`ingest.extract.plan`: drift,
-full or incremental and why), then run the loads on a pool of workers, biggest tables
-first: :mod:`ingest.extract.postgres_load` and :mod:`ingest.extract.clickhouse_load`,
-each removing hard deletes (:mod:`ingest.extract.deletes`) and writing its watermark
-(:mod:`ingest.extract.watermarks`).
+One run: take the advisory lock (one extract per warehouse at a time), read the shop's
+write counters (:mod:`ingest.extract.probe`), export one snapshot of the shop
+(:mod:`ingest.extract.snapshot`), find the shop's tables (:mod:`ingest.extract.catalog`),
+plan each load (:mod:`ingest.extract.plan`: drift, full or incremental and why, or none
+at all when nothing was written to the table since its last load), then run the loads
+on a pool of workers, biggest tables first: :mod:`ingest.extract.postgres_load` and
+:mod:`ingest.extract.clickhouse_load`, each removing hard deletes
+(:mod:`ingest.extract.deletes`) and writing its watermark (:mod:`ingest.extract.watermarks`).
 
 Memory is bounded by ``chunk_bytes`` per worker: no table is ever held whole.
 """
@@ -20,6 +21,7 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import psycopg
+from clickhouse_connect.driver.client import Client as ClickHouseClient
 
 from core.errors import ShopmartsError
 from core.settings import Environment
@@ -30,9 +32,11 @@ from ingest.extract.clickhouse_load import load_clickhouse
 from ingest.extract.options import ExtractOptions, Mode
 from ingest.extract.plan import LoadContext, LoadPlan, clickhouse_pull_host, plan_loads
 from ingest.extract.postgres_load import load_postgres
+from ingest.extract.probe import read_counters
 from ingest.extract.raw_tables import connect_clickhouse
 from ingest.extract.report import LoadReport, ProgressCallback
 from ingest.extract.snapshot import SnapshotReads, connect_shop, take_snapshot
+from ingest.extract.watermarks import mark_current
 
 _ADVISORY_LOCK_KEY = 0x5EED_E7AC  # one extract per warehouse at a time
 
@@ -81,6 +85,12 @@ def extract_loads(
     return run.execute(targets, engines)
 
 
+def _close_when_made(client: Future[ClickHouseClient]) -> None:
+    """Close the client once made (its connecting failed: nothing to close)."""
+    with contextlib.suppress(Exception):
+        client.result().close()
+
+
 class _ExtractRun:
     """One run: the lock, the snapshot, the plan, and the workers that carry it out."""
 
@@ -105,6 +115,15 @@ class _ExtractRun:
         self, targets: Collection[tuple[str, Engine]] | None, engines: Sequence[Engine]
     ) -> list[LoadReport]:
         with contextlib.ExitStack() as stack:
+            # The ClickHouse client asks the server for its settings when made: made on
+            # the side while the warehouse and the shop are asked their questions.
+            clickhouse_client: Future[ClickHouseClient] | None = None
+            if "clickhouse" in (engines if targets is None else {e for _, e in targets}):
+                connecting = stack.enter_context(ThreadPoolExecutor(1, "extract-connect"))
+                clickhouse_client = connecting.submit(
+                    connect_clickhouse, self.environment.clickhouse_url
+                )
+                stack.callback(_close_when_made, clickhouse_client)
             warehouse = stack.enter_context(
                 psycopg.connect(self.environment.warehouse_url, autocommit=True)
             )
@@ -114,6 +133,7 @@ class _ExtractRun:
             if not (locked and locked[0]):
                 raise ShopmartsError("another extract is running against this warehouse")
             shop = stack.enter_context(connect_shop(self.environment.shop_url))
+            shop_counters = read_counters(shop)  # before the snapshot: see probe
             snapshot = take_snapshot(shop)
             sources = discover_source_tables(shop)
             if targets is None:
@@ -123,20 +143,35 @@ class _ExtractRun:
                 raise ShopmartsError(f"no such table in the shop: {', '.join(unknown)}")
             clickhouse = None
             if "clickhouse" in {engine for _, engine in targets}:
-                clickhouse = connect_clickhouse(self.environment.clickhouse_url)
-                stack.callback(clickhouse.close)
+                assert clickhouse_client is not None
+                clickhouse = clickhouse_client.result()
             self.context = LoadContext(
                 self.environment,
                 self.options,
                 SnapshotReads(self.environment.shop_url, snapshot, self.options.chunk_bytes),
                 clickhouse_pull_host(self.environment, self.options),
             )
-            plans = plan_loads(self.context, self.mode, warehouse, clickhouse, sources, targets)
-            # One batch per run in the change log the incremental marts fold (raw exists now).
-            self.context = dataclasses.replace(
-                self.context, change_batch=open_batch(warehouse, clickhouse, self.context.raw)
+            plans = plan_loads(
+                self.context,
+                self.mode,
+                warehouse,
+                clickhouse,
+                sources,
+                targets,
+                shop,
+                shop_counters,
             )
-            self._run_plans(plans)
+            # One batch per run that loads anything, in the change log the incremental marts
+            # fold (raw exists now); a run that finds nothing changed writes nothing.
+            if any(not plan.unchanged for plan in plans):
+                self.context = dataclasses.replace(
+                    self.context, change_batch=open_batch(warehouse, clickhouse, self.context.raw)
+                )
+            unchanged = [plan for plan in plans if plan.unchanged]
+            mark_current(warehouse, self.context.raw, [(p.table.name, p.engine) for p in unchanged])
+            for plan in unchanged:  # nothing to read, nothing to load
+                self._reported(plan.unchanged_report())
+            self._run_plans([plan for plan in plans if not plan.unchanged])
             shop.rollback()  # the snapshot is no longer needed
         if self._errors:
             shopmarts = [e for e in self._errors if isinstance(e, ShopmartsError)]
@@ -167,6 +202,12 @@ class _ExtractRun:
         finally:
             pool.shutdown(wait=True)
 
+    def _reported(self, report: LoadReport) -> None:
+        with self._lock:
+            self.reports.append(report)
+        if self.progress is not None:
+            self.progress(report)
+
     def _submit(self, plan: LoadPlan, follow_up: LoadPlan | None) -> None:
         future = self._pool.submit(self._run_one, plan, follow_up)
         with self._lock:
@@ -185,9 +226,6 @@ class _ExtractRun:
                 self._errors.append(error)
             self._failed.set()
             raise
-        with self._lock:
-            self.reports.append(report)
-        if self.progress is not None:
-            self.progress(report)
+        self._reported(report)
         if follow_up is not None:
             self._submit(follow_up, None)

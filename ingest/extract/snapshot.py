@@ -23,7 +23,7 @@ from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
 from ingest.extract.catalog import SourceTable
-from ingest.extract.copy import SnapshotCopy
+from ingest.extract.copy import APPLICATION_NAME, SnapshotCopy
 
 # Session settings that make the shop's text COPY output parse unchanged as
 # ClickHouse TabSeparated (UTC offsets, ISO dates, round-trip floats).
@@ -50,7 +50,7 @@ class ShopSnapshot:
 
 def connect_shop(url: str) -> psycopg.Connection:
     """A shop connection whose text output ClickHouse parses unchanged."""
-    return psycopg.connect(url, options=SHOP_SESSION)
+    return psycopg.connect(url, options=SHOP_SESSION, application_name=APPLICATION_NAME)
 
 
 def take_snapshot(shop: psycopg.Connection) -> ShopSnapshot:

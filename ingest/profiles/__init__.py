@@ -23,6 +23,10 @@ PROFILE_VAR = SOURCE_PROFILE_VAR
 DEFAULT_PROFILE = "canonical"
 PROFILES_DIR = Path(__file__).resolve().parent
 CANONICAL_SCHEMA_FILE = PROFILES_DIR.parent / "shop" / "schema.sql"
+# Where a non-canonical profile's shop database keeps the canonical shop it was written from:
+# `generate` leaves it there (the extract reads only `public`, so it is never extracted) and
+# `simulate` advances it and syncs the profile's tables from it through the same fill.sql.
+CANONICAL_SCHEMA = "shopmarts_canonical"
 
 KeyType = Literal["bigint", "serial", "uuid"]
 
@@ -199,22 +203,6 @@ def configured_profile() -> Profile:
         return get_profile(name)
     except ShopmartsError as error:
         raise ShopmartsError(f"{PROFILE_VAR}: {error}") from None
-
-
-def require_canonical(action: str) -> None:
-    """Refuse ``action`` on a shop of another profile, in one line naming the setting.
-
-    The simulator writes the canonical shop's tables only; without this it would fail on
-    the first missing table with PostgreSQL's own message. (The extract, staging and the
-    raw gates work for every profile.)
-    """
-    profile = configured_profile()
-    if profile.name != DEFAULT_PROFILE:
-        raise ShopmartsError(
-            f"{action} writes the canonical shop's tables only so far; {PROFILE_VAR} is "
-            f"{profile.name!r} (generate, the extract, dbt and the gates work for every "
-            "profile)"
-        )
 
 
 def every_profile_table() -> tuple[str, ...]:

@@ -91,8 +91,11 @@ def table_checksums(
     conn: psycopg.Connection,
     tables: Iterable[str] = SHOP_TABLES,
     exclude_columns: Iterable[str] = (),
+    schema: str = "public",
 ) -> dict[str, str]:
-    """md5 of every row of each table in key order, skipping ``exclude_columns``.
+    """md5 of every row of each table of ``schema`` in key order, skipping ``exclude_columns``.
+
+    ``schema``: a profile's shop keeps its canonical shop in ``shopmarts_canonical``.
 
     Excluding ``updated_at`` and ``changed_at`` compares shops whose changes were written at
     different wall-clock times; they are also taken out of the audit log's row images.
@@ -102,8 +105,8 @@ def table_checksums(
     for table in tables:
         columns = conn.execute(
             "SELECT column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
-            (table,),
+            " WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (schema, table),
         ).fetchall()
         parts = []
         for name, data_type in columns:
@@ -118,7 +121,7 @@ def table_checksums(
         ).format(
             sql.SQL(", ").join(parts),
             sql.SQL(", ").join(sql.Identifier(key) for key in PRIMARY_KEYS[table]),
-            sql.Identifier(table),
+            sql.Identifier(schema, table),
         )
         row = conn.execute(query).fetchone()
         checksums[table] = row[0] if row else ""

@@ -9,6 +9,12 @@ hourly incremental extract follows.
 Rates continue the shop's recent trend (orders and signups of the last 28 days, shaped
 by the calendar); ``intensity`` multiplies them. Given the same seed and the same starting
 shop the run is deterministic.
+
+Every profile: a shop of another profile keeps the canonical shop it was written from in
+schema ``shopmarts_canonical``; the same simulator advances that one, then the profile's
+tables are synced from it through the profile's fill.sql (:mod:`ingest.shop.profile_sync`),
+in the same transaction. One logical shop: after N simulated hours the profile's tables are
+exactly the canonical shop after N hours, written through the profile's schema.
 """
 
 from __future__ import annotations
@@ -24,8 +30,15 @@ import psycopg
 
 from core.errors import ShopmartsError
 from core.settings import redact
-from ingest.profiles import require_canonical
+from ingest.profiles import (
+    CANONICAL_SCHEMA,
+    DEFAULT_PROFILE,
+    Profile,
+    configured_profile,
+    get_profile,
+)
 from ingest.shop.calendar import DAY, HOUR, HOUR_WEIGHTS, day_factors, to_datetime
+from ingest.shop.profile_sync import PROFILE_SCHEMA, SyncReport, sync_profile
 from ingest.shop.progress import Progress
 from ingest.shop.schema import SHOP_TABLES, connect, scalar
 from ingest.shop.simulation.fulfilment import fulfilment
@@ -51,6 +64,7 @@ class SimulateReport:
     changes: Counter[tuple[str, str]] = field(default_factory=Counter)
     orders_per_hour: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    sync: SyncReport | None = None  # a non-canonical profile's tables synced afterwards
 
     def lines(self) -> list[str]:
         out = [
@@ -66,6 +80,8 @@ class SimulateReport:
                 if name == table and count
             )
             out.append(f"  {table:<18}{actions}")
+        if self.sync is not None:
+            out.extend(self.sync.lines())
         return out
 
 
@@ -76,8 +92,12 @@ def simulate_shop(
     seed: int | None,
     progress: bool,
     intensity: float = 1.0,
+    profile: str | None = None,
 ) -> SimulateReport:
-    """Advance the shop by ``hours`` simulated hours (see the module docstring)."""
+    """Advance the shop by ``hours`` simulated hours (see the module docstring).
+
+    ``profile`` names the shop's source profile (default: SHOPMARTS_SOURCE_PROFILE's).
+    """
     if not math.isfinite(hours) or hours <= 0:
         raise ShopmartsError(f"--hours must be a positive number, got {hours:g}")
     if hours > MAX_HOURS:
@@ -88,13 +108,16 @@ def simulate_shop(
         seed = time.time_ns() % 2**63
     elif seed < 0:
         raise ShopmartsError(f"--seed must be zero or positive, got {seed}")
-    require_canonical("simulate")
+    chosen = configured_profile() if profile is None else get_profile(profile)
     shown = Progress(progress)
     started = time.perf_counter()
     with connect(shop_url) as conn:
         try:
-            simulator = _Simulator(conn, shop_url, seed, intensity)
-            report = simulator.run(hours, shown)
+            if chosen.name == DEFAULT_PROFILE:
+                simulator = _Simulator(conn, shop_url, seed, intensity)
+                report = simulator.run(hours, shown)
+            else:
+                report = _simulate_profile(conn, shop_url, chosen, hours, seed, intensity, shown)
         except psycopg.Error as error:
             first_line = (
                 str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -105,11 +128,57 @@ def simulate_shop(
     return report
 
 
+def _simulate_profile(
+    conn: psycopg.Connection,
+    shop_url: str,
+    profile: Profile,
+    hours: float,
+    seed: int,
+    intensity: float,
+    shown: Progress,
+) -> SimulateReport:
+    """The canonical shop in its schema advanced, then ``profile``'s tables synced from it.
+
+    One transaction (the connection's; each hour is a savepoint of it, as for the canonical
+    shop): a failure leaves both as they were, and the sync's ``now()`` is the hours'.
+    """
+    missing = [
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM unnest(%s::text[]) AS t(name)"
+            " WHERE to_regclass(quote_ident(%s) || '.' || quote_ident(name)) IS NULL",
+            (list(profile.table_names), PROFILE_SCHEMA),
+        )
+    ]
+    if missing or scalar(conn, "SELECT to_regnamespace(%s) IS NULL", (CANONICAL_SCHEMA,)):
+        what = f"no {', '.join(missing[:3])} table" if missing else f"no {CANONICAL_SCHEMA} schema"
+        raise ShopmartsError(
+            f"the shop at {redact(shop_url)} is not a {profile.name} shop written by "
+            f"`shopmarts generate` ({what}): run `shopmarts generate --profile {profile.name}` "
+            "first"
+        )
+    search_path = scalar(conn, "SELECT current_setting('search_path')")
+    # The canonical simulator names its tables unqualified: the canonical shop's schema.
+    conn.execute("SELECT set_config('search_path', %s, false)", (CANONICAL_SCHEMA,))
+    simulator = _Simulator(conn, shop_url, seed, intensity, schema=CANONICAL_SCHEMA)
+    report = simulator.run(hours, shown)
+    conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
+    shown.update(f"sync profile {profile.name} from the canonical shop")
+    with conn.transaction():
+        report.sync = sync_profile(conn, profile)
+    return report
+
+
 class _Simulator:
     """Runs the hours: finds where the shop's clock stands, then calls each hour's events."""
 
     def __init__(
-        self, conn: psycopg.Connection, shop_url: str, seed: int, intensity: float
+        self,
+        conn: psycopg.Connection,
+        shop_url: str,
+        seed: int,
+        intensity: float,
+        schema: str = PROFILE_SCHEMA,
     ) -> None:
         self.conn = conn
         self.seed = seed
@@ -117,8 +186,8 @@ class _Simulator:
         missing = scalar(
             conn,
             "SELECT count(*) FROM unnest(%s::text[]) AS t(name)"
-            " WHERE to_regclass('public.' || quote_ident(name)) IS NULL",
-            (list(SHOP_TABLES),),
+            " WHERE to_regclass(quote_ident(%s) || '.' || quote_ident(name)) IS NULL",
+            (list(SHOP_TABLES), schema),
         )
         newest = None
         if not missing:

@@ -20,6 +20,12 @@ them and the forks that keep a refresh from paying for its imports again and aga
 5. Inside the steps, dagster-dbt calls `shopmarts-dbt`, which is dbt run as a fork of the
    fork server again.
 
+Every Dagster process of the stack (daemon, code server, run workers, steps, the CLI, the
+UI) stores runs, events and step logs through `instance_storage` (named in `dagster.yaml`):
+Dagster's SQLite storage and files, with connections kept open per process and step logs
+written without mirror processes, so a refresh's few hundred events and ten steps cost
+seconds less.
+
 Beside them, `docs_server` serves the docs the runs write (GX Data Docs, dbt docs) over http
 for the UI's links: a process of the stack like the others here, holding no data of its own;
 the checks and assets below `pipelines.defs` only ask it for addresses (`docs_url`).

@@ -15,14 +15,21 @@ data.
 
 These are the marts' data contracts, in one place: dbt keeps no data test on a mart
 (dbt_project/README.md, "Where a rule lives").
+
+A source profile whose shop cannot carry some mart columns (declared once per profile,
+``NOT_CARRIED`` in :mod:`quality.suites.profiles`) gets the same suites, less the
+expectations that read those columns, plus one ``<column>.not_carried`` per column: NULL
+on every row (a value there would be invented); a mart it cannot fill at all gets
+``rows.not_carried``: no row. The canonical shop's suites are exactly ``MART_RULES``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from typing import Any
 
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, source_profile_name
 from core.vocabulary import MARTS, SHADOW_SCHEMA, STAGING_SCHEMA
 from quality.suites.agreements import (
     CATEGORIES_MATCH_PRODUCT_PERFORMANCE,
@@ -32,6 +39,9 @@ from quality.suites.agreements import (
     SEGMENTS_MATCH_CUSTOMER_ANALYTICS,
     SEGMENTS_SUBSET_OF_CUSTOMER_ANALYTICS,
 )
+from quality.suites.profiles import PROFILE_NOT_CARRIED
+from quality.suites.profiles.not_carried import NOTHING, NotCarried
+from quality.suites.raw import CANONICAL_PROFILE
 from quality.suites.rules import (
     CUSTOMER_TIERS,
     QUANTITY_AVAILABLE_IDENTITY,
@@ -329,14 +339,28 @@ if tuple(MART_RULES) != MARTS:
     raise ValueError("MART_RULES must hold one rule table per mart, in MARTS' order")
 
 
+def not_carried(profile: str | None = None) -> NotCarried:
+    """What source ``profile`` (default: the configured one) cannot carry into the marts."""
+    name = profile or source_profile_name()
+    if name == CANONICAL_PROFILE:
+        return NOTHING
+    try:
+        return PROFILE_NOT_CARRIED[name]
+    except KeyError:
+        known = ", ".join((CANONICAL_PROFILE, *PROFILE_NOT_CARRIED))
+        raise ValueError(f"no mart rules for source profile {name!r}; known: {known}") from None
+
+
 def mart_suites(
     engine: Engine,
     *,
     schema: str = SHADOW_SCHEMA,
     marts: Collection[str] | None = None,
     rebuilt_together: Collection[str] | None = None,
+    profile: str | None = None,
 ) -> list[TableSuite]:
-    """The suites of ``marts`` (default all) in ``engine``'s ``schema``.
+    """The suites of ``marts`` (default all) in ``engine``'s ``schema``, for source
+    ``profile`` (default: the configured one; see :func:`not_carried`).
 
     ``rebuilt_together``: the marts built in the same run, in the same schema (default:
     ``marts``); cross-mart rules are included only when both sides are among them.
@@ -347,11 +371,60 @@ def mart_suites(
         raise ValueError(f"no mart suite for: {', '.join(sorted(unknown))}")
     together = set(wanted if rebuilt_together is None else rebuilt_together)
     scope = Scope(engine, schema, parent_schema=STAGING_SCHEMA)
-    return [
-        build_suite(
+    profile = profile or source_profile_name()
+    carried = not_carried(profile)
+    suites = []
+    for name in wanted:
+        suite = build_suite(
             TableSuite("marts", scope.sibling(name)),
             [r for r in MART_RULES[name] if not isinstance(r, Agreement) or r.other in together],
             scope,
         )
-        for name in wanted
+        # The canonical shop carries everything: its suites are MART_RULES, untouched.
+        if carried is not NOTHING:
+            suite = without_columns(suite, carried.of(name), scope, profile)
+            if name in carried.empty_marts:
+                RowsRule(
+                    "rows.not_carried",
+                    f"no row: the {profile} shop keeps none of what {name} counts "
+                    "(a row would be invented)",
+                    "SELECT * FROM {batch}",
+                ).add_to(suite, scope)
+        suites.append(suite)
+    return suites
+
+
+def reads_column(expectation: Any, column: str) -> bool:
+    """Whether ``expectation`` reads ``column``: names it as a column, or as a word of its
+    SQL (a row rule, a cross-mart agreement)."""
+    named = {getattr(expectation, attr, None) for attr in ("column", "column_A", "column_B")}
+    named.update(getattr(expectation, "column_list", None) or ())
+    if column in named:
+        return True
+    query = getattr(expectation, "unexpected_rows_query", None)
+    return isinstance(query, str) and re.search(rf"\b{re.escape(column)}\b", query) is not None
+
+
+def without_columns(
+    suite: TableSuite, columns: frozenset[str], scope: Scope, profile: str
+) -> TableSuite:
+    """``suite`` less every expectation reading one of ``columns``, plus one
+    ``<column>.not_carried`` each: the profile's shop cannot carry them, so they are NULL
+    on every row, and a value there would be invented."""
+    grain = set(suite.key) & columns
+    if grain:
+        raise ValueError(
+            f"profile {profile}: {suite.relation.name}'s grain {sorted(grain)} cannot be "
+            "declared not carried"
+        )
+    suite.expectations = [
+        e for e in suite.expectations if not any(reads_column(e, c) for c in columns)
     ]
+    for column in sorted(columns):
+        RowsRule(
+            f"{column}.not_carried",
+            f"{column} is empty on every row: the {profile} shop's schema does not carry it "
+            "(a value would be invented)",
+            f"SELECT * FROM {{batch}} WHERE {column} IS NOT NULL",
+        ).add_to(suite, scope)
+    return suite

@@ -113,7 +113,13 @@ reachable_categories as (
 shop_total as (
 
     -- Line revenue of all recognized order items, the denominator of revenue_share.
-    select sum(line_total_sum) as line_total_sum from product_sales
+    select
+        sum(line_total_sum) as line_total_sum,
+        -- Products with an active flag / a cost price: none in a shop whose schema keeps
+        -- neither (docs/profiles.md), whose categories then say NULL, not 0.
+        count(is_active) as flagged_products,
+        count(cost_sum) as costed_products
+    from product_sales
 
 ),
 
@@ -156,11 +162,12 @@ measured as (
         {{ safe_divide('coalesce(subtree_totals.line_total_sum, 0)', 'shop_total.line_total_sum', 6) }}
             as revenue_share,
         reachable_categories.category_level as category_level,
-        {{ to_bigint('coalesce(subtree_totals.active_product_count, 0)') }}
+        {{ to_bigint('case when shop_total.flagged_products = 0 then null else coalesce(subtree_totals.active_product_count, 0) end') }}
             as active_products_count,
         {{ to_bigint('coalesce(own_totals.quantity_sum, 0)') }} as own_units_sold,
         {{ to_money('coalesce(own_totals.line_total_sum, 0)') }} as own_revenue,
-        {{ to_money('coalesce(subtree_totals.cost_sum, 0)') }} as cost_of_goods
+        {{ to_money('case when shop_total.costed_products = 0 then null else coalesce(subtree_totals.cost_sum, 0) end') }}
+            as cost_of_goods
     from categories
     left join categories as parent_categories
         on categories.parent_category_id = parent_categories.category_id

@@ -7,6 +7,7 @@ seed's "Status Values", lower case, and a total) and order lines priced per unit
 
 from __future__ import annotations
 
+from quality.suites.profiles.not_carried import NotCarried
 from quality.suites.raw_scope import NotInFuture, RawRuleTable
 from quality.suites.rules import Between, InSet, Key, NonNegative, NotNull, References, Rule, Unique
 
@@ -58,3 +59,22 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
 
 # What the gate reads: the rules and the never-empty tables together.
 RULE_TABLE = RawRuleTable(RAW_RULES, NEVER_EMPTY)
+
+# The mart columns the shop cannot carry (ingest/profiles/minimal/README.md, "NULL in the
+# marts"): no loyalty tier or active flag on users, no cost price or active flag on
+# products, no reviews (avg_rating), no reserved stock, no promotions. The mart gate
+# expects them NULL (promotion_performance empty) instead of the canonical rules.
+NOT_CARRIED = NotCarried(
+    columns={
+        "customer_analytics": frozenset({"tier", "is_active"}),
+        "customer_segments": frozenset({"tier", "is_active"}),
+        "product_performance": frozenset(
+            {"avg_rating", "is_active", "cost_of_goods", "gross_margin", "gross_margin_pct"}
+        ),
+        "category_performance": frozenset(
+            {"active_products_count", "cost_of_goods", "gross_margin", "gross_margin_pct"}
+        ),
+        "inventory_status": frozenset({"quantity_reserved"}),
+    },
+    empty_marts=frozenset({"promotion_performance"}),
+)

@@ -8,6 +8,7 @@ and warehouse (``ingest/profiles/solemate/schema.sql``).
 
 from __future__ import annotations
 
+from quality.suites.profiles.not_carried import NotCarried
 from quality.suites.raw_scope import NotInFuture, RawRuleTable
 from quality.suites.rules import (
     Between,
@@ -229,3 +230,12 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
 
 # What the gate reads: the rules and the never-empty tables together.
 RULE_TABLE = RawRuleTable(RAW_RULES, NEVER_EMPTY)
+
+# The mart columns the shop cannot carry (ingest/profiles/solemate/README.md): no loyalty
+# tier. The mart gate expects it NULL instead of the canonical rule.
+NOT_CARRIED = NotCarried(
+    columns={
+        "customer_analytics": frozenset({"tier"}),
+        "customer_segments": frozenset({"tier"}),
+    },
+)

@@ -8,6 +8,7 @@ warehouse with its available-stock identity; the order and line total identities
 
 from __future__ import annotations
 
+from quality.suites.profiles.not_carried import NotCarried
 from quality.suites.raw_scope import NotInFuture, RawRuleTable
 from quality.suites.rules import (
     Between,
@@ -166,3 +167,14 @@ RAW_RULES: dict[str, tuple[Rule, ...]] = {
 
 # What the gate reads: the rules and the never-empty tables together.
 RULE_TABLE = RawRuleTable(RAW_RULES, NEVER_EMPTY)
+
+# The mart columns the shop cannot carry (ingest/profiles/techally/README.md): no loyalty
+# tier, no promotion tables. The mart gate expects them NULL (promotion_performance
+# empty) instead of the canonical rules.
+NOT_CARRIED = NotCarried(
+    columns={
+        "customer_analytics": frozenset({"tier"}),
+        "customer_segments": frozenset({"tier"}),
+    },
+    empty_marts=frozenset({"promotion_performance"}),
+)
