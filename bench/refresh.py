@@ -106,12 +106,17 @@ def _bare_lane(
     if not gate.success:
         raise RuntimeError(gate.describe())
     # What the dbt assets run: build (models and data tests, no unit tests) into the shadow.
-    build = dbt_build_args(SHADOW_SCHEMA)
+    build = dbt_build_args(SHADOW_SCHEMA, incremental_marts=not nightly)
     if not nightly:
-        # As the hourly job: its marts and their staging views, no staging tests (those
-        # are the nightly's; the raw gate has just checked the same keys).
-        build += ["--select", " ".join(f"+{mart}" for mart in marts)]
-        build += ["--exclude", "path:models/staging,resource_type:test"]
+        # As the hourly job: its marts, every staging and intermediate model (the
+        # aggregates fold the hour's change log; int_changes__folded moves the watermark),
+        # no staging tests (those are the nightly's; the raw gate has just checked them).
+        build += ["--select", " ".join(f"+{mart}" for mart in marts), "staging", "intermediate"]
+        build += [
+            "--exclude",
+            "path:models/staging,resource_type:test",
+            "path:models/intermediate,resource_type:test",
+        ]
     run = _timed(
         seconds, f"dbt_{engine}", lambda: run_dbt(environment, build, targets=[engine])[engine]
     )
