@@ -18,7 +18,11 @@ never disagree. In ClickHouse (no transactions) the keys are written after the r
 before the deletes; a crash in between leaves raw ahead of the log only until the next
 load of that table, which logs its keys again (its cursor re-reads them): what folds the
 log treats a key as changed whatever the row says, so logging a key twice is harmless.
-The log is pruned by whatever folds it (batches at or below its watermark).
+The log is pruned by whatever folds it (batches at or below its watermark), and a full
+load of a table drops that table's log: the full load itself means "everything changed",
+so no key logged before it is needed again, and the log is made anew, typed like the
+reloaded raw table's key, by the next incremental load (a warehouse switched to another
+source profile gets logs keyed as that profile's tables are).
 """
 
 from __future__ import annotations
@@ -100,6 +104,12 @@ def log_postgres_load(
         ),
         (batch, source.name, mode),
     )
+    if mode == "full":  # in the load's transaction: the log goes with what it described
+        warehouse.execute(
+            sql.SQL("DROP TABLE IF EXISTS {}").format(
+                sql.Identifier(raw, changes_table(source.name))
+            )
+        )
     if upserted_from is None or not source.primary_key:
         return
     keys = sql.SQL(", ").join(map(sql.Identifier, source.primary_key))
@@ -180,6 +190,13 @@ def log_clickhouse_load(
         "VALUES (%(batch)s, %(table)s, %(mode)s)",
         parameters={"batch": batch, "table": source.name, "mode": mode},
     )
+    if mode == "full":
+        # After the batch row that says "full": a crash in between leaves the old keys,
+        # which the full load has made moot, never a full load without its row.
+        client.command(
+            f"DROP TABLE IF EXISTS {ch_name(raw, changes_table(source.name))}"
+            f"{on_cluster(cluster)} SYNC"
+        )
 
 
 def log_clickhouse_deletes(

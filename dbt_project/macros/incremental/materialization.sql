@@ -80,6 +80,9 @@
         create table {{ relation }}
         engine = MergeTree()
         order by ({{ config.get('order_by', []) | join(', ') or 'tuple()' }})
+        {#- A profile whose mapping leaves a key nullable (ModestWear: the product through
+            its variant) still sorts by it. #}
+        settings allow_nullable_key = 1
         as {{ sql }}
     {%- endcall %}
 {%- endmacro %}
