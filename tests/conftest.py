@@ -10,8 +10,17 @@ import pytest
 
 from core.settings import Environment, get_environment
 from pipelines import stack as engine_stack
+from pipelines.defs.dbt.connection import TARGET_DIR_VAR, dbt_target_root
 
 ENGINE_VARS = ("SHOP_DATABASE_URL", "WAREHOUSE_DATABASE_URL", "CLICKHOUSE_URL")
+
+# `make test` runs the test files on parallel workers (pytest-xdist), each with a stack of
+# its own (state_home below, in the worker's own temporary folder). dbt's parsed manifests
+# and the artifacts of its runs get a folder per worker as well, set before anything reads
+# it, so no worker reads a manifest or run results another is writing.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    os.environ[TARGET_DIR_VAR] = str(dbt_target_root() / f"pytest-{WORKER}")
 
 
 @pytest.fixture(scope="session")

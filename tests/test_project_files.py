@@ -102,7 +102,7 @@ def test_docker_compose_is_complete() -> None:
 
 
 def test_dockerfile_builds_without_the_embedded_engines_and_with_the_manifests() -> None:
-    from pipelines.defs.dbt.connection import TARGETS
+    from pipelines.defs.dbt.connection import TARGET_DIR_VAR, TARGETS, dbt_target_root
 
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     for line in dockerfile.splitlines():
@@ -119,9 +119,13 @@ def test_dockerfile_builds_without_the_embedded_engines_and_with_the_manifests()
     assert parse[1].split() == list(TARGETS)
     assert '--target "$target"' in parse[2] and '--target-path "target/$target"' in parse[2]
     assert "cd dbt_project" in dockerfile
-    # The code's own idea of where the manifests are (pipelines/defs/dbt/assets.py).
+    # The code's own idea of where the manifests are (pipelines/defs/dbt/assets.py), with
+    # no SHOPMARTS_DBT_TARGET_DIR set, as in the image.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(TARGET_DIR_VAR, raising=False)
+        assert dbt_target_root() == ROOT / "dbt_project" / "target"
     source = (ROOT / "pipelines" / "defs" / "dbt" / "assets.py").read_text()
-    assert 'target_path=Path("target", target)' in source
+    assert "target_path=root / target if profile == DEFAULT_PROFILE" in source
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     embedded = project["dependency-groups"]["embedded"]

@@ -30,6 +30,7 @@ from pipelines.defs.dbt.connection import (
     TARGETS,
     dbt_environment,
     dbt_executable,
+    dbt_target_root,
 )
 from pipelines.defs.dbt.translator import ShopmartsDbtTranslator, dbt_layer
 from pipelines.defs.environment import ShopmartsEnvironment
@@ -52,13 +53,12 @@ def dbt_project(target: str) -> DbtProject:
     if target not in TARGETS:
         raise ValueError(f"unknown dbt target {target!r}: expected one of {', '.join(TARGETS)}")
     profile = source_profile_name()
+    root = dbt_target_root()
     project = DbtProject(
         project_dir=DBT_PROJECT_DIR,
         profiles_dir=DBT_PROJECT_DIR,
         target=target,
-        target_path=Path("target", target)
-        if profile == DEFAULT_PROFILE
-        else Path("target", profile, target),
+        target_path=root / target if profile == DEFAULT_PROFILE else root / profile / target,
     )
     if _manifest_is_stale(project.manifest_path) or project.preparer.using_dagster_dev():
         resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())

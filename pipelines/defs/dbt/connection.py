@@ -26,6 +26,14 @@ from core.vocabulary import ENGINES
 
 DBT_PROJECT_DIR: Path = PROJECT_ROOT / "dbt_project"
 TARGETS: tuple[str, ...] = ENGINES  # one dbt target per engine, named after it
+TARGET_DIR_VAR = "SHOPMARTS_DBT_TARGET_DIR"
+
+
+def dbt_target_root() -> Path:
+    """Where the parsed manifests (`<root>/<target>`, `<root>/<profile>/<target>`) and the
+    artifacts of :func:`run_dbt` go: `dbt_project/target`, or ``SHOPMARTS_DBT_TARGET_DIR``
+    (the test suite's parallel workers give each its own, so none reads another's)."""
+    return Path(os.environ.get(TARGET_DIR_VAR) or DBT_PROJECT_DIR / "target").resolve()
 
 
 def postgres_env(url: str) -> dict[str, str]:
@@ -130,9 +138,9 @@ def run_dbt(
     """Run ``dbt <args>`` against each of ``targets`` at the same time; wait for all.
 
     Each target writes its artifacts and logs to ``artifacts_dir/<target>`` (default:
-    `dbt_project/target/<target>`), so the two manifests never overwrite each other.
+    :func:`dbt_target_root`/`<target>`), so the two manifests never overwrite each other.
     """
-    root = artifacts_dir or DBT_PROJECT_DIR / "target"
+    root = artifacts_dir or dbt_target_root()
     env = {**os.environ, **dbt_env(environment), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     started: dict[str, tuple[subprocess.Popen[str], Path, float]] = {}
     for target in targets:
