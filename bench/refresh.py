@@ -320,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the benchmark on this source profile's shop and compare the nightlies",
     )
     parser.add_argument(
+        "--nightly-repeat",
+        type=int,
+        default=1,
+        help="nightly runs of each kind, interleaved; the fastest is kept (default 1)",
+    )
+    parser.add_argument(
         "--nightly-only",
         action="store_true",
         help="run the nightly only (all --profile compares; a simulated hour of a profile's "
@@ -385,9 +391,10 @@ def main(argv: list[str] | None = None) -> int:
                 simulate_shop(environment.shop_url, hours=1, seed=args.seed, progress=False)
                 run_bare(mode, home)
             # The machine's speed drifts (a shared 2-core VM: the same CPU loop varies 1.7x
-            # within minutes), so the hourly runs are repeated, bare and Dagster interleaved,
-            # and each keeps its fastest run; the slowest is reported beside it.
-            rounds = args.repeat if mode == "hourly" else 1
+            # within minutes), so the hourly runs (and the nightly, --nightly-repeat) are
+            # repeated, bare and Dagster interleaved, and each keeps its fastest run; the
+            # slowest is reported beside it.
+            rounds = args.repeat if mode == "hourly" else args.nightly_repeat
             bares, dagsters = [], []
             for round_ in range(rounds):
                 if mode == "hourly":
@@ -456,6 +463,7 @@ def versus_canonical(args: argparse.Namespace) -> int:
         output = folder / f"{name}.json"
         command = [sys.executable, "-m", "bench.refresh", "--scale", f"{args.scale:g}"]
         command += ["--seed", str(args.seed), "--repeat", str(args.repeat)]
+        command += ["--nightly-repeat", str(args.nightly_repeat)]
         command += ["--output", str(output)] + (["--nightly-only"] if args.nightly_only else [])
         if args.home is not None:  # each shop kept in a folder of its own, to reuse
             command += ["--home", str(args.home / name)]

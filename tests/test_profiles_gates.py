@@ -314,19 +314,22 @@ print(json.dumps({"keys": keys, "deps": deps, "checks": checks}))
 
 # The canonical shop and one other (UUID keys, variants): the other profiles' asset specs and
 # raw gates are checked without loading the definitions (the fast tests above), and their
-# dbt parse by tests/test_profiles_dbt.py; a load here costs a dbt parse (about 19 s) each.
+# dbt parse by tests/test_profiles_dbt.py.
 @pytest.mark.parametrize("profile", ["canonical", "solemate"])
-def test_definitions_load_for_a_profile(profile: str) -> None:
+def test_definitions_load_for_a_profile(profile: str, environment: Environment) -> None:
     """`pipelines.definitions` loads with SHOPMARTS_SOURCE_PROFILE naming ``profile``: the
     shop and raw assets are its tables, the raw gates check them, and dbt's staging reads
     them (the manifest is the profile's, `dbt_project/target/<profile>/<target>`), so
-    lineage runs from them to the marts. Not in the fast layer: a profile's first load
-    parses its dbt manifests."""
-    environment = {**os.environ, SOURCE_PROFILE_VAR: profile}
+    lineage runs from them to the marts. Not in the fast layer: it needs the profile's
+    parsed manifests (the tests' one parse of each profile: the load finds them fresh)."""
+    from test_profiles_dbt import profile_manifests
+
+    profile_manifests(environment, profile)
+    variables = {**os.environ, SOURCE_PROFILE_VAR: profile}
     done = subprocess.run(
         [sys.executable, "-c", LOAD_DEFINITIONS],
         cwd=PROJECT_ROOT,
-        env=environment,
+        env=variables,
         capture_output=True,
         text=True,
         timeout=300,

@@ -22,9 +22,7 @@ the canonical shop). The session's canonical shop, raw and marts are restored af
 
 # No `from __future__ import annotations`: the imported Dagster helpers are read at run time.
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -190,30 +188,20 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
     create_database: Callable[[str], str],
     canonical_after_hours: dict[str, str],
     canonical_restored: None,  # noqa: F811
-    tmp_path: Path,
 ) -> None:
-    from test_profiles_dbt import assert_ok
+    from test_profiles_dbt import profile_manifests
     from test_quality_gates import assert_stopped_by, failed_rules, failure_messages
 
     from ingest.shop.generate import generate_shop
     from ingest.shop.profile_sync import sync_profile
     from ingest.shop.simulate import simulate_shop
-    from pipelines.defs.dbt.connection import TARGETS, run_dbt
     from pipelines.defs.publish.marts import mart_fingerprints
     from quality import records
 
     chosen = PROFILES[profile]
     shop_url = create_database(f"refresh_profile_{profile}")
     generate_shop(shop_url, scale=SCALE, seed=SEED, replace=False, progress=False, profile=profile)
-    runs = run_dbt(
-        environment,
-        ["parse", "--vars", json.dumps({"source_profile": profile})],
-        artifacts_dir=tmp_path,
-    )
-    assert_ok(runs, f"dbt parse ({profile})")
-    run = ProfileRun(
-        environment, chosen, shop_url, {t: tmp_path / t / "manifest.json" for t in TARGETS}
-    )
+    run = ProfileRun(environment, chosen, shop_url, profile_manifests(environment, profile))
     # dbt's staging of this profile reads exactly its raw tables.
     raw = {raw_key(engine, table) for engine in ENGINES for table in chosen.table_names}
     sources = {

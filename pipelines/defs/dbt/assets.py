@@ -60,13 +60,13 @@ def dbt_project(target: str) -> DbtProject:
         target=target,
         target_path=root / target if profile == DEFAULT_PROFILE else root / profile / target,
     )
-    if _manifest_is_stale(project.manifest_path) or project.preparer.using_dagster_dev():
+    if manifest_is_stale(project.manifest_path) or project.preparer.using_dagster_dev():
         resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
         resource.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 
-def _manifest_is_stale(manifest: Path) -> bool:
+def manifest_is_stale(manifest: Path) -> bool:
     """Whether ``manifest`` is missing, older than a source file of the dbt project, or
     parsed for another source profile than the configured one."""
     if not manifest.exists():
