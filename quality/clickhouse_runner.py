@@ -11,11 +11,9 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-import great_expectations as gx
 from clickhouse_connect.driver.client import Client as ClickHouseClient
 from great_expectations.core.expectation_validation_result import (
     ExpectationSuiteValidationResult,
-    ExpectationValidationResult,
 )
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.resource_identifiers import (
@@ -27,7 +25,7 @@ from core.clients import clickhouse_client
 from quality import clickhouse_validation
 from quality.data_docs import build_docs, page_url
 from quality.identity import clickhouse_uuids
-from quality.outcomes import missing_outcome, validated_outcome
+from quality.outcomes import missing_outcome, suite_result_of, validated_outcome
 from quality.results import SuiteOutcome, failures_from_gx
 from quality.suites import Relation, TableSuite
 
@@ -67,7 +65,9 @@ def run_on_clickhouse(
             results, row_count = clickhouse_validation.validate_suite(
                 client, suite, sorting_keys.get(suite.relation.schema, {})
             )
-            suite_result = suite_result_of(suite, results, run_name, run_time)
+            suite_result = suite_result_of(
+                suite, results, ("clickhouse", "pushdown"), (run_name, run_time)
+            )
             key = ValidationResultIdentifier(
                 expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name),
                 run_id=RunIdentifier(run_name=run_name, run_time=run_time),
@@ -97,38 +97,3 @@ def run_on_clickhouse(
             )
         )
     return outcomes
-
-
-def suite_result_of(
-    suite: TableSuite,
-    results: list[ExpectationValidationResult],
-    run_name: str,
-    run_time: dt.datetime,
-) -> ExpectationSuiteValidationResult:
-    """The expectations' results as the GX suite result a checkpoint would have made."""
-    successful = sum(1 for r in results if r.success)
-    statistics: dict[str, float] = {
-        "evaluated_expectations": len(results),
-        "successful_expectations": successful,
-        "unsuccessful_expectations": len(results) - successful,
-        "success_percent": 100.0 * successful / len(results) if results else 100.0,
-    }
-    return ExpectationSuiteValidationResult(
-        success=all(r.success for r in results),
-        results=results,
-        suite_name=suite.name,
-        statistics=statistics,
-        meta={
-            "great_expectations_version": gx.__version__,
-            "active_batch_definition": {
-                "datasource_name": "clickhouse",
-                "data_connector_name": "pushdown",
-                "data_asset_name": suite.name,
-                "batch_identifiers": {},
-            },
-            "batch_spec": {"query": f"SELECT * FROM {suite.relation.from_clause()}"},
-            "batch_markers": {},
-            "run_id": {"run_name": run_name, "run_time": run_time.isoformat()},
-            "validation_time": run_time.isoformat(),
-        },
-    )

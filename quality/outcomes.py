@@ -4,8 +4,13 @@ being validated)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+import great_expectations as gx
 from great_expectations.core.expectation_validation_result import (
     ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
 )
 
 from quality.results import FailedExpectation, SuiteOutcome
@@ -94,3 +99,44 @@ def row_count_of(result: ExpectationSuiteValidationResult) -> int | None:
         if isinstance(body.get("element_count"), int):
             counts.append(int(body["element_count"]))
     return max(counts) if counts else None
+
+
+def suite_result_of(
+    suite: TableSuite,
+    results: list[ExpectationValidationResult],
+    batch: tuple[str, str],
+    run: tuple[str, dt.datetime],
+    meta: dict[str, Any] | None = None,
+) -> ExpectationSuiteValidationResult:
+    """The expectations' ``results`` as the suite result a GX checkpoint would have made
+    (what Data Docs renders): its statistics, and ``meta`` (by default, that of a batch of
+    ``batch``, (datasource, data connector), validated in ``run``, (name, time))."""
+    successful = sum(1 for r in results if r.success)
+    statistics: dict[str, float] = {
+        "evaluated_expectations": len(results),
+        "successful_expectations": successful,
+        "unsuccessful_expectations": len(results) - successful,
+        "success_percent": 100.0 * successful / len(results) if results else 100.0,
+    }
+    if meta is None:
+        (datasource, connector), (run_name, run_time) = batch, run
+        meta = {
+            "great_expectations_version": gx.__version__,
+            "active_batch_definition": {
+                "datasource_name": datasource,
+                "data_connector_name": connector,
+                "data_asset_name": suite.name,
+                "batch_identifiers": {},
+            },
+            "batch_spec": {"query": f"SELECT * FROM {suite.relation.from_clause()}"},
+            "batch_markers": {},
+            "run_id": {"run_name": run_name, "run_time": run_time.isoformat()},
+            "validation_time": run_time.isoformat(),
+        }
+    return ExpectationSuiteValidationResult(
+        success=all(r.success for r in results),
+        results=results,
+        suite_name=suite.name,
+        statistics=statistics,
+        meta=meta,
+    )

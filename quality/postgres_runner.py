@@ -26,7 +26,12 @@ from great_expectations.data_context.types.resource_identifiers import (
 
 from quality.data_docs import build_docs, page_url
 from quality.identity import postgres_relations
-from quality.outcomes import missing_outcome, row_count_of, validated_outcome
+from quality.outcomes import (
+    missing_outcome,
+    row_count_of,
+    suite_result_of,
+    validated_outcome,
+)
 from quality.postgres_failures import failing_keys, failing_rows
 from quality.postgres_onepass import one_pass
 from quality.results import RESULT_FORMAT, SuiteOutcome, failures_from_gx
@@ -252,34 +257,10 @@ def _merged(
         met[index] if index in met else by_rule[rule_of(expectation)]
         for index, expectation in enumerate(suite.expectations)
     ]
-    successful = sum(1 for r in results if r.success)
-    statistics: dict[str, float] = {
-        "evaluated_expectations": len(results),
-        "successful_expectations": successful,
-        "unsuccessful_expectations": len(results) - successful,
-        "success_percent": 100.0 * successful / len(results) if results else 100.0,
-    }
-    meta: dict[str, Any] = (
-        dict(checked.meta)
-        if checked is not None
-        else {
-            "great_expectations_version": gx.__version__,
-            "active_batch_definition": {
-                "datasource_name": "warehouse",
-                "data_connector_name": "one_pass",
-                "data_asset_name": suite.name,
-                "batch_identifiers": {},
-            },
-            "batch_spec": {"query": f"SELECT * FROM {suite.relation.from_clause()}"},
-            "batch_markers": {},
-            "run_id": {"run_name": run_name, "run_time": run_time.isoformat()},
-            "validation_time": run_time.isoformat(),
-        }
-    )
-    return ExpectationSuiteValidationResult(
-        success=all(r.success for r in results),
-        results=results,
-        suite_name=suite.name,
-        statistics=statistics,
-        meta=meta,
+    return suite_result_of(
+        suite,
+        results,
+        ("warehouse", "one_pass"),
+        (run_name, run_time),
+        meta=dict(checked.meta) if checked is not None else None,
     )

@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy
 from dagster import Field, StringSource
@@ -149,19 +149,26 @@ class _Engines:
             self._engines = OrderedDict()
 
 
-class WarmSqliteRunStorage(SqliteRunStorage):
-    """Dagster's SQLite run storage (runs.db) over one warm engine."""
+class _WarmOneFile:
+    """A Dagster storage kept in one SQLite file (``_FILE``.db), over one warm engine: mixed
+    in before Dagster's class, whose ``__init__``, ``from_local`` and ``dispose`` it
+    extends and whose ``connect`` it replaces. A file that already holds ``_TABLES`` is
+    opened as it is (no migration check)."""
+
+    _FILE: ClassVar[str]
+    _TABLES: ClassVar[tuple[str, ...]]
+    _conn_string: str
 
     def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
         self._warm = _Engines(1)  # first: Dagster's __init__ may connect
-        super().__init__(conn_string, inst_data)
+        super().__init__(conn_string, inst_data)  # type: ignore[call-arg]
 
     @classmethod
     def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None) -> Any:
-        conn_string = sqlite_conn_string(base_dir, "runs")
-        if _ready(conn_string, ("runs", "instance_info")):
+        conn_string = sqlite_conn_string(base_dir, cls._FILE)
+        if _ready(conn_string, cls._TABLES):
             return cls(conn_string, inst_data)
-        return super().from_local(base_dir, inst_data)  # creates, stamps, migrates
+        return super().from_local(base_dir, inst_data)  # type: ignore[misc]  # creates, stamps, migrates
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -169,33 +176,23 @@ class WarmSqliteRunStorage(SqliteRunStorage):
             yield conn
 
     def dispose(self) -> None:
-        super().dispose()
+        super().dispose()  # type: ignore[misc]
         self._warm.dispose()
 
 
-class WarmSqliteScheduleStorage(SqliteScheduleStorage):
+class WarmSqliteRunStorage(_WarmOneFile, SqliteRunStorage):
+    """Dagster's SQLite run storage (runs.db) over one warm engine."""
+
+    _FILE = "runs"
+    _TABLES = ("runs", "instance_info")
+
+
+class WarmSqliteScheduleStorage(_WarmOneFile, SqliteScheduleStorage):
     """Dagster's SQLite schedule storage (schedules.db: ticks, sensor cursors) over one warm
     engine."""
 
-    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None):
-        self._warm = _Engines(1)  # first: Dagster's __init__ may connect
-        super().__init__(conn_string, inst_data)
-
-    @classmethod
-    def from_local(cls, base_dir: str, inst_data: ConfigurableClassData | None = None) -> Any:
-        conn_string = sqlite_conn_string(base_dir, "schedules")
-        if _ready(conn_string, ("jobs", "job_ticks")):
-            return cls(conn_string, inst_data)
-        return super().from_local(base_dir, inst_data)  # creates, stamps, migrates
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with self._warm.get(self._conn_string).connect() as conn, conn.begin():
-            yield conn
-
-    def dispose(self) -> None:
-        super().dispose()
-        self._warm.dispose()
+    _FILE = "schedules"
+    _TABLES = ("jobs", "job_ticks")
 
 
 class WarmSqliteEventLogStorage(SqliteEventLogStorage):
