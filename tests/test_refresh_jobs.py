@@ -31,9 +31,10 @@ from ingest.shop.generate import generate_shop
 from ingest.shop.schema import SHOP_TABLES
 from ingest.shop.simulate import simulate_shop
 from pipelines import stack
+from pipelines.defs.refresh.schedules import build_schedules
 from pipelines.launch import follow_run, submit_refresh
 from pipelines.query import run_query
-from pipelines.runtime.dagster_processes import dagster_environment, workspace_file
+from pipelines.runtime.dagster_processes import dagster_environment, stop_schedules, workspace_file
 from quality.records import forget_good_counts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,6 +142,9 @@ def refreshed(environment: Environment) -> Iterator[dict[str, Any]]:
     # A new shop, not a shrunken one: the raw gates' row-count baseline starts afresh.
     forget_good_counts(environment.warehouse_url)
     stack.up()  # adds the Dagster daemon to the engines of the session
+    # The tests submit the refreshes they check; a scheduled hourly at :05 would queue one
+    # among them (and, for the rest of the session, beside other modules' runs).
+    stop_schedules([schedule.name for schedule in build_schedules()])
     nightly = submit_refresh("nightly")
     hourly = submit_refresh("hourly")  # submitted while the nightly one is queued or running
     results = {"nightly": follow_run(nightly, echo=lambda _: None)}

@@ -58,6 +58,22 @@ def dagster_environment() -> dict[str, str]:
     return environ
 
 
+def stop_schedules(names: list[str]) -> None:
+    """Stop the schedules ``names`` in the stack's Dagster instance (`dagster schedule stop`
+    against its code server): for a benchmark or a test that runs the refreshes it measures
+    itself, where an hourly tick at :05 would queue one of its own among them. The
+    instance keeps them stopped across restarts, until started again (the UI, or
+    `dagster schedule start`)."""
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    for name in names:
+        subprocess.run(
+            [dagster, "schedule", "stop", name, "--workspace", str(workspace_file())],
+            check=True,
+            env=dagster_environment(),
+            stdout=subprocess.DEVNULL,
+        )
+
+
 def forkserver_socket() -> Path:
     return state_dir() / "forkserver.sock"
 

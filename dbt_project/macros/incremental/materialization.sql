@@ -68,11 +68,35 @@
     {% call statement('main') -%}
         create table {{ relation }} as {{ sql }}
     {%- endcall %}
+    {{ shopmarts_create_indexes(relation) }}
+{%- endmacro %}
+
+{#- Postgres: the model's `indexes`, each built in one pass over the table's rows. -#}
+{% macro shopmarts_create_indexes(relation) -%}
     {%- for columns in config.get('indexes', []) -%}
         {% call statement('index_' ~ loop.index) -%}
             create index on {{ relation }} ({{ columns | join(', ') }})
         {%- endcall %}
     {%- endfor -%}
+{%- endmacro %}
+
+{#- Postgres: drop the indexes of ``relation`` (those `shopmarts_create_indexes` made; no
+    key or unique constraint is made here). -#}
+{% macro shopmarts_drop_indexes(relation) -%}
+    {% call statement('drop_indexes') -%}
+        do $$
+        declare found record;
+        begin
+            for found in
+                select indexrelid::regclass as name from pg_index
+                where indrelid = '{{ relation }}'::regclass
+                    and not indisprimary and not indisunique
+            loop
+                execute format('drop index %s', found.name);
+            end loop;
+        end
+        $$
+    {%- endcall %}
 {%- endmacro %}
 
 {% macro clickhouse__shopmarts_create_table(relation, sql) -%}
@@ -101,10 +125,17 @@
         {{ default__shopmarts_retire_relation(relation) }}
         {{ default__shopmarts_create_table(relation, sql) }}
     {%- else -%}
+        {#- Every row is new: the indexes are dropped and built again after the insert,
+            each in one sorted pass, instead of kept up to date row by row (random UUID
+            keys split B-tree pages all over: SoleMate's order lines at scale 20, 19.9 s
+            into five kept indexes, 4.7 s inserted then indexed). In the transaction of
+            the TRUNCATE, which locks the table anyway. -#}
         {% call statement('truncate') -%}
             truncate table {{ relation }}
         {%- endcall %}
+        {{ shopmarts_drop_indexes(relation) }}
         {{ shopmarts_insert(relation, sql) }}
+        {{ shopmarts_create_indexes(relation) }}
     {%- endif -%}
 {%- endmacro %}
 
