@@ -73,13 +73,12 @@ chromium: ## Install headless Chromium for the browser tests (root or passwordle
 	fi
 
 # The test files run on TEST_WORKERS parallel workers (pytest-xdist), each with a stack of
-# its own; a file's tests stay together on one worker, and which files go to which worker
-# is decided once, the same way every run (--dist loadgroup: tests/conftest.py). Much of
-# a test waits on processes (Dagster, dbt, the engines), so two workers keep both cores
-# busy. TEST_WORKERS=0 runs them in this one process.
+# its own; a file's tests stay together on one worker (--dist loadfile: its fixtures are
+# made once). Much of a test waits on processes (Dagster, dbt, the engines), so two workers
+# keep both cores busy. TEST_WORKERS=0 runs them in this one process.
 TEST_WORKERS ?= 2
 test: setup chromium ## Run the whole test suite against the embedded engines (and Chromium)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The tests marked `fast` (pyproject: [tool.pytest.ini_options] markers): the definitions
 # load, the pure functions, the dbt unit tests; under a minute. `make test` runs them too.

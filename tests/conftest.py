@@ -22,49 +22,6 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if WORKER:
     os.environ[TARGET_DIR_VAR] = str(dbt_target_root() / f"pytest-{WORKER}")
 
-# Seconds each of the heavier test files takes in a serial run (`--durations`, December
-# 2026); any other file counts as OTHER_FILE_SECONDS. The files are split over the workers
-# by these, once, the same way every time.
-FILE_SECONDS = {
-    "test_profiles_refresh.py": 219,
-    "test_refresh_jobs.py": 109,
-    "test_profiles_marts.py": 80,
-    "test_publish.py": 74,
-    "test_engines.py": 73,
-    "test_incremental_marts.py": 68,
-    "test_access.py": 39,
-    "test_dbt_marts.py": 34,
-    "test_profiles_dbt.py": 30,
-    "test_profiles_gates.py": 24,
-    "test_marts_refresh.py": 21,
-    "test_extract.py": 20,
-    "test_refresh_plan.py": 17,
-    "test_dbt_unit.py": 16,
-    "test_dashboards.py": 12,
-}
-OTHER_FILE_SECONDS = 5
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On N workers (`--dist loadgroup`), each file goes to one of N groups, one per worker:
-    the heaviest file first, each to the group with the fewest seconds so far. Which files
-    share a stack, and in which order, is then the same on every run (a test that passes
-    here passes on CI), rather than whatever the workers happened to ask for next."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 0)
-    if workers < 2 or config.getoption("dist", None) != "loadgroup":
-        return
-    files = sorted({item.path for item in items})
-    seconds = {path: FILE_SECONDS.get(path.name, OTHER_FILE_SECONDS) for path in files}
-    loads = [0.0] * workers
-    group: dict[Path, int] = {}
-    for path in sorted(files, key=lambda path: (-seconds[path], str(path))):
-        lightest = loads.index(min(loads))
-        group[path] = lightest
-        loads[lightest] += seconds[path]
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(f"worker{group[item.path]}"))
-
 
 @pytest.fixture(scope="session")
 def state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
