@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import SOURCE_PROFILE_VAR, Environment
+from core.settings import Environment
 from core.vocabulary import MARTS
 from ingest.extract.options import ExtractOptions
 from ingest.extract.run import extract
@@ -87,9 +87,7 @@ def profile_manifests(environment: Environment, profile: str) -> dict[str, Path]
         root = dbt_target_root()
         root = root if profile == DEFAULT_PROFILE else root / profile
         manifests = {target: root / target / "manifest.json" for target in TARGETS}
-        with pytest.MonkeyPatch.context() as patch:  # the profile the manifest must be of
-            patch.setenv(SOURCE_PROFILE_VAR, profile)
-            stale = any(manifest_is_stale(manifest) for manifest in manifests.values())
+        stale = any(manifest_is_stale(manifest, profile) for manifest in manifests.values())
         if stale:
             variables = json.dumps({"source_profile": profile})
             runs = run_dbt(environment, ["parse", "--vars", variables], artifacts_dir=root)

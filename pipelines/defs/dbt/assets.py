@@ -60,15 +60,15 @@ def dbt_project(target: str) -> DbtProject:
         target=target,
         target_path=root / target if profile == DEFAULT_PROFILE else root / profile / target,
     )
-    if manifest_is_stale(project.manifest_path) or project.preparer.using_dagster_dev():
+    if manifest_is_stale(project.manifest_path, profile) or project.preparer.using_dagster_dev():
         resource = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
         resource.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return project
 
 
-def manifest_is_stale(manifest: Path) -> bool:
+def manifest_is_stale(manifest: Path, profile: str) -> bool:
     """Whether ``manifest`` is missing, older than a source file of the dbt project, or
-    parsed for another source profile than the configured one."""
+    parsed for another source profile than ``profile``."""
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
@@ -79,7 +79,6 @@ def manifest_is_stale(manifest: Path) -> bool:
         return True
     # Each profile enables its own staging and sources (`shop`, `shop_<profile>`): the
     # assets' lineage from the profile's raw tables needs the manifest of that profile.
-    profile = source_profile_name()
     expected = "shop" if profile == DEFAULT_PROFILE else f"shop_{profile}"
     parsed = json.loads(manifest.read_text()).get("sources", {})
     return any(source.get("source_name") != expected for source in parsed.values())
