@@ -43,7 +43,7 @@ from test_shop_generate import private_databases
 
 from core.clients import clickhouse_client
 from core.settings import SOURCE_PROFILE_VAR, Environment
-from core.vocabulary import ENGINES, HOURLY_MARTS, MARTS
+from core.vocabulary import ENGINES, HOURLY_MARTS, MARTS, PARITY_CHECK_NAME
 from ingest.extract.catalog import discover_source_tables
 from ingest.profiles import CANONICAL_SCHEMA, PROFILES, get_profile
 from ingest.shop.invariants import table_checksums
@@ -225,6 +225,14 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
         assert_raw_equals_shop(environment, shop_url, chosen.table_names)
         before = mart_fingerprints(environment)
         assert all(before.values()), before
+        # Parity decided every mart by the engines' fingerprints (UUID keys too), not by
+        # streaming the rows.
+        parity = [
+            evaluation.metadata["method"].value
+            for evaluation in nightly.get_asset_check_evaluations()
+            if evaluation.check_name == PARITY_CHECK_NAME
+        ]
+        assert parity and set(parity) == {"fingerprint"}, parity
         if chosen.tables[0].key_type == "uuid":  # the marts keep the shop's own keys
             with psycopg.connect(environment.warehouse_url) as conn:
                 types = conn.execute(

@@ -309,6 +309,7 @@ def parity_metadata(result: MartParity) -> dict[str, dg.MetadataValue]:
         "clickhouse_rows": dg.MetadataValue.int(result.clickhouse_rows or 0),
         "differing_rows": dg.MetadataValue.int(result.differing_rows),
         "grain": dg.MetadataValue.text(", ".join(result.grain) or "-"),
+        "method": dg.MetadataValue.text(result.method or "-"),
         "duration_seconds": dg.MetadataValue.float(round(result.seconds, 3)),
     }
     if not result.passed:
