@@ -28,8 +28,10 @@
         'int_orders__recognized',
         'int_order_items__recognized',
         'int_customers__order_summary',
+        'int_products__monthly',
         'int_products__sales',
         'int_sales__daily',
+        'int_sales__monthly',
         'int_changes__folded',
     ]) }}
 {%- endmacro %}
@@ -119,6 +121,11 @@
     {%- elif model_name == 'int_customers__order_summary' -%}
         {#- Old and new owners alike: the changes hold both (customers_now). -#}
         {{ column }} in (select customer_id from {{ changes }} where customer_id is not null)
+    {%- elif model_name == 'int_products__monthly' -%}
+        {#- The product months the touched orders' lines had (changes) and have (the facts). -#}
+        {{ column }} in (select product_id, month_start from ({{ affected_product_months(fold) }}) as touched)
+    {%- elif model_name == 'int_sales__monthly' -%}
+        {{ column }} in (select month_start from ({{ affected_months(fold) }}) as touched)
     {%- elif model_name == 'int_products__sales' -%}
         {#- The products the touched orders' lines had (changes) and have (the facts, replaced by now). -#}
         {{ column }} in (
@@ -145,6 +152,69 @@
     {%- else -%}
         {{ exceptions.raise_compiler_error("no affected keys defined for " ~ model_name) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The (product_id, month_start) pairs whose figures the touched orders' lines may change:
+    the months their lines had (the changes keep each old line's product and date) and
+    have (the facts, replaced by now). -#}
+{% macro affected_product_months(fold) -%}
+    {%- set changes = intermediate_relation('int_changes__orders') -%}
+    select distinct product_id, month_start from (
+        select product_id, {{ month_start('order_date') }} as month_start
+        from {{ changes }}
+        where product_id is not null and order_date is not null
+        union all
+        select product_id, {{ month_start('order_date') }} as month_start
+        from {{ intermediate_relation('int_order_items__recognized') }}
+        where order_id in (select order_id from {{ changes }} where order_id is not null)
+    ) as product_months
+{%- endmacro %}
+
+{#- The months whose figures the touched orders may change: the days they had (changes)
+    and have (the facts, replaced by now). -#}
+{% macro affected_months(fold) -%}
+    {%- set changes = intermediate_relation('int_changes__orders') -%}
+    select distinct month_start from (
+        select {{ month_start('order_date') }} as month_start
+        from {{ changes }}
+        where order_date is not null
+        union all
+        select {{ month_start('order_date') }} as month_start
+        from {{ intermediate_relation('int_orders__recognized') }}
+        where order_id in (select order_id from {{ changes }} where order_id is not null)
+    ) as months
+{%- endmacro %}
+
+{#- The rows (``columns``) of ``relation`` whose `order_date` falls in a month of
+    ``months`` (a CTE with column month_start and, when ``key`` is given, that column
+    too: the rows of that key in that month). -#}
+{% macro rows_in_months(relation, columns, months, key=none) -%}
+    {{ return(adapter.dispatch('rows_in_months', 'shopmarts')(relation, columns, months, key)) }}
+{%- endmacro %}
+
+{#- Postgres: a join on the month's date range (and the key), which an index on
+    (key, order_date) or order_date answers with one range scan per month. -#}
+{% macro default__rows_in_months(relation, columns, months, key) -%}
+    select {% for column in columns %}picked.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+    from {{ months }}
+    inner join {{ relation }} as picked
+        on picked.order_date >= {{ months }}.month_start
+        and picked.order_date < cast({{ months }}.month_start + interval '1 month' as date)
+        {%- if key is not none %}
+        and picked.{{ key }} = {{ months }}.{{ key }}
+        {%- endif %}
+{%- endmacro %}
+
+{#- ClickHouse: the rows whose (key and) month is one of them; a scan of the columns is
+    cheaper there than a join. -#}
+{% macro clickhouse__rows_in_months(relation, columns, months, key) -%}
+    select {{ columns | join(', ') }}
+    from {{ relation }}
+    {%- if key is not none %}
+    where ({{ key }}, toStartOfMonth(order_date)) in (select {{ key }}, month_start from {{ months }})
+    {%- else %}
+    where toStartOfMonth(order_date) in (select month_start from {{ months }})
+    {%- endif %}
 {%- endmacro %}
 
 {#- Whether the model being built updates only its affected keys. -#}

@@ -9,7 +9,9 @@
 -- depends_on: {{ ref('int_orders__recognized') }}
 -- depends_on: {{ ref('int_order_items__recognized') }}
 -- depends_on: {{ ref('int_customers__order_summary') }}
+-- depends_on: {{ ref('int_products__monthly') }}
 -- depends_on: {{ ref('int_products__sales') }}
 -- depends_on: {{ ref('int_sales__daily') }}
+-- depends_on: {{ ref('int_sales__monthly') }}
 
 select {{ to_bigint(fold_state().to_batch) }} as folded_batch

@@ -2,7 +2,7 @@
     materialized='shopmarts_incremental',
     unique_key='order_id',
     order_by=['order_id', 'order_item_id'],
-    indexes=[['order_id'], ['order_item_id'], ['customer_id'], ['product_id'], ['order_date']],
+    indexes=[['order_id'], ['order_item_id'], ['customer_id'], ['product_id', 'order_date'], ['order_date']],
 ) }}
 
 {#- The lines of recognized orders, each with its order's customer and date: what

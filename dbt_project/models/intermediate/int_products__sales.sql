@@ -7,17 +7,18 @@
 
 {#- One row per product sold in at least one recognized order: units, order-line
     revenue and distinct orders. Product and category marts add the unsold products.
-    A table kept by product: an incremental build recomputes, from the facts, the
-    products the change log touched (macros/incremental/fold.sql). -#}
+    The sum of the product's months (int_products__monthly). A table kept by product: an
+    incremental build recomputes the products the change log touched
+    (macros/incremental/fold.sql). -#}
 
 {%- set fold = fold_state() -%}
 
 with
 
-recognized_order_items as (
+product_months as (
 
-    select order_id, product_id, quantity, line_total
-    from {{ ref('int_order_items__recognized') }}
+    select product_id, units_sold, revenue, orders_count
+    from {{ ref('int_products__monthly') }}
     {%- if fold.incremental %}
     where {{ affected('int_products__sales', 'product_id', fold) }}
     {%- endif %}
@@ -28,10 +29,10 @@ final as (
 
     select
         product_id,
-        {{ to_bigint('sum(quantity)') }} as units_sold,
-        {{ to_money('sum(line_total)') }} as revenue,
-        {{ to_bigint('count(distinct order_id)') }} as orders_count
-    from recognized_order_items
+        {{ to_bigint('sum(units_sold)') }} as units_sold,
+        {{ to_money('sum(revenue)') }} as revenue,
+        {{ to_bigint('sum(orders_count)') }} as orders_count
+    from product_months
     group by product_id
 
 )

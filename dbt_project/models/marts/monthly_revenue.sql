@@ -5,18 +5,17 @@
 
 with
 
-recognized_orders as materialized (
+monthly as (
 
-    -- Read by several CTEs below: computed once (ClickHouse would inline it each time).
-    select customer_id, order_date, total_amount
-    from {{ ref('int_orders__recognized') }}
+    select month_start, orders_count, customers_count, revenue
+    from {{ ref('int_sales__monthly') }}
 
 ),
 
 date_bounds as (
 
-    select min(order_date) as first_date, max(order_date) as last_date
-    from recognized_orders
+    select min(month_start) as first_date, max(month_start) as last_date
+    from monthly
     having count(*) > 0
 
 ),
@@ -36,30 +35,17 @@ months as (
 
 ),
 
-orders_per_month as (
-
-    select
-        {{ month_start('order_date') }} as order_month,
-        count(*) as order_count,
-        count(distinct customer_id) as distinct_customers,
-        sum(total_amount) as total_sum
-    from recognized_orders
-    group by {{ month_start('order_date') }}
-
-),
-
 measured as (
 
     select
         months.month_start as month_start,
-        {{ to_money('coalesce(orders_per_month.total_sum, 0)') }} as revenue,
-        {{ to_bigint('coalesce(orders_per_month.order_count, 0)') }} as orders_count,
-        {{ to_bigint('coalesce(orders_per_month.distinct_customers, 0)') }} as customers_count,
-        {{ safe_divide('orders_per_month.total_sum', 'orders_per_month.order_count', 2) }}
-            as avg_order_value
+        {{ to_money('coalesce(monthly.revenue, 0)') }} as revenue,
+        {{ to_bigint('coalesce(monthly.orders_count, 0)') }} as orders_count,
+        {{ to_bigint('coalesce(monthly.customers_count, 0)') }} as customers_count,
+        {{ safe_divide('monthly.revenue', 'monthly.orders_count', 2) }} as avg_order_value
     from months
-    left join orders_per_month
-        on months.month_start = orders_per_month.order_month
+    left join monthly
+        on months.month_start = monthly.month_start
 
 ),
 
