@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: Dagster reads the resource annotations.
 import time
+from collections.abc import Sequence
 
 import dagster as dg
 import psycopg
@@ -11,6 +12,7 @@ from core.settings import state_dir
 from pipelines.defs.dbt.connection import TARGETS, run_dbt
 from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.keys import ANALYZED_KEY, DBT_DOCS_KEY, PUBLISHED_MARTS_KEY
+from pipelines.defs.plan import RefreshPlanResource
 from pipelines.runtime.docs_server import docs_url
 
 ANALYZED_SCHEMAS = ("raw", "marts")
@@ -21,17 +23,23 @@ def docs_dir(target: str) -> str:
     return str(state_dir() / "docs" / target)
 
 
-def analyze_warehouse(warehouse_url: str) -> int:
-    """ANALYZE every table and materialized view of the raw and marts schemas; how many."""
+def analyze_warehouse(
+    warehouse_url: str,
+    schemas: Sequence[str] = ANALYZED_SCHEMAS,
+    names: Sequence[str] | None = None,
+) -> int:
+    """ANALYZE every table and materialized view of ``schemas`` (only those called one of
+    ``names``, when given); how many."""
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         relations = conn.execute(
             """
             SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'm')
+            WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'm')
+              AND (%(names)s::text[] IS NULL OR c.relname = ANY(%(names)s::text[]))
             ORDER BY 1
             """,
-            (list(ANALYZED_SCHEMAS),),
+            {"schemas": list(schemas), "names": None if names is None else list(names)},
         ).fetchall()
         for (relation,) in relations:
             conn.execute(f"ANALYZE {relation}")
@@ -44,13 +52,22 @@ def analyze_warehouse(warehouse_url: str) -> int:
     group_name="housekeeping",
     kinds={"postgres"},
     description="ANALYZE of the warehouse's raw tables and published marts, so the planner "
-    "knows tonight's row counts when analysts query.",
+    "knows tonight's row counts when analysts query. An incremental refresh analyzes only "
+    "the marts it published: raw changed by a few rows, which autovacuum's own ANALYZE "
+    "follows.",
 )
 def analyzed_warehouse(
-    context: dg.AssetExecutionContext, shopmarts_environment: ShopmartsEnvironment
+    context: dg.AssetExecutionContext,
+    shopmarts_environment: ShopmartsEnvironment,
+    refresh_plan: RefreshPlanResource,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    relations = analyze_warehouse(shopmarts_environment.environment().warehouse_url)
+    plan = refresh_plan.plan
+    url = shopmarts_environment.environment().warehouse_url
+    if plan.extract_mode == "full":
+        relations = analyze_warehouse(url)
+    else:
+        relations = analyze_warehouse(url, [plan.published_schema], plan.marts)
     seconds = time.perf_counter() - started
     context.log.info(f"analyzed {relations} relations in {seconds:.2f}s")
     return dg.MaterializeResult(
