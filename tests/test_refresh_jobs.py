@@ -233,6 +233,43 @@ def test_dbt_reparses_only_what_changed_and_keeps_few_run_folders(refreshed: dic
         assert on_staging, "the manifest has no staging tests to leave out"
         assert not on_staging & set(tests), sorted(on_staging & set(tests))
         assert all(r["status"] in ("success", "pass") for r in results)
+        # The nightly built the staging views; the hourly left them as they were
+        # (pipelines/defs/dbt/staging_state.py).
+        assert not [model for model in models if ".stg_" in model], sorted(models)
+        built_by = [
+            {r["unique_id"] for r in json.loads((run / "run_results.json").read_text())["results"]}
+            for run in runs[:-1]
+        ]
+        assert any(any(".stg_shop__orders" in node for node in nodes) for nodes in built_by)
+
+
+def test_staging_is_rebuilt_when_a_view_is_missing_or_the_project_changed(
+    refreshed: dict,
+) -> None:
+    """An incremental build leaves staging out only while the stamp of the last full
+    build matches and every staging view exists."""
+    from pipelines.defs.dbt.assets import dbt_runs_dir, project_fingerprint
+    from pipelines.defs.dbt.staging_state import staging_stamp, why_build_staging
+
+    environment = refreshed["environment"]
+    for target in ("postgres", "clickhouse"):
+        runs_dir = dbt_runs_dir(target)
+        stamp = staging_stamp(project_fingerprint(), target, environment)
+        assert why_build_staging(runs_dir, stamp, environment, target) is None, target
+        other = staging_stamp("another project", target, environment)
+        why = why_build_staging(runs_dir, other, environment, target)
+        assert why is not None and "another project" in why, (target, why)
+    # A view gone (dropped by hand, say): staging is built again.
+    runs_dir = dbt_runs_dir("postgres")
+    stamp = staging_stamp(project_fingerprint(), "postgres", environment)
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute("ALTER VIEW staging.stg_shop__reviews RENAME TO stg_shop__reviews_away")
+        try:
+            why = why_build_staging(runs_dir, stamp, environment, "postgres")
+            assert why == "1 of 11 staging views missing", why
+        finally:
+            conn.execute("ALTER VIEW staging.stg_shop__reviews_away RENAME TO stg_shop__reviews")
+    assert why_build_staging(runs_dir, stamp, environment, "postgres") is None
 
 
 def run_worker(instance: Any, run_id: str) -> tuple[int, str]:
