@@ -138,9 +138,12 @@ def run_dbt(
     """Run ``dbt <args>`` against each of ``targets`` at the same time; wait for all.
 
     Each target writes its artifacts and logs to ``artifacts_dir/<target>`` (default:
-    :func:`dbt_target_root`/`<target>`), so the two manifests never overwrite each other.
+    :func:`dbt_target_root`/`adhoc`/`<target>`), so the two manifests never overwrite each
+    other, nor the pipeline's own (`<root>/<target>`, `assets.dbt_project`): a run with
+    other vars (a sandbox's `schema_prefix`) would leave there a manifest naming other
+    schemas, which the pipeline would then take as fresh.
     """
-    root = artifacts_dir or dbt_target_root()
+    root = artifacts_dir or dbt_target_root() / "adhoc"
     env = {**os.environ, **dbt_env(environment), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     started: dict[str, tuple[subprocess.Popen[str], Path, float]] = {}
     for target in targets:
