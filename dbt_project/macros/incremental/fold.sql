@@ -123,9 +123,11 @@
         {{ column }} in (select customer_id from {{ changes }} where customer_id is not null)
     {%- elif model_name == 'int_products__monthly' -%}
         {#- The product months the touched orders' lines had (changes) and have (the facts). -#}
-        {{ column }} in (select product_id, month_start from ({{ affected_product_months(fold) }}) as touched)
+        {{ column }} in (
+            {{ affected_months(intermediate_relation('int_order_items__recognized'), 'product_id') }}
+        )
     {%- elif model_name == 'int_sales__monthly' -%}
-        {{ column }} in (select month_start from ({{ affected_months(fold) }}) as touched)
+        {{ column }} in ({{ affected_months(intermediate_relation('int_orders__recognized')) }})
     {%- elif model_name == 'int_products__sales' -%}
         {#- The products the touched orders' lines had (changes) and have (the facts, replaced by now). -#}
         {{ column }} in (
@@ -154,54 +156,47 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The (product_id, month_start) pairs whose figures the touched orders' lines may change:
-    the months their lines had (the changes keep each old line's product and date) and
-    have (the facts, replaced by now). -#}
-{% macro affected_product_months(fold) -%}
+{#- The months whose figures the touched orders may change (with ``key``, the (key,
+    month) pairs): the months their rows had (the changes keep each old order's date and
+    each old line's product) and have in ``facts`` (the facts, replaced by now:
+    int_orders__recognized, or int_order_items__recognized for a line's key). -#}
+{% macro affected_months(facts, key=none) -%}
     {%- set changes = intermediate_relation('int_changes__orders') -%}
-    select distinct product_id, month_start from (
-        select product_id, {{ month_start('order_date') }} as month_start
+    {%- set keyed = key ~ ', ' if key is not none else '' -%}
+    select distinct {{ keyed }}month_start from (
+        select {{ keyed }}{{ month_start('order_date') }} as month_start
         from {{ changes }}
-        where product_id is not null and order_date is not null
+        where order_date is not null{{ ' and ' ~ key ~ ' is not null' if key is not none else '' }}
         union all
-        select product_id, {{ month_start('order_date') }} as month_start
-        from {{ intermediate_relation('int_order_items__recognized') }}
-        where order_id in (select order_id from {{ changes }} where order_id is not null)
-    ) as product_months
-{%- endmacro %}
-
-{#- The months whose figures the touched orders may change: the days they had (changes)
-    and have (the facts, replaced by now). -#}
-{% macro affected_months(fold) -%}
-    {%- set changes = intermediate_relation('int_changes__orders') -%}
-    select distinct month_start from (
-        select {{ month_start('order_date') }} as month_start
-        from {{ changes }}
-        where order_date is not null
-        union all
-        select {{ month_start('order_date') }} as month_start
-        from {{ intermediate_relation('int_orders__recognized') }}
+        select {{ keyed }}{{ month_start('order_date') }} as month_start
+        from {{ facts }}
         where order_id in (select order_id from {{ changes }} where order_id is not null)
     ) as months
 {%- endmacro %}
 
-{#- The rows (``columns``) of ``relation`` whose `order_date` falls in a month of
-    ``months`` (a CTE with column month_start and, when ``key`` is given, that column
-    too: the rows of that key in that month). -#}
-{% macro rows_in_months(relation, columns, months, key=none) -%}
-    {{ return(adapter.dispatch('rows_in_months', 'shopmarts')(relation, columns, months, key)) }}
+{#- The rows (``columns``) of the facts ``relation`` a build of a monthly aggregate reads:
+    all of them in a full rebuild; incrementally, those whose `order_date` falls in an
+    affected month (:func:`affected_months`; with ``key``, of that key in that month). -#}
+{% macro rows_in_affected_months(relation, columns, fold, key=none) -%}
+    {%- if not fold.incremental -%}
+    select {{ columns | join(', ') }} from {{ relation }}
+    {%- else -%}
+    {{ adapter.dispatch('rows_in_months', 'shopmarts')(
+        relation, columns, affected_months(relation, key), key
+    ) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Postgres: a join on the month's date range (and the key), which an index on
     (key, order_date) or order_date answers with one range scan per month. -#}
 {% macro default__rows_in_months(relation, columns, months, key) -%}
     select {% for column in columns %}picked.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
-    from {{ months }}
+    from ({{ months }}) as touched
     inner join {{ relation }} as picked
-        on picked.order_date >= {{ months }}.month_start
-        and picked.order_date < cast({{ months }}.month_start + interval '1 month' as date)
+        on picked.order_date >= touched.month_start
+        and picked.order_date < cast(touched.month_start + interval '1 month' as date)
         {%- if key is not none %}
-        and picked.{{ key }} = {{ months }}.{{ key }}
+        and picked.{{ key }} = touched.{{ key }}
         {%- endif %}
 {%- endmacro %}
 
@@ -211,9 +206,9 @@
     select {{ columns | join(', ') }}
     from {{ relation }}
     {%- if key is not none %}
-    where ({{ key }}, toStartOfMonth(order_date)) in (select {{ key }}, month_start from {{ months }})
+    where ({{ key }}, toStartOfMonth(order_date)) in ({{ months }})
     {%- else %}
-    where toStartOfMonth(order_date) in (select month_start from {{ months }})
+    where toStartOfMonth(order_date) in ({{ months }})
     {%- endif %}
 {%- endmacro %}
 

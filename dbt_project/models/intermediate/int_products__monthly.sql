@@ -16,28 +16,14 @@
 
 with
 
-{%- if fold.incremental %}
-
-touched as (
-
-    {{ affected_product_months(fold) }}
-
-),
-{%- endif %}
-
 recognized_order_items as (
 
-    {%- if fold.incremental %}
-    {{ rows_in_months(
+    {{ rows_in_affected_months(
         ref('int_order_items__recognized'),
         ['order_id', 'product_id', 'order_date', 'quantity', 'line_total'],
-        'touched',
+        fold,
         key='product_id',
     ) }}
-    {%- else %}
-    select order_id, product_id, order_date, quantity, line_total
-    from {{ ref('int_order_items__recognized') }}
-    {%- endif %}
 
 ),
 

@@ -14,25 +14,11 @@
 
 with
 
-{%- if fold.incremental %}
-
-touched as (
-
-    {{ affected_months(fold) }}
-
-),
-{%- endif %}
-
 recognized_orders as (
 
-    {%- if fold.incremental %}
-    {{ rows_in_months(
-        ref('int_orders__recognized'), ['customer_id', 'order_date', 'total_amount'], 'touched'
+    {{ rows_in_affected_months(
+        ref('int_orders__recognized'), ['customer_id', 'order_date', 'total_amount'], fold
     ) }}
-    {%- else %}
-    select customer_id, order_date, total_amount
-    from {{ ref('int_orders__recognized') }}
-    {%- endif %}
 
 ),
 
