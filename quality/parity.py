@@ -307,7 +307,7 @@ def _compare_mart(
     if all(_fingerprintable(kind) for kind in kinds):
         # Both engines at once: ClickHouse's in a thread while the warehouse computes its own.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            theirs = pool.submit(_clickhouse_fingerprint, clickhouse, schema, mart, columns, kinds)
+            theirs = pool.submit(_clickhouse_fingerprint, clickhouse, schema, mart, columns)
             ours = _warehouse_fingerprint(warehouse, schema, mart, columns, kinds)
             fingerprints = (ours, theirs.result())
         result.warehouse_rows, result.clickhouse_rows = fingerprints[0][0], fingerprints[1][0]
@@ -349,17 +349,13 @@ def _compare_mart(
     return result
 
 
-# Column types (canonical_type) whose values both engines print alike, as the
-# fingerprint's row text reads them: (warehouse expression, ClickHouse expression).
-_INTEGERS = ("smallint", "integer", "bigint")
+# Column types (canonical_type) whose values both engines print alike as text (decimals
+# once the warehouse trims their scale): the ones a fingerprint can read.
+_PRINTED_ALIKE = ("smallint", "integer", "bigint", "text", "date", "boolean", "uuid")
 
 
 def _fingerprintable(kind: str) -> bool:
-    return (
-        kind in _INTEGERS
-        or kind in ("text", "date", "boolean", "uuid")
-        or bool(re.fullmatch(r"numeric\(\d+,\d+\)", kind))
-    )
+    return kind in _PRINTED_ALIKE or bool(re.fullmatch(r"numeric\(\d+,\d+\)", kind))
 
 
 def _warehouse_text(name: str, kind: str) -> sql.Composable:
@@ -390,7 +386,7 @@ def _warehouse_fingerprint(
 
 
 def _clickhouse_fingerprint(
-    client: ClickHouseClient, schema: str, mart: str, columns: list[str], kinds: list[str]
+    client: ClickHouseClient, schema: str, mart: str, columns: list[str]
 ) -> tuple[int, int, int]:
     """The mart's fingerprint as :func:`_warehouse_fingerprint` computes it, in ClickHouse."""
     row_text = ", char(31), ".join(
