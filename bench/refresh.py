@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bench.rss import ProcessPeak
     from core.vocabulary import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -461,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(home, ignore_errors=True)
 
 
-def _rss_report(peaks: list[Any], results: dict[str, Any]) -> str:
+def _rss_report(peaks: list[ProcessPeak], results: dict[str, Any]) -> str:
     """The largest peaks of resident memory, and the target's verdict (into ``results``)."""
     if not peaks:
         return "peak RSS: not measured (no /proc)"

@@ -28,18 +28,15 @@ STAMP_FILE = "staging.stamp"
 STAGING_EXCLUSION = ("--exclude", "path:models/staging")
 
 
-def staging_stamp(fingerprint: str, target: str, environment: Environment) -> str:
+def staging_stamp(fingerprint: str, target: str, environment: Environment) -> dict[str, str]:
     """What a staging build of ``target`` was made from: the project and the server."""
     url = environment.warehouse_url if target == "postgres" else environment.clickhouse_url
     parts = urlsplit(url)
-    return json.dumps(
-        {
-            "project": fingerprint,
-            "target": target,
-            "server": f"{parts.hostname}:{parts.port}{parts.path}",
-        },
-        sort_keys=True,
-    )
+    return {
+        "project": fingerprint,
+        "target": target,
+        "server": f"{parts.hostname}:{parts.port}{parts.path}",
+    }
 
 
 def staging_views(manifest_path: Path) -> list[tuple[str, str]]:
@@ -77,7 +74,7 @@ def _missing_views(environment: Environment, target: str, views: list[tuple[str,
 
 
 def why_build_staging(
-    runs_dir: Path, stamp: str, environment: Environment, target: str
+    runs_dir: Path, stamp: dict[str, str], environment: Environment, target: str
 ) -> str | None:
     """Why staging must be built again (no stamp, another project or server, views
     missing), or None: it was last built from ``stamp`` and every view it made exists."""
@@ -97,7 +94,9 @@ def why_build_staging(
     return f"{missing} of {len(views)} staging views missing" if missing else None
 
 
-def record_staging_built(runs_dir: Path, stamp: str, views: list[tuple[str, str]]) -> None:
+def record_staging_built(
+    runs_dir: Path, stamp: dict[str, str], views: list[tuple[str, str]]
+) -> None:
     """Stamp ``runs_dir``: staging (``views``, as the build named them) was just built
     from ``stamp``."""
     staged = runs_dir / f".{STAMP_FILE}.tmp"
