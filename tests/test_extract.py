@@ -301,6 +301,37 @@ def test_full_restores_a_primary_key_dropped_from_raw(extract_environment: Envir
     assert_raw_equals_shop(extract_environment)
 
 
+def test_raw_indexes_the_shops_foreign_keys(extract_environment: Environment) -> None:
+    """Raw carries an index on each of the shop's foreign keys the primary key does not lead
+    with (an order's lines are found by probing `order_items(order_id)`); a full load
+    builds them again after its COPY, whatever raw had, and the upserts keep them."""
+    indexed = sql.SQL(
+        "SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY 1) FROM pg_index "
+        "WHERE indrelid = {}::regclass AND NOT indisprimary"
+    ).format(sql.Literal(f"{RAW}.order_items"))
+    expected = [
+        f"CREATE INDEX order_items_order_id_fkey_idx ON {RAW}.order_items USING btree (order_id)",
+        f"CREATE INDEX order_items_product_id_fkey_idx ON {RAW}.order_items USING btree (product_id)",
+    ]
+    assert sorted(scalar(extract_environment.warehouse_url, indexed)) == expected
+    with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
+        warehouse.execute(sql.SQL("DROP INDEX {}").format(
+            sql.Identifier(RAW, "order_items_order_id_fkey_idx")
+        ))
+    extract(
+        extract_environment, "full", tables=["order_items"], engines=["postgres"], options=OPTIONS
+    )
+    assert sorted(scalar(extract_environment.warehouse_url, indexed)) == expected
+    extract(
+        extract_environment,
+        "incremental",
+        tables=["order_items"],
+        engines=["postgres"],
+        options=OPTIONS,
+    )
+    assert_raw_equals_shop(extract_environment)
+
+
 def test_psql_reads_in_the_snapshot_and_names_the_table_it_failed_on(
     extract_environment: Environment,
 ) -> None:

@@ -1,7 +1,7 @@
 """What the shop's tables look like, read from the catalog, and how each maps into raw.
 
-The extract hard-codes no table: names, columns, types, primary keys and row
-estimates come from `pg_catalog` of the shop, and this module decides each
+The extract hard-codes no table: names, columns, types, primary and foreign keys and
+row estimates come from `pg_catalog` of the shop, and this module decides each
 column's type in the warehouse's `raw` schema and in ClickHouse's `raw` database.
 """
 
@@ -76,6 +76,10 @@ class SourceTable:
     columns: tuple[SourceColumn, ...]
     primary_key: tuple[str, ...]
     estimated_bytes: int
+    # The columns of each foreign key the primary key does not already lead with: raw
+    # indexes them in the warehouse, as the shop does, so that the incremental marts
+    # find an order's lines (or a customer's orders) by probing, not by a scan.
+    foreign_keys: tuple[tuple[str, ...], ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -132,6 +136,30 @@ GROUP BY c.relname
 """
 
 
+_FOREIGN_KEYS_SQL = """
+SELECT c.relname, array_agg(a.attname ORDER BY k.ordinality)
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, ordinality)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = %(schema)s AND con.contype = 'f'
+GROUP BY c.relname, con.oid
+ORDER BY c.relname, min(con.conname)
+"""
+
+
+def _indexed_foreign_keys(
+    primary_key: tuple[str, ...], foreign_keys: list[tuple[str, ...]]
+) -> tuple[tuple[str, ...], ...]:
+    """``foreign_keys`` without repeats and without those the primary key leads with."""
+    kept: list[tuple[str, ...]] = []
+    for columns in foreign_keys:
+        if primary_key[: len(columns)] != columns and columns not in kept:
+            kept.append(columns)
+    return tuple(kept)
+
+
 def _numeric_clickhouse_type(typmod: int) -> str:
     if typmod < 0:
         return _UNCONSTRAINED_NUMERIC
@@ -175,7 +203,7 @@ def _postgres_raw_type(
 def discover_source_tables(
     conn: psycopg.Connection, schema: str = "public"
 ) -> dict[str, SourceTable]:
-    """Every table of ``schema`` in the shop, by name, with columns and primary key."""
+    """Every table of ``schema`` in the shop, by name, with columns and keys."""
     columns: dict[str, list[SourceColumn]] = {}
     sizes: dict[str, int] = {}
     for (
@@ -210,12 +238,18 @@ def discover_source_tables(
     primary_keys: dict[str, list[str]] = dict(
         conn.execute(_PRIMARY_KEYS_SQL, {"schema": schema}).fetchall()
     )
+    foreign_keys: dict[str, list[tuple[str, ...]]] = {}
+    for table, key_columns in conn.execute(_FOREIGN_KEYS_SQL, {"schema": schema}):
+        foreign_keys.setdefault(table, []).append(tuple(key_columns))
     return {
         table: SourceTable(
             name=table,
             columns=tuple(table_columns),
             primary_key=tuple(primary_keys.get(table, ())),
             estimated_bytes=sizes[table],
+            foreign_keys=_indexed_foreign_keys(
+                tuple(primary_keys.get(table, ())), foreign_keys.get(table, [])
+            ),
         )
         for table, table_columns in columns.items()
     }

@@ -53,6 +53,23 @@ def postgres_table_ddl(raw_schema: str, source: SourceTable) -> sql.Composed:
     )
 
 
+def foreign_key_index_name(source: SourceTable, columns: tuple[str, ...]) -> str:
+    """The raw index on one of ``source``'s foreign keys (index names are per schema)."""
+    return "_".join((source.name, *columns, "fkey_idx"))
+
+
+def postgres_foreign_key_indexes(raw_schema: str, source: SourceTable) -> list[sql.Composed]:
+    """CREATE INDEX for each foreign key of the warehouse copy (``SourceTable.foreign_keys``)."""
+    return [
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            sql.Identifier(foreign_key_index_name(source, columns)),
+            sql.Identifier(raw_schema, source.name),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+        )
+        for columns in source.foreign_keys
+    ]
+
+
 def clickhouse_table_ddl(
     raw_database: str, table_name: str, source: SourceTable, cluster: str | None = None
 ) -> str:
@@ -83,5 +100,7 @@ def create_raw_table(
     """Create ``source``'s raw copy in ``engine`` (it does not exist yet)."""
     if engine == "postgres":
         warehouse.execute(postgres_table_ddl(raw, source))
+        for statement in postgres_foreign_key_indexes(raw, source):
+            warehouse.execute(statement)
     elif clickhouse is not None:
         clickhouse.command(clickhouse_table_ddl(raw, source.name, source, cluster))

@@ -97,3 +97,25 @@
     {%- set types = {'date': 'Date', 'timestamp': "DateTime64(6, 'UTC')"} -%}
     cast({{ expression }} as {{ types[kind] }})
 {%- endmacro %}
+
+{#- ``column`` is one of the keys ``keys`` (a query of one column) returns: how an
+    incremental build picks the few rows it recomputes out of a large table or view.
+    Postgres: `= any(array(...))`, a condition on the column, which an index on it answers
+    with one probe per key even through a view (a view with a WITH clause is planned on
+    its own, so `in (...)` becomes a hash join that reads the whole table). ClickHouse:
+    `in (...)`, a set it checks against the sorting key. A tuple of columns keeps `in`. -#}
+{% macro key_in(column, keys) -%}
+    {{ return(adapter.dispatch('key_in', 'shopmarts')(column, keys)) }}
+{%- endmacro %}
+
+{% macro default__key_in(column, keys) -%}
+    {%- if column.strip().startswith('(') -%}
+        {{ column }} in ({{ keys }})
+    {%- else -%}
+        {{ column }} = any(array({{ keys }}))
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro clickhouse__key_in(column, keys) -%}
+    {{ column }} in ({{ keys }})
+{%- endmacro %}

@@ -20,6 +20,9 @@
 {% set fold = fold_state() -%}
 
 {%- if fold.incremental %}
+{%- set changed_lines -%}
+    select order_item_id from {{ changed_keys('order_items', ['order_item_id'], fold) }} as changed
+{%- endset -%}
 
 with
 
@@ -34,15 +37,11 @@ changed_orders as (
     union all
     select facts.order_id as order_id
     from {{ intermediate_relation('int_order_items__recognized') }} as facts
-    where facts.order_item_id in (
-        select order_item_id from {{ changed_keys('order_items', ['order_item_id'], fold) }} as changed
-    )
+    where {{ key_in('facts.order_item_id', changed_lines) }}
     union all
     select order_items.order_id as order_id
     from {{ ref('stg_shop__order_items') }} as order_items
-    where order_items.order_item_id in (
-        select order_item_id from {{ changed_keys('order_items', ['order_item_id'], fold) }} as changed
-    )
+    where {{ key_in('order_items.order_item_id', changed_lines) }}
 
 ),
 
@@ -50,7 +49,7 @@ old_orders as (
 
     select order_id, customer_id, order_date
     from {{ intermediate_relation('int_orders__recognized') }}
-    where order_id in (select order_id from changed_orders)
+    where {{ key_in('order_id', 'select order_id from changed_orders') }}
 
 ),
 
@@ -58,7 +57,7 @@ old_items as (
 
     select order_id, customer_id, order_date, product_id
     from {{ intermediate_relation('int_order_items__recognized') }}
-    where order_id in (select order_id from changed_orders)
+    where {{ key_in('order_id', 'select order_id from changed_orders') }}
 
 ),
 
@@ -67,7 +66,7 @@ customers_now as (
     -- Whoever the changed orders belong to now, recognized or not (a superset is
     -- harmless): their first day as stored may change too.
     select customer_id from {{ ref('stg_shop__orders') }}
-    where order_id in (select order_id from changed_orders)
+    where {{ key_in('order_id', 'select order_id from changed_orders') }}
 
 ),
 
@@ -76,11 +75,10 @@ old_first_days as (
     -- A touched customer's first day as stored: it may gain or lose a first-time customer.
     select customer_id, first_order_date
     from {{ intermediate_relation('int_customers__order_summary') }}
-    where customer_id in (
-        select customer_id from old_orders
-        union all
-        select customer_id from customers_now
-    )
+    where {{ key_in(
+        'customer_id',
+        'select customer_id from old_orders union all select customer_id from customers_now',
+    ) }}
 
 ),
 
