@@ -310,14 +310,14 @@ def test_raw_indexes_the_shops_foreign_keys(extract_environment: Environment) ->
         "WHERE indrelid = {}::regclass AND NOT indisprimary"
     ).format(sql.Literal(f"{RAW}.order_items"))
     expected = [
-        f"CREATE INDEX order_items_order_id_fkey_idx ON {RAW}.order_items USING btree (order_id)",
-        f"CREATE INDEX order_items_product_id_fkey_idx ON {RAW}.order_items USING btree (product_id)",
+        f"CREATE INDEX order_items_{column}_fkey_idx ON {RAW}.order_items USING btree ({column})"
+        for column in ("order_id", "product_id")
     ]
     assert sorted(scalar(extract_environment.warehouse_url, indexed)) == expected
     with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
-        warehouse.execute(sql.SQL("DROP INDEX {}").format(
-            sql.Identifier(RAW, "order_items_order_id_fkey_idx")
-        ))
+        warehouse.execute(
+            sql.SQL("DROP INDEX {}").format(sql.Identifier(RAW, "order_items_order_id_fkey_idx"))
+        )
     extract(
         extract_environment, "full", tables=["order_items"], engines=["postgres"], options=OPTIONS
     )
