@@ -5,7 +5,8 @@ binary)`. Full: TRUNCATE, drop the primary key and the foreign keys' indexes, CO
 build them again (one sort each instead of an index insertion per row), all in one
 transaction (views on raw stay valid; with wal_level=minimal the COPY skips WAL).
 Incremental: the changed rows into a temporary table, then `INSERT ... ON CONFLICT DO
-UPDATE`, then the hard deletes (:mod:`ingest.extract.deletes`). The table's watermark is written in the same transaction.
+UPDATE`, then the hard deletes (:mod:`ingest.extract.deletes`). The table's watermark is
+written in the same transaction.
 """
 
 from __future__ import annotations
