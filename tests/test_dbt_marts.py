@@ -76,6 +76,7 @@ INTERMEDIATE_MODELS = {
     "int_products__sales",
     "int_sales__daily",
     "int_sales__monthly",
+    "int_promotions__daily",
 }
 
 BUILD = ["build", "--exclude-resource-type", "unit_test"]

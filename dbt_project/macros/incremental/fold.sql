@@ -32,6 +32,7 @@
         'int_products__sales',
         'int_sales__daily',
         'int_sales__monthly',
+        'int_promotions__daily',
         'int_changes__folded',
     ]) }}
 {%- endmacro %}
@@ -132,6 +133,13 @@
         {{ key_in(column,
             'select product_id from ' ~ changes ~ ' where product_id is not null'
             ~ ' union all select product_id from ' ~ intermediate_relation('int_order_items__recognized')
+            ~ ' where ' ~ key_in('order_id', touched_orders)
+        ) }}
+    {%- elif model_name == 'int_promotions__daily' -%}
+        {#- The touched orders' days before (changes) and now (the facts). -#}
+        {{ key_in(column,
+            'select order_date from ' ~ changes ~ ' where order_date is not null'
+            ~ ' union all select order_date from ' ~ intermediate_relation('int_orders__recognized')
             ~ ' where ' ~ key_in('order_id', touched_orders)
         ) }}
     {%- elif model_name == 'int_sales__daily' -%}

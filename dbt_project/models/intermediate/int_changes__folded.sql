@@ -13,5 +13,6 @@
 -- depends_on: {{ ref('int_products__sales') }}
 -- depends_on: {{ ref('int_sales__daily') }}
 -- depends_on: {{ ref('int_sales__monthly') }}
+-- depends_on: {{ ref('int_promotions__daily') }}
 
 select {{ to_bigint(fold_state().to_batch) }} as folded_batch

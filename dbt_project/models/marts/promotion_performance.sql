@@ -8,7 +8,8 @@
     whatever became of it; every other figure counts recognized orders only. The
     comparison base, avg_order_value_without, is the average recognized order without
     any promotion placed between the promotion's first and last recognized order dates
-    (UTC, both included). -#}
+    (UTC, both included). Read from the per-day aggregates (int_promotions__daily,
+    int_sales__daily): a few rows per promotion and day, not every order. -#}
 
 with
 
@@ -19,64 +20,43 @@ promotions as (
 
 ),
 
-order_promotions as (
-
-    select order_id, promotion_id, discount_amount
-    from {{ ref('stg_shop__order_promotions') }}
-
-),
-
-recognized_orders as materialized (
-
-    -- Read by several CTEs below: computed once (ClickHouse would inline it each time).
-    select order_id, order_date, total_amount
-    from {{ ref('int_orders__recognized') }}
-
-),
-
 redeemed as (
 
     select promotion_id, count(*) as redemption_count
-    from order_promotions
+    from {{ ref('stg_shop__order_promotions') }}
     group by promotion_id
+
+),
+
+per_day as (
+
+    select order_date, promotion_id, orders_count, revenue, discount_total
+    from {{ ref('int_promotions__daily') }}
 
 ),
 
 promoted_orders as (
 
     select
-        order_promotions.promotion_id as promotion_id,
-        count(*) as order_count,
-        sum(recognized_orders.total_amount) as total_sum,
+        promotion_id,
+        sum(orders_count) as order_count,
+        sum(revenue) as total_sum,
         -- The discount this promotion gave, not the order's whole discount.
-        sum(order_promotions.discount_amount) as discount_sum,
-        min(recognized_orders.order_date) as first_order_date,
-        max(recognized_orders.order_date) as last_order_date
-    from order_promotions
-    inner join recognized_orders
-        on order_promotions.order_id = recognized_orders.order_id
-    group by order_promotions.promotion_id
-
-),
-
-orders_with_a_promotion as (
-
-    select distinct order_id from order_promotions
+        sum(discount_total) as discount_sum,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date
+    from per_day
+    where promotion_id is not null
+    group by promotion_id
 
 ),
 
 days_without_promotion as (
 
     -- Recognized orders that carry no promotion at all, per day.
-    select
-        recognized_orders.order_date as order_date,
-        count(*) as order_count,
-        sum(recognized_orders.total_amount) as total_sum
-    from recognized_orders
-    left join orders_with_a_promotion
-        on recognized_orders.order_id = orders_with_a_promotion.order_id
-    where orders_with_a_promotion.order_id is null
-    group by recognized_orders.order_date
+    select order_date, orders_count as order_count, revenue as total_sum
+    from per_day
+    where promotion_id is null
 
 ),
 
@@ -99,7 +79,7 @@ baseline as (
 shop_total as (
 
     -- Revenue of all recognized orders, the denominator of revenue_share.
-    select sum(total_amount) as total_sum from recognized_orders
+    select sum(net_revenue) as total_sum from {{ ref('int_sales__daily') }}
 
 ),
 
