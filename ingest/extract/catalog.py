@@ -124,27 +124,15 @@ WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p') AND NOT c.relispartitio
 ORDER BY c.relname, a.attnum
 """
 
-_PRIMARY_KEYS_SQL = """
-SELECT c.relname, array_agg(a.attname ORDER BY k.ordinality)
+_KEYS_SQL = """
+SELECT c.relname, con.contype, array_agg(a.attname ORDER BY k.ordinality)
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, ordinality)
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-WHERE n.nspname = %(schema)s AND con.contype = 'p'
-GROUP BY c.relname
-"""
-
-
-_FOREIGN_KEYS_SQL = """
-SELECT c.relname, array_agg(a.attname ORDER BY k.ordinality)
-FROM pg_constraint con
-JOIN pg_class c ON c.oid = con.conrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k(attnum, ordinality)
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-WHERE n.nspname = %(schema)s AND con.contype = 'f'
-GROUP BY c.relname, con.oid
+WHERE n.nspname = %(schema)s AND con.contype IN ('p', 'f')
+GROUP BY c.relname, con.contype, con.oid
 ORDER BY c.relname, min(con.conname)
 """
 
@@ -235,20 +223,21 @@ def discover_source_tables(
             )
         )
         sizes[table] = size
-    primary_keys: dict[str, list[str]] = dict(
-        conn.execute(_PRIMARY_KEYS_SQL, {"schema": schema}).fetchall()
-    )
+    primary_keys: dict[str, tuple[str, ...]] = {}
     foreign_keys: dict[str, list[tuple[str, ...]]] = {}
-    for table, key_columns in conn.execute(_FOREIGN_KEYS_SQL, {"schema": schema}):
-        foreign_keys.setdefault(table, []).append(tuple(key_columns))
+    for table, kind, key_columns in conn.execute(_KEYS_SQL, {"schema": schema}):
+        if kind == "p":
+            primary_keys[table] = tuple(key_columns)
+        else:
+            foreign_keys.setdefault(table, []).append(tuple(key_columns))
     return {
         table: SourceTable(
             name=table,
             columns=tuple(table_columns),
-            primary_key=tuple(primary_keys.get(table, ())),
+            primary_key=primary_keys.get(table, ()),
             estimated_bytes=sizes[table],
             foreign_keys=_indexed_foreign_keys(
-                tuple(primary_keys.get(table, ())), foreign_keys.get(table, [])
+                primary_keys.get(table, ()), foreign_keys.get(table, [])
             ),
         )
         for table, table_columns in columns.items()

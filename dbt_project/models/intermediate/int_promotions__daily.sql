@@ -64,12 +64,20 @@ without_promotion as (
         {{ typed_null('key') }} as promotion_id,
         count(*) as orders_count,
         sum(recognized_orders.total_amount) as revenue,
-        0 as discount_total
+        {{ to_money('0') }} as discount_total
     from recognized_orders
     left join orders_with_a_promotion
         on recognized_orders.order_id = orders_with_a_promotion.order_id
     where orders_with_a_promotion.order_id is null
     group by recognized_orders.order_date
+
+),
+
+per_day as (
+
+    select order_date, promotion_id, orders_count, revenue, discount_total from promoted
+    union all
+    select order_date, promotion_id, orders_count, revenue, discount_total from without_promotion
 
 ),
 
@@ -81,15 +89,7 @@ final as (
         {{ to_bigint('orders_count') }} as orders_count,
         {{ to_money('revenue') }} as revenue,
         {{ to_money('discount_total') }} as discount_total
-    from promoted
-    union all
-    select
-        order_date,
-        promotion_id,
-        {{ to_bigint('orders_count') }} as orders_count,
-        {{ to_money('revenue') }} as revenue,
-        {{ to_money('discount_total') }} as discount_total
-    from without_promotion
+    from per_day
 
 )
 
