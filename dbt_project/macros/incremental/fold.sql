@@ -52,12 +52,6 @@
     {{ return(adapter.get_relation(database=this.database, schema=var('raw_schema', 'raw'), identifier=name)) }}
 {%- endmacro %}
 
-{% macro _scalar(query) -%}
-    {%- set result = run_query(query) -%}
-    {%- set value = result.rows[0][0] if result.rows | length > 0 else none -%}
-    {{ return(value) }}
-{%- endmacro %}
-
 {#- What this build folds: {incremental, from_batch, to_batch}. Batches in (from, to]
     are folded in; to_batch is the newest batch logged (0: none). -#}
 {% macro fold_state() -%}
@@ -66,29 +60,45 @@
         {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
     {%- endif -%}
     {%- set batches = change_log_relation('_change_batches') -%}
-    {%- set newest = _scalar('select max(batch) from ' ~ batches) if batches is not none else none -%}
-    {%- set to_batch = (newest | int) if newest is not none else 0 -%}
-    {%- set full = {'incremental': false, 'from_batch': 0, 'to_batch': to_batch} -%}
-    {%- if not var('incremental_marts', false) or source_profile() != 'canonical' or batches is none -%}
-        {{ return(full) }}
-    {%- endif -%}
-    {%- for name in incremental_relation_names() -%}
-        {%- set relation = intermediate_relation(name) -%}
-        {%- if relation is none or not relation.is_table -%}
-            {{ log("incremental marts: " ~ name ~ " is not a table yet: full rebuild", info=True) }}
-            {{ return(full) }}
+    {%- set incremental = var('incremental_marts', false) and source_profile() == 'canonical'
+        and batches is not none -%}
+    {%- if incremental -%}
+        {%- set missing = [] -%}
+        {%- for name in incremental_relation_names() -%}
+            {%- set relation = intermediate_relation(name) -%}
+            {%- if relation is none or not relation.is_table -%}
+                {%- do missing.append(name) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if missing -%}
+            {{ log("incremental marts: " ~ missing[0] ~ " is not a table yet: full rebuild", info=True) }}
+            {%- set incremental = false -%}
         {%- endif -%}
-    {%- endfor -%}
-    {%- set folded = _scalar('select max(folded_batch) from ' ~ intermediate_relation('int_changes__folded')) -%}
-    {%- if folded is none -%}
+    {%- endif -%}
+    {%- if batches is none -%}
+        {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
+    {%- endif -%}
+    {#- One round trip (each model asks twice: its SQL and its materialization): the newest
+        batch, the watermark, and the full loads since the watermark. -#}
+    {%- set folded_relation = intermediate_relation('int_changes__folded') if incremental else none -%}
+    {%- set query -%}
+        select (select max(batch) from {{ batches }}) as newest
+        {%- if folded_relation is not none %},
+            (select max(folded_batch) from {{ folded_relation }}) as folded,
+            (select count(*) from {{ batches }}
+             where batch > (select coalesce(max(folded_batch), 0) from {{ folded_relation }})
+                and mode = 'full'
+                and table_name in ('{{ folded_raw_tables() | join("', '") }}')) as full_loads
+        {%- endif %}
+    {%- endset -%}
+    {%- set row = run_query(query).rows[0] -%}
+    {%- set to_batch = (row[0] | int) if row[0] is not none else 0 -%}
+    {%- set full = {'incremental': false, 'from_batch': 0, 'to_batch': to_batch} -%}
+    {%- if folded_relation is none or row[1] is none -%}
         {{ return(full) }}
     {%- endif -%}
-    {%- set from_batch = folded | int -%}
-    {%- set full_loads = _scalar(
-        'select count(*) from ' ~ batches ~ ' where batch > ' ~ from_batch
-        ~ " and mode = 'full' and table_name in ('" ~ (folded_raw_tables() | join("', '")) ~ "')"
-    ) -%}
-    {%- if full_loads | int > 0 -%}
+    {%- set from_batch = row[1] | int -%}
+    {%- if row[2] | int > 0 -%}
         {{ log("incremental marts: a full load since batch " ~ from_batch ~ ": full rebuild", info=True) }}
         {{ return(full) }}
     {%- endif -%}
