@@ -11,10 +11,7 @@
       watermark behind, so the next build deletes and recomputes the same keys again.
 
     Config: `unique_key` (the column the affected keys are matched on), `order_by`
-    (ClickHouse sorting key), `partition_by` (ClickHouse: a lightweight DELETE rewrites
-    the row mask of every part holding a deleted row, so facts partitioned by month
-    rewrite the few months an hour touched, not the whole history), `indexes` (Postgres:
-    lists of columns to index).
+    (ClickHouse sorting key), `indexes` (Postgres: lists of columns to index).
 
     A view left under the name by an earlier materialization is renamed away on Postgres
     (the published materialized views may still read it; they go with the next publish)
@@ -106,9 +103,6 @@
     {% call statement('main') -%}
         create table {{ relation }}
         engine = MergeTree()
-        {%- if config.get('partition_by') %}
-        partition by {{ config.get('partition_by') }}
-        {%- endif %}
         order by ({{ config.get('order_by', []) | join(', ') or 'tuple()' }})
         {#- A profile whose mapping leaves a key nullable (ModestWear: the product through
             its variant) still sorts by it. #}

@@ -1,7 +1,6 @@
 {{ config(
     materialized='shopmarts_incremental',
     unique_key='order_id',
-    partition_by='toYYYYMM(order_date)',
     order_by=['order_id'],
     indexes=[['order_id'], ['customer_id'], ['order_date']],
 ) }}

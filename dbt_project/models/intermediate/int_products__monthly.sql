@@ -1,7 +1,6 @@
 {{ config(
     materialized='shopmarts_incremental',
     unique_key='(product_id, month_start)',
-    partition_by='toYYYYMM(month_start)',
     order_by=['product_id', 'month_start'],
     indexes=[['product_id', 'month_start']],
 ) }}
