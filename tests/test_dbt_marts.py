@@ -77,6 +77,7 @@ INTERMEDIATE_MODELS = {
     "int_sales__daily",
     "int_sales__monthly",
     "int_promotions__daily",
+    "int_as_of_date",
 }
 
 BUILD = ["build", "--exclude-resource-type", "unit_test"]

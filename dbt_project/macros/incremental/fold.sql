@@ -152,6 +152,9 @@
             ~ ' union all select order_date from ' ~ intermediate_relation('int_orders__recognized')
             ~ ' where ' ~ key_in('order_id', touched_orders)
         ) }}
+    {%- elif model_name == 'int_as_of_date' -%}
+        {#- One row, computed anew by every build. -#}
+        1 = 1
     {%- elif model_name == 'int_sales__daily' -%}
         {#- The touched orders' days before (changes) and now (the facts), and the days
             whose count of first-time customers is not what the table holds. -#}

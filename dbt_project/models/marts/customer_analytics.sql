@@ -26,7 +26,7 @@ customer_orders as (
 
 as_of as (
 
-    {{ as_of_date_query() }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 
 ),
 

@@ -48,7 +48,7 @@ recognized_order_items as (
 
 as_of as (
 
-    {{ as_of_date_query() }}
+    select as_of_date from {{ ref('int_as_of_date') }}
 
 ),
 
