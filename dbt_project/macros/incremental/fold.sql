@@ -60,8 +60,10 @@
         {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
     {%- endif -%}
     {%- set batches = change_log_relation('_change_batches') -%}
-    {%- set incremental = var('incremental_marts', false) and source_profile() == 'canonical'
-        and batches is not none -%}
+    {%- if batches is none -%}
+        {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
+    {%- endif -%}
+    {%- set incremental = var('incremental_marts', false) and source_profile() == 'canonical' -%}
     {%- if incremental -%}
         {%- set missing = [] -%}
         {%- for name in incremental_relation_names() -%}
@@ -74,9 +76,6 @@
             {{ log("incremental marts: " ~ missing[0] ~ " is not a table yet: full rebuild", info=True) }}
             {%- set incremental = false -%}
         {%- endif -%}
-    {%- endif -%}
-    {%- if batches is none -%}
-        {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
     {%- endif -%}
     {#- One round trip (each model asks twice: its SQL and its materialization): the newest
         batch, the watermark, and the full loads since the watermark. -#}
@@ -125,6 +124,10 @@
     {%- set changes = intermediate_relation('int_changes__orders') -%}
     {%- set touched_orders = 'select order_id from ' ~ changes ~ ' where order_id is not null' -%}
     {%- set touched_customers = 'select customer_id from ' ~ changes ~ ' where customer_id is not null' -%}
+    {#- The touched orders' days before (changes) and now (the facts, replaced by now). -#}
+    {%- set touched_days = 'select order_date from ' ~ changes ~ ' where order_date is not null'
+        ~ ' union all select order_date from ' ~ intermediate_relation('int_orders__recognized')
+        ~ ' where ' ~ key_in('order_id', touched_orders) -%}
     {%- if model_name == 'int_changes__orders' -%}
         {#- Rows of batches already folded go: a later build does not need them. -#}
         {{ column }} <= {{ fold.from_batch }}
@@ -146,23 +149,15 @@
             ~ ' where ' ~ key_in('order_id', touched_orders)
         ) }}
     {%- elif model_name == 'int_promotions__daily' -%}
-        {#- The touched orders' days before (changes) and now (the facts). -#}
-        {{ key_in(column,
-            'select order_date from ' ~ changes ~ ' where order_date is not null'
-            ~ ' union all select order_date from ' ~ intermediate_relation('int_orders__recognized')
-            ~ ' where ' ~ key_in('order_id', touched_orders)
-        ) }}
+        {{ key_in(column, touched_days) }}
     {%- elif model_name == 'int_as_of_date' -%}
         {#- One row, computed anew by every build. -#}
         1 = 1
     {%- elif model_name == 'int_sales__daily' -%}
-        {#- The touched orders' days before (changes) and now (the facts), and the days
-            whose count of first-time customers is not what the table holds. -#}
+        {#- The touched days, and the days whose count of first-time customers is not
+            what the table holds. -#}
         {{ key_in(column,
-            'select order_date from ' ~ changes ~ ' where order_date is not null'
-            ~ ' union all select order_date from ' ~ intermediate_relation('int_orders__recognized')
-            ~ ' where ' ~ key_in('order_id', touched_orders)
-            ~ ' union all ' ~ first_days_to_recount(changes, touched_customers)
+            touched_days ~ ' union all ' ~ first_days_to_recount(changes, touched_customers)
         ) }}
     {%- else -%}
         {{ exceptions.raise_compiler_error("no affected keys defined for " ~ model_name) }}
