@@ -76,9 +76,9 @@ def one_pass(conn: psycopg.Connection, suite: TableSuite, batch_id: str) -> OneP
 def _one_pass(conn: psycopg.Connection, suite: TableSuite, batch_id: str) -> OnePass:
     if not suite.relation.where:
         return _measured(conn, suite, batch_id, suite.relation.from_clause())
-    # The rows an incremental load changed are found by one scan of the table (raw has no
-    # index on the cursor column) into a temporary table, which the pass and the row
-    # rules then read, as GX's own temporary table did.
+    # The rows an incremental load changed are found by a range scan of raw's index on
+    # the cursor column into a temporary table, which the pass and the row rules then
+    # read, as GX's own temporary table did.
     slice_table = sql.Identifier(f"gate_slice_{suite.relation.name}").as_string(conn)
     with conn.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{slice_table}")  # type: ignore[arg-type]

@@ -256,6 +256,61 @@ def test_hard_delete_disappears(extract_environment: Environment) -> None:
     _assert_order_gone_from_raw(extract_environment, order_id)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense keys", "sparse keys"])
+def test_key_buckets_agree_in_both_engines_at_the_edges(
+    extract_environment: Environment, sparse: bool
+) -> None:
+    """The buckets hard deletes are narrowed down by are ``key >> KEY_BITS`` in both
+    engines, whichever way PostgreSQL counts them (a probe per bucket, or one grouping
+    pass for sparse keys), for negative keys and keys near the type's limit; the ranges
+    of differing buckets select exactly their keys."""
+    from ingest.extract.deletes import (
+        KEY_BITS,
+        _clickhouse_in_buckets,
+        _key_buckets_query,
+        _postgres_in_buckets,
+        _read_buckets,
+    )
+
+    keys = [-8193, -4097, -4096, -1, 0, 1, 4095, 4096, 8191, 8192, 12288]
+    keys += list(range(20_000, 20_000 + 5_000))
+    if sparse:  # 2**40 >> 12 buckets between the lowest and the highest: grouped, not probed
+        keys += [2**31 - 1, 2**40]
+    expected: dict[int, tuple[int, int]] = {}
+    for key in keys:
+        count, total = expected.get(key >> KEY_BITS, (0, 0))
+        expected[key >> KEY_BITS] = (count + 1, total + key)
+    table = sql.Identifier("public", "bucket_probe")
+    with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
+        warehouse.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+        warehouse.execute(sql.SQL("CREATE TABLE {} (k bigint PRIMARY KEY)").format(table))
+        with warehouse.cursor().copy(sql.SQL("COPY {} (k) FROM STDIN").format(table)) as copy:
+            for key in keys:
+                copy.write_row((key,))
+        try:
+            assert _read_buckets(warehouse, _key_buckets_query(table, "k", len(keys))) == expected
+            differing = sorted(expected)[:3] + sorted(expected)[-2:]
+            chosen = sql.SQL("SELECT array_agg(k ORDER BY k) FROM {} WHERE {}").format(
+                table, _postgres_in_buckets("k", differing)
+            )
+            in_differing = sorted(key for key in keys if key >> KEY_BITS in differing)
+            assert warehouse.execute(chosen).fetchone()[0] == in_differing
+        finally:
+            warehouse.execute(sql.SQL("DROP TABLE {}").format(table))
+    with _clickhouse(extract_environment) as client:
+        listed = ", ".join(map(str, keys))
+        rows = client.query(
+            f"SELECT bitShiftRight(k, {KEY_BITS}) AS b, count(), sum(k) "
+            f"FROM (SELECT arrayJoin([{listed}]) :: Int64 AS k) GROUP BY b"
+        ).result_rows
+        assert {int(b): (int(n), int(total)) for b, n, total in rows} == expected
+        picked = client.query(
+            f"SELECT k FROM (SELECT arrayJoin([{listed}]) :: Int64 AS k) "
+            f"WHERE {_clickhouse_in_buckets('k', differing)} ORDER BY k"
+        ).result_rows
+        assert [row[0] for row in picked] == in_differing
+
+
 def test_full_keeps_views_on_raw_valid(extract_environment: Environment) -> None:
     """TRUNCATE + COPY, not DROP + CREATE: a view on a raw table survives a full extract."""
     view = sql.Identifier(RAW, "orders_view_for_test")
@@ -301,23 +356,25 @@ def test_full_restores_a_primary_key_dropped_from_raw(extract_environment: Envir
     assert_raw_equals_shop(extract_environment)
 
 
-def test_raw_indexes_the_shops_foreign_keys(extract_environment: Environment) -> None:
+def test_raw_indexes_the_shops_foreign_keys_and_the_cursor(
+    extract_environment: Environment,
+) -> None:
     """Raw carries an index on each of the shop's foreign keys the primary key does not lead
-    with (an order's lines are found by probing `order_items(order_id)`); a full load
-    builds them again after its COPY, whatever raw had, and the upserts keep them."""
+    with (an order's lines are found by probing `order_items(order_id)`) and one on the
+    cursor (the raw gate slices a batch by it); a full load builds them again after its
+    COPY, whatever raw had, and the upserts keep them."""
     indexed = sql.SQL(
         "SELECT array_agg(pg_get_indexdef(indexrelid) ORDER BY 1) FROM pg_index "
         "WHERE indrelid = {}::regclass AND NOT indisprimary"
     ).format(sql.Literal(f"{RAW}.order_items"))
-    expected = [
-        f"CREATE INDEX order_items_{column}_fkey_idx ON {RAW}.order_items USING btree ({column})"
-        for column in ("order_id", "product_id")
-    ]
+    expected = sorted(
+        f"CREATE INDEX order_items_{column}_{kind}_idx ON {RAW}.order_items USING btree ({column})"
+        for column, kind in (("order_id", "fkey"), ("product_id", "fkey"), ("updated_at", "cursor"))
+    )
     assert sorted(scalar(extract_environment.warehouse_url, indexed)) == expected
     with psycopg.connect(extract_environment.warehouse_url, autocommit=True) as warehouse:
-        warehouse.execute(
-            sql.SQL("DROP INDEX {}").format(sql.Identifier(RAW, "order_items_order_id_fkey_idx"))
-        )
+        for index in ("order_items_order_id_fkey_idx", "order_items_updated_at_cursor_idx"):
+            warehouse.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(RAW, index)))
     extract(
         extract_environment, "full", tables=["order_items"], engines=["postgres"], options=OPTIONS
     )

@@ -3,9 +3,14 @@
 Only incremental loads need it (a full load copies the snapshot whole). When raw holds
 as many rows as the snapshot nothing was deleted. Otherwise hard deletes are narrowed
 down first: per bucket of :data:`KEY_BUCKET` consecutive values of an integer first key
-column, the count and the sum of the keys on both sides. Only the keys of the buckets
-that differ are read and anti-joined: an hour's deletes touch a few buckets, not the
-whole table.
+column (bucket ``key >> KEY_BITS``, the same in both engines), the count and the sum of
+the keys on both sides. Only the keys of the buckets that differ are read and
+anti-joined: an hour's deletes touch a few buckets, not the whole table.
+
+In PostgreSQL each bucket is counted by a range scan of the primary key's index, not by
+grouping the table: the planner cannot estimate the groups of ``key >> 12`` and plans a
+hash aggregate that spills (15M order items at scale 100: 1.5-2.7 s a side, against 0.8 s
+probing). The differing buckets are key ranges, read and deleted through the same index.
 """
 
 from __future__ import annotations
@@ -19,21 +24,80 @@ from ingest.extract.changes import log_clickhouse_deletes, postgres_delete_logge
 from ingest.extract.raw_tables import KEYS_SUFFIX, ch_name
 from ingest.extract.snapshot import SnapshotReads, scalar
 
-KEY_BUCKET = 4096
+KEY_BITS = 12
+KEY_BUCKET = 1 << KEY_BITS  # keys per bucket
 _INTEGER_TYPES = {"smallint", "integer", "bigint"}
 _DELETE_BATCH = 10_000  # ClickHouse: gone keys per DELETE (a literal list each)
+# Probing bucket by bucket pays while buckets are dense; sparse keys are grouped instead.
+_MIN_KEYS_PER_PROBED_BUCKET = 64
 
 Buckets = dict[int, tuple[int, int]]  # {bucket: (keys, sum of keys)}
 
 
-def _key_buckets_query(table: sql.Identifier, key: str) -> sql.Composed:
+def _key_buckets_query(table: sql.Identifier, key: str, rows: int) -> sql.Composed:
+    """Per non-empty bucket: its number, count and sum of keys, for ``rows`` rows.
+
+    A range scan of the key's index per bucket from the lowest key's to the highest's
+    while buckets average at least :data:`_MIN_KEYS_PER_PROBED_BUCKET` keys; otherwise
+    (sparse keys: the range could hold millions of empty buckets) one grouping pass.
+    """
+    k = sql.Identifier(key)
+    bits = sql.Literal(KEY_BITS)
     return sql.SQL(
-        "SELECT {k} / {b}, count(*), sum({k}) FROM {t} WHERE {k} IS NOT NULL GROUP BY 1"
-    ).format(k=sql.Identifier(key), b=sql.Literal(KEY_BUCKET), t=table)
+        "WITH span AS (SELECT (min({k}) >> {bits})::bigint AS first,"
+        " (max({k}) >> {bits})::bigint AS last FROM {t})"
+        " SELECT b, x.n, x.s FROM span, generate_series(span.first, span.last) AS b,"
+        " LATERAL (SELECT count(*) AS n, sum({k}) AS s FROM {t}"
+        "  WHERE {k} >= b << {bits} AND {k} < (b + 1) << {bits}) AS x"
+        " WHERE x.n > 0 AND span.last - span.first < {most}"
+        " UNION ALL"
+        " SELECT {k} >> {bits}, count(*), sum({k}) FROM {t}, span"
+        " WHERE {k} IS NOT NULL AND span.last - span.first >= {most} GROUP BY 1"
+    ).format(
+        k=k,
+        bits=bits,
+        t=table,
+        most=sql.Literal(max(1, rows // _MIN_KEYS_PER_PROBED_BUCKET)),
+    )
 
 
 def _read_buckets(conn: psycopg.Connection, query: sql.Composed) -> Buckets:
     return {int(b): (int(n), int(total)) for b, n, total in conn.execute(query).fetchall()}
+
+
+def _bucket_ranges(buckets: list[int]) -> list[tuple[int, int]]:
+    """The key ranges [low, high) the sorted ``buckets`` cover, adjacent ones merged."""
+    ranges: list[tuple[int, int]] = []
+    for bucket in buckets:
+        low, high = bucket << KEY_BITS, (bucket + 1) << KEY_BITS
+        if ranges and ranges[-1][1] == low:
+            ranges[-1] = (ranges[-1][0], high)
+        else:
+            ranges.append((low, high))
+    return ranges
+
+
+def _postgres_in_buckets(key: str, buckets: list[int]) -> sql.Composable:
+    """``key`` in one of ``buckets``, as key ranges (index range scans, not a table scan)."""
+    return sql.SQL("({})").format(
+        sql.SQL(" OR ").join(
+            sql.SQL("({k} >= {low} AND {k} < {high})").format(
+                k=sql.Identifier(key), low=sql.Literal(low), high=sql.Literal(high)
+            )
+            for low, high in _bucket_ranges(buckets)
+        )
+    )
+
+
+def _clickhouse_in_buckets(key: str, buckets: list[int]) -> str:
+    """``key`` in one of ``buckets``, as key ranges (the primary key's index skips the rest)."""
+    return (
+        "("
+        + " OR ".join(
+            f"({key} >= {low} AND {key} < {high})" for low, high in _bucket_ranges(buckets)
+        )
+        + ")"
+    )
 
 
 def _bucketed_key(source: SourceTable) -> str | None:
@@ -43,7 +107,7 @@ def _bucketed_key(source: SourceTable) -> str | None:
 
 
 def _shop_key_buckets(reads: SnapshotReads, source: SourceTable, key: str) -> Buckets:
-    query = _key_buckets_query(sql.Identifier("public", source.name), key)
+    query = _key_buckets_query(sql.Identifier("public", source.name), key, reads.rows(source))
     buckets: Buckets = reads.answer_once(("buckets", source.name, key), query, _read_buckets)
     return buckets
 
@@ -71,16 +135,13 @@ def delete_missing_in_postgres(
     in_buckets: sql.Composable = sql.SQL("true")
     bucketed = _bucketed_key(source)
     if bucketed:
-        key = sql.Identifier(bucketed)
         differing = _differing_buckets(
             _shop_key_buckets(reads, source, bucketed),
-            _read_buckets(warehouse, _key_buckets_query(target, bucketed)),
+            _read_buckets(warehouse, _key_buckets_query(target, bucketed, raw_rows)),
         )
         if not differing:
             return 0
-        in_buckets = sql.SQL("{} / {} = ANY({})").format(
-            key, sql.Literal(KEY_BUCKET), sql.Literal(differing)
-        )
+        in_buckets = _postgres_in_buckets(bucketed, differing)
     keys = sql.Identifier(f"_keys_{source.name}")
     key_columns = sql.SQL(", ").join(map(sql.Identifier, source.primary_key))
     warehouse.execute(
@@ -137,17 +198,15 @@ def delete_missing_in_clickhouse(
         raw_buckets = {
             int(b): (int(n), int(total))
             for b, n, total in client.query(
-                f"SELECT intDiv({key}, {KEY_BUCKET}) AS b, count(), sum({key}) "
+                f"SELECT bitShiftRight({key}, {KEY_BITS}) AS b, count(), sum({key}) "
                 f"FROM {target} FINAL WHERE {key} IS NOT NULL GROUP BY b"
             ).result_rows
         }
         differing = _differing_buckets(_shop_key_buckets(reads, source, bucketed), raw_buckets)
         if not differing:
             return 0
-        in_buckets = f"intDiv({key}, {KEY_BUCKET}) IN ({', '.join(map(str, differing))})"
-        shop_in_buckets = sql.SQL("{} / {} = ANY({})").format(
-            sql.Identifier(bucketed), sql.Literal(KEY_BUCKET), sql.Literal(differing)
-        )
+        in_buckets = _clickhouse_in_buckets(key, differing)
+        shop_in_buckets = _postgres_in_buckets(bucketed, differing)
     keys_table = ch_name(raw, source.name + KEYS_SUFFIX)
     key_list = ", ".join(ch_name(name) for name in source.primary_key)
     key_types = ", ".join(

@@ -53,21 +53,29 @@ def postgres_table_ddl(raw_schema: str, source: SourceTable) -> sql.Composed:
     )
 
 
-def foreign_key_index_name(source: SourceTable, columns: tuple[str, ...]) -> str:
-    """The raw index on one of ``source``'s foreign keys (index names are per schema)."""
-    return "_".join((source.name, *columns, "fkey_idx"))
+def postgres_secondary_indexes(raw_schema: str, source: SourceTable) -> dict[str, sql.Composed]:
+    """The warehouse copy's indexes besides its primary key, by name: CREATE INDEX for each.
 
+    - each foreign key (``SourceTable.foreign_keys``): the incremental marts find an
+      order's lines, or a customer's orders, by probing;
+    - the cursor column: the raw gate validates an incremental batch by slicing each
+      table at the batch's lower bound, a range scan of this index, not of the table
+      (20M audit rows at scale 100: 6.2 s a scan).
 
-def postgres_foreign_key_indexes(raw_schema: str, source: SourceTable) -> list[sql.Composed]:
-    """CREATE INDEX for each foreign key of the warehouse copy (``SourceTable.foreign_keys``)."""
-    return [
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
-            sql.Identifier(foreign_key_index_name(source, columns)),
+    Index names are per schema, hence the table's name in each.
+    """
+    indexed = [(columns, "fkey_idx") for columns in source.foreign_keys]
+    if source.cursor_column is not None and source.primary_key:
+        indexed.append(((source.cursor_column,), "cursor_idx"))
+    indexes = {}
+    for columns, suffix in indexed:
+        name = "_".join((source.name, *columns, suffix))
+        indexes[name] = sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            sql.Identifier(name),
             sql.Identifier(raw_schema, source.name),
             sql.SQL(", ").join(map(sql.Identifier, columns)),
         )
-        for columns in source.foreign_keys
-    ]
+    return indexes
 
 
 def clickhouse_table_ddl(
@@ -100,7 +108,7 @@ def create_raw_table(
     """Create ``source``'s raw copy in ``engine`` (it does not exist yet)."""
     if engine == "postgres":
         warehouse.execute(postgres_table_ddl(raw, source))
-        for statement in postgres_foreign_key_indexes(raw, source):
+        for statement in postgres_secondary_indexes(raw, source).values():
             warehouse.execute(statement)
     elif clickhouse is not None:
         clickhouse.command(clickhouse_table_ddl(raw, source.name, source, cluster))
