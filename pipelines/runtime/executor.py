@@ -55,7 +55,10 @@ def die_with_this_process() -> None:
     name="forked_steps",
     config_schema={
         "max_concurrent": dg.Field(
-            int, default_value=2, description="How many steps run at once (one per engine)."
+            int,
+            default_value=3,
+            description="How many steps run at once: one per engine, and the cross-engine "
+            "parity beside the two mart gates (it waits on both engines, not on a core).",
         )
     },
     requirements=dg.multiple_process_executor_requirements(),
