@@ -199,6 +199,14 @@ def test_hourly_increments_equal_a_full_rebuild(nightly: Environment) -> None:
         an_hour(nightly, hour)
         hourly_build(nightly)
         assert_marts_equal_full_rebuild(nightly)
+    # ClickHouse finds the stored lines of changed lines (int_changes__orders) through a
+    # minmax index: the table is sorted by order, and line ids rise with it.
+    with clickhouse_client(nightly.clickhouse_url) as client:
+        indexes = client.query(
+            "SELECT name, type FROM system.data_skipping_indices "
+            "WHERE database = 'staging' AND table = 'int_order_items__recognized'"
+        ).result_rows
+    assert [tuple(row) for row in indexes] == [("order_item_id_minmax", "minmax")]
 
 
 def _refuse_daily_rows(environment: Environment, refuse: bool) -> None:

@@ -11,7 +11,9 @@
       watermark behind, so the next build deletes and recomputes the same keys again.
 
     Config: `unique_key` (the column the affected keys are matched on), `order_by`
-    (ClickHouse sorting key), `indexes` (Postgres: lists of columns to index).
+    (ClickHouse sorting key), `indexes` (Postgres: lists of columns to index),
+    `minmax_indexes` (ClickHouse: columns given a minmax skip index, for lookups by a
+    column that rises with the sorting key without leading it).
 
     A view left under the name by an earlier materialization is renamed away on Postgres
     (the published materialized views may still read it; they go with the next publish)
@@ -109,6 +111,14 @@
         settings allow_nullable_key = 1
         as {{ sql }}
     {%- endcall %}
+    {%- for column in config.get('minmax_indexes', []) %}
+    {% call statement('minmax_index_' ~ column) -%}
+        alter table {{ relation }} add index {{ column }}_minmax {{ column }} type minmax granularity 1
+    {%- endcall %}
+    {% call statement('materialize_minmax_index_' ~ column) -%}
+        alter table {{ relation }} materialize index {{ column }}_minmax settings mutations_sync = 2
+    {%- endcall %}
+    {%- endfor %}
 {%- endmacro %}
 
 
