@@ -207,6 +207,18 @@ def test_hourly_increments_equal_a_full_rebuild(nightly: Environment) -> None:
             "WHERE database = 'staging' AND table = 'int_order_items__recognized'"
         ).result_rows
     assert [tuple(row) for row in indexes] == [("order_item_id_minmax", "minmax")]
+    # Postgres reads a touched customer's history by index only (covering indexes).
+    with psycopg.connect(nightly.warehouse_url) as conn:
+        definitions = [
+            row[0]
+            for row in conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = 'staging' "
+                "AND tablename = 'int_orders__recognized' AND indexdef LIKE '%%INCLUDE%%'"
+            )
+        ]
+    assert [definition.split(" USING ")[1] for definition in definitions] == [
+        "btree (customer_id) INCLUDE (order_date, total_amount)"
+    ]
 
 
 def _refuse_daily_rows(environment: Environment, refuse: bool) -> None:

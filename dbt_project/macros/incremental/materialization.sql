@@ -11,7 +11,8 @@
       watermark behind, so the next build deletes and recomputes the same keys again.
 
     Config: `unique_key` (the column the affected keys are matched on), `order_by`
-    (ClickHouse sorting key), `indexes` (Postgres: lists of columns to index),
+    (ClickHouse sorting key), `indexes` (Postgres: lists of columns to index, or
+    {'columns': [...], 'include': [...]} for a covering index),
     `minmax_indexes` (ClickHouse: columns given a minmax skip index, for lookups by a
     column that rises with the sorting key without leading it).
 
@@ -75,9 +76,14 @@
 
 {#- Postgres: the model's `indexes`, each built in one pass over the table's rows. -#}
 {% macro shopmarts_create_indexes(relation) -%}
-    {%- for columns in config.get('indexes', []) -%}
+    {%- for index in config.get('indexes', []) -%}
+        {#- A list of columns, or {'columns': [...], 'include': [...]}: a covering index,
+            which an index-only scan answers without visiting the rows. -#}
+        {%- set columns = index['columns'] if index is mapping else index -%}
+        {%- set include = index.get('include', []) if index is mapping else [] -%}
         {% call statement('index_' ~ loop.index) -%}
             create index on {{ relation }} ({{ columns | join(', ') }})
+            {%- if include %} include ({{ include | join(', ') }}){% endif %}
         {%- endcall %}
     {%- endfor -%}
 {%- endmacro %}
