@@ -16,7 +16,8 @@ them and the forks that keep a refresh from paying for its imports again and aga
    into the run's tags so run monitoring can fail a run whose worker died.
 4. The run worker loads the job from the definitions' files and runs it with the
    forked-steps executor (`executor`): after the extract, each engine's steps run side by
-   side, each a fork of the run worker, each dying with it.
+   side (and the parity beside the two mart gates), each a fork of the run worker, each
+   dying with it.
 5. Inside the steps, dagster-dbt calls `shopmarts-dbt`, which is dbt run as a fork of the
    fork server again.
 
