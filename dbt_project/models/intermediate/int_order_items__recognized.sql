@@ -7,7 +7,7 @@
         ['order_item_id'],
         {'columns': ['customer_id'], 'include': ['quantity']},
         {'columns': ['product_id', 'order_date'], 'include': ['order_id', 'quantity', 'line_total']},
-        ['order_date'],
+        {'columns': ['order_date'], 'include': ['quantity']},
     ],
     minmax_indexes=['order_item_id'],
 ) }}
@@ -15,9 +15,10 @@
 {#- The lines of recognized orders, each with its order's customer and date: what
     product, category, customer and daily unit figures sum. A table kept by order: an
     incremental build replaces the lines of the orders the change log touched
-    (macros/incremental/fold.sql). The customer and product indexes cover what the
-    customer and product-month aggregates read (index-only scans of a touched key's
-    history); ClickHouse finds lines by id through a minmax index, ids rising with the
+    (macros/incremental/fold.sql). The customer, product and date indexes cover what the
+    customer, product-month and daily aggregates read (index-only scans of a touched
+    key's history; a plain date index lost to PostgreSQL 18's skip scan of the covering
+    product index, 2.4 s for an hour's 21 days at scale 100, 0.8 s covered); ClickHouse finds lines by id through a minmax index, ids rising with the
     sorting key. -#}
 
 {%- set fold = fold_state() -%}
