@@ -266,7 +266,7 @@ def test_key_buckets_agree_in_both_engines_at_the_edges(
     of differing buckets select exactly their keys."""
     from ingest.extract.deletes import (
         KEY_BITS,
-        _clickhouse_in_buckets,
+        _in_buckets,
         _key_buckets_query,
         _postgres_in_buckets,
         _read_buckets,
@@ -306,7 +306,7 @@ def test_key_buckets_agree_in_both_engines_at_the_edges(
         assert {int(b): (int(n), int(total)) for b, n, total in rows} == expected
         picked = client.query(
             f"SELECT k FROM (SELECT arrayJoin([{listed}]) :: Int64 AS k) "
-            f"WHERE {_clickhouse_in_buckets('k', differing)} ORDER BY k"
+            f"WHERE {_in_buckets('k', differing)} ORDER BY k"
         ).result_rows
         assert [row[0] for row in picked] == in_differing
 

@@ -2,13 +2,13 @@
 
 Only incremental loads need it (a full load copies the snapshot whole). When raw holds
 as many rows as the snapshot nothing was deleted. Otherwise hard deletes are narrowed
-down first: per bucket of :data:`KEY_BUCKET` consecutive values of an integer first key
+down first: per bucket of ``2 ** KEY_BITS`` consecutive values of an integer first key
 column (bucket ``key >> KEY_BITS``, the same in both engines), the count and the sum of
 the keys on both sides. Only the keys of the buckets that differ are read and
 anti-joined: an hour's deletes touch a few buckets, not the whole table.
 
 In PostgreSQL each bucket is counted by a range scan of the primary key's index, not by
-grouping the table: the planner cannot estimate the groups of ``key >> 12`` and plans a
+grouping the table: the planner cannot estimate the groups of ``key >> KEY_BITS`` and plans a
 hash aggregate that spills (15M order items at scale 100: 1.5-2.7 s a side, against 0.8 s
 probing). The differing buckets are key ranges, read and deleted through the same index.
 """
@@ -24,8 +24,7 @@ from ingest.extract.changes import log_clickhouse_deletes, postgres_delete_logge
 from ingest.extract.raw_tables import KEYS_SUFFIX, ch_name
 from ingest.extract.snapshot import SnapshotReads, scalar
 
-KEY_BITS = 12
-KEY_BUCKET = 1 << KEY_BITS  # keys per bucket
+KEY_BITS = 12  # a bucket holds 2 ** KEY_BITS consecutive key values
 _INTEGER_TYPES = {"smallint", "integer", "bigint"}
 _DELETE_BATCH = 10_000  # ClickHouse: gone keys per DELETE (a literal list each)
 # Probing bucket by bucket pays while buckets are dense; sparse keys are grouped instead.
@@ -77,27 +76,16 @@ def _bucket_ranges(buckets: list[int]) -> list[tuple[int, int]]:
     return ranges
 
 
+def _in_buckets(key: str, buckets: list[int]) -> str:
+    """``key`` (an expression as the engine spells it) in one of ``buckets``, as key ranges:
+    each an index range scan (the primary key's), not a scan of the table."""
+    ranges = _bucket_ranges(buckets)
+    return "(" + " OR ".join(f"({key} >= {low} AND {key} < {high})" for low, high in ranges) + ")"
+
+
 def _postgres_in_buckets(key: str, buckets: list[int]) -> sql.Composable:
-    """``key`` in one of ``buckets``, as key ranges (index range scans, not a table scan)."""
-    return sql.SQL("({})").format(
-        sql.SQL(" OR ").join(
-            sql.SQL("({k} >= {low} AND {k} < {high})").format(
-                k=sql.Identifier(key), low=sql.Literal(low), high=sql.Literal(high)
-            )
-            for low, high in _bucket_ranges(buckets)
-        )
-    )
-
-
-def _clickhouse_in_buckets(key: str, buckets: list[int]) -> str:
-    """``key`` in one of ``buckets``, as key ranges (the primary key's index skips the rest)."""
-    return (
-        "("
-        + " OR ".join(
-            f"({key} >= {low} AND {key} < {high})" for low, high in _bucket_ranges(buckets)
-        )
-        + ")"
-    )
+    """:func:`_in_buckets` for the PostgreSQL column ``key``."""
+    return sql.SQL(_in_buckets("{k}", buckets)).format(k=sql.Identifier(key))
 
 
 def _bucketed_key(source: SourceTable) -> str | None:
@@ -205,7 +193,7 @@ def delete_missing_in_clickhouse(
         differing = _differing_buckets(_shop_key_buckets(reads, source, bucketed), raw_buckets)
         if not differing:
             return 0
-        in_buckets = _clickhouse_in_buckets(key, differing)
+        in_buckets = _in_buckets(key, differing)
         shop_in_buckets = _postgres_in_buckets(bucketed, differing)
     keys_table = ch_name(raw, source.name + KEYS_SUFFIX)
     key_list = ", ".join(ch_name(name) for name in source.primary_key)

@@ -18,8 +18,8 @@
     (macros/incremental/fold.sql). The customer, product and date indexes cover what the
     customer, product-month and daily aggregates read (index-only scans of a touched
     key's history; a plain date index lost to PostgreSQL 18's skip scan of the covering
-    product index, 2.4 s for an hour's 21 days at scale 100, 0.8 s covered); ClickHouse finds lines by id through a minmax index, ids rising with the
-    sorting key. -#}
+    product index, 2.4 s for an hour's 21 days at scale 100, 0.8 s covered). ClickHouse
+    finds lines by id through a minmax index, ids rising with the sorting key. -#}
 
 {%- set fold = fold_state() -%}
 
