@@ -124,6 +124,19 @@ def scalar(conn: psycopg.Connection, query: str) -> Any:
     return row[0]
 
 
+def mart_reloptions(conn: psycopg.Connection) -> dict[str, tuple[Any, Any]]:
+    """The storage parameters of each published mart and of its TOAST table, name ->
+    (reloptions, the TOAST table's reloptions; "no toast" when it has none)."""
+    rows = conn.execute(
+        "select c.relname, c.reloptions, "
+        "case when t.oid is null then 'no toast' else t.reloptions::text end "
+        "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "left join pg_class t on t.oid = c.reltoastrelid "
+        "where n.nspname = 'marts' and c.relkind = 'm'"
+    ).fetchall()
+    return {str(name): (options, toast) for name, options, toast in rows}
+
+
 def published_materialized_views(conn: psycopg.Connection) -> dict[str, int]:
     """The marts in the warehouse's `marts` schema, name -> oid (the same oid: never dropped)."""
     rows = conn.execute(
@@ -209,6 +222,13 @@ def test_marts_are_materialized_views_with_a_unique_grain_index_and_mergetree_ta
         ).result_rows
     )
     assert {engines[mart] for mart in DESIGNED_MARTS} == {"MergeTree"}
+    # Written once by their build: no autovacuum (it would hold the next publish's locks).
+    options = mart_reloptions(warehouse)
+    assert set(options) == set(DESIGNED_MARTS)
+    for mart, (main, toast) in options.items():
+        assert main == ["autovacuum_enabled=false"], mart
+        assert toast in ("no toast", "{autovacuum_enabled=false}"), mart
+    assert {toast for _, toast in options.values()} == {"no toast", "{autovacuum_enabled=false}"}
 
 
 def test_parity_holds_for_every_mart(built: dict[str, DbtRun], environment: Environment) -> None:
@@ -288,6 +308,11 @@ def test_build_again_after_the_shop_lived_two_hours(
     assert scalar(warehouse, "select sum(net_revenue) from marts.daily_sales") == raw_revenue
     # The build replaced every staging view and refreshed the marts in place.
     assert published_materialized_views(warehouse) == published
+    # Refreshed in place (concurrently, leaving dead rows): autovacuum is back on.
+    options = mart_reloptions(warehouse)
+    assert set(options) == set(DESIGNED_MARTS)
+    assert {main for main, _ in options.values()} == {None}
+    assert {toast for _, toast in options.values()} <= {"no toast", None}
 
 
 def test_docs_generate_for_both_targets(

@@ -7,7 +7,14 @@
     * An unchanged view in the published schema (var `published_marts_schema`) is
       refreshed CONCURRENTLY, so analysts' reads never wait; the grain's unique index
       allows it. Elsewhere (the `marts_next` shadow has no readers) a plain refresh is
-      faster. -#}
+      faster.
+
+    And one to dbt's CREATE: autovacuum is off for the marts. A mart is written once, by
+    its build, and never updated in place (the shadow is built whole, then moved), so a
+    vacuum has nothing to reclaim, and the publish ANALYZEs it. Left on, autovacuum took
+    the new marts' insert-triggered VACUUM while the next refresh's publish needed them:
+    its lock requests (lock_timeout 100 ms, under the 1 s deadlock_timeout after which
+    PostgreSQL cancels an autovacuum in the way) failed ten times over 12 s at scale 100. -#}
 {% materialization materialized_view, adapter='postgres' %}
     {% set existing_relation = load_cached_relation(this) %}
     {% set target_relation = this.incorporate(type=this.MaterializedView) %}
@@ -62,8 +69,22 @@
 
 {% macro postgres__refresh_materialized_view(relation) %}
     {%- if relation.schema == var('published_marts_schema', 'marts') %}
+    {#- Refreshed in place, concurrently: it leaves dead rows, for autovacuum to reclaim. #}
+    alter materialized view {{ relation }} reset (autovacuum_enabled, toast.autovacuum_enabled);
     refresh materialized view concurrently {{ relation }}
     {%- else %}
     refresh materialized view {{ relation }}
     {%- endif %}
+{% endmacro %}
+
+
+{% macro postgres__get_create_materialized_view_as_sql(relation, sql) %}
+    create materialized view if not exists {{ relation }}
+        with (autovacuum_enabled = false, toast.autovacuum_enabled = false)
+        as {{ sql }};
+
+    {% for _index_dict in config.get('indexes', []) -%}
+        {{- get_create_index_sql(relation, _index_dict) -}}{{ ';' if not loop.last else "" }}
+    {%- endfor -%}
+
 {% endmacro %}
