@@ -588,7 +588,7 @@ class ProfileRun:
                 gates = [dg.AssetCheckKey(key, RAW_CHECK_NAME) for key in raw]
                 gates += [dg.AssetCheckKey(key, MART_CHECK_NAME) for key in built]
                 gates += [
-                    dg.AssetCheckKey(mart_key("clickhouse", m), PARITY_CHECK_NAME) for m in marts
+                    dg.AssetCheckKey(key, PARITY_CHECK_NAME) for key in built
                 ]
                 selected = (
                     dg.AssetSelection.assets(*built, published_marts)

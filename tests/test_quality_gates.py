@@ -112,7 +112,7 @@ class Pipeline:
         built = [mart_key(engine, mart) for engine in ENGINES for mart in marts]
         gates = [dg.AssetCheckKey(key, RAW_CHECK_NAME) for key in raw]
         gates += [dg.AssetCheckKey(key, MART_CHECK_NAME) for key in built]
-        gates += [dg.AssetCheckKey(mart_key("clickhouse", m), PARITY_CHECK_NAME) for m in marts]
+        gates += [dg.AssetCheckKey(key, PARITY_CHECK_NAME) for key in built]
         # Staging and intermediate too, even for a few marts: without them, dbt's subset has
         # no dependency on raw and would run before the extract and the raw gates.
         selected = (

@@ -181,3 +181,28 @@ def test_the_failure_sensor_logs_the_plan_of_the_failed_runs_config() -> None:
     assert outcome.mode == "hourly" and outcome.status == "failed"
     assert outcome.detail.startswith("nightly_refresh failed before its gates decided: step ")
     assert "runs the nightly plan, but its run config asks for the hourly plan" in outcome.detail
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("mode", MODES)
+def test_the_parity_waits_for_both_dbt_steps_not_for_the_mart_gates(mode: str) -> None:
+    """Each engine's lane ends with its mart gate; the parity needs both engines' marts
+    built, not validated, so it runs beside the gates. The publish waits for all three."""
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def(plan_for(mode).job_name)
+    structure = job.graph.dependency_structure
+
+    def upstream(step: str) -> set[str]:
+        return {
+            handle.node_name
+            for handles in structure.input_to_upstream_outputs_for_node(step).values()
+            for handle in handles
+        }
+
+    assert upstream("marts_cross_engine_parity") == {"dbt_postgres", "dbt_clickhouse"}
+    assert {
+        "marts_cross_engine_parity",
+        "postgres_mart_gate",
+        "clickhouse_mart_gate",
+    } <= upstream("published_marts")

@@ -24,7 +24,7 @@ from packaging import version
 from pydantic import Field
 
 from core.settings import source_profile_name, state_dir
-from core.vocabulary import PARITY_CHECK_NAME
+from core.vocabulary import ENGINES, PARITY_CHECK_NAME
 from ingest.profiles import DEFAULT_PROFILE
 from pipelines.defs.dbt.connection import (
     DBT_PROJECT_DIR,
@@ -336,11 +336,17 @@ def dbt_resources() -> dict[str, DbtCliResource]:
 
 
 def parity_check_specs(marts: Sequence[str]) -> list[dg.AssetCheckSpec]:
+    """The parity check of each mart, on both engines' assets.
+
+    On both, not on one with the other as an extra dependency: Dagster holds a step back
+    until the blocking checks of every asset it depends on have run, except the assets it
+    checks itself. So the parity starts as soon as both dbt steps end, beside the two mart
+    gates, not after the gate of the engine it only depended on.
+    """
     return [
         dg.AssetCheckSpec(
             PARITY_CHECK_NAME,
-            asset=mart_key("clickhouse", mart),
-            additional_deps=[mart_key("postgres", mart)],
+            asset=mart_key(engine, mart),
             blocking=True,
             description=(
                 f"`{mart}` holds the same rows in ClickHouse as in the warehouse: same "
@@ -349,6 +355,7 @@ def parity_check_specs(marts: Sequence[str]) -> list[dg.AssetCheckSpec]:
             ),
         )
         for mart in marts
+        for engine in ENGINES
     ]
 
 
@@ -380,17 +387,22 @@ def marts_cross_engine_parity(
 ) -> Iterator[dg.AssetCheckResult]:
     """Compare the selected marts between the two engines, row for row, in the plan's shadow."""
     plan = refresh_plan.plan
-    marts = sorted(key.asset_key.path[-1] for key in context.selected_asset_check_keys)
+    selected = context.selected_asset_check_keys
+    marts = sorted({key.asset_key.path[-1] for key in selected})
     report = check_parity(
         shopmarts_environment.environment(), schema=plan.shadow_schema, marts=marts
     )
     context.log.info(report.summary())
     for result in report.marts:
-        yield dg.AssetCheckResult(
-            asset_key=mart_key("clickhouse", result.mart),
-            check_name=PARITY_CHECK_NAME,
-            passed=result.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=result.describe(),
-            metadata=parity_metadata(result),
-        )
+        for engine in ENGINES:
+            key = mart_key(engine, result.mart)
+            if dg.AssetCheckKey(key, PARITY_CHECK_NAME) not in selected:
+                continue
+            yield dg.AssetCheckResult(
+                asset_key=key,
+                check_name=PARITY_CHECK_NAME,
+                passed=result.passed,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description=result.describe(),
+                metadata=parity_metadata(result),
+            )
