@@ -41,14 +41,13 @@ final as (
         {{ safe_divide('customer_orders.revenue', 'customer_orders.orders_count', 2) }}
             as avg_order_value,
         {{ to_bigint('coalesce(customer_orders.units_purchased, 0)') }} as items_purchased,
-        {{ days_between('customer_orders.last_order_date', 'as_of.as_of_date') }}
+        {{ days_between('customer_orders.last_order_date', '(select as_of_date from as_of)') }}
             as days_since_last_order,
         customers.customer_tier as tier,
         {{ to_boolean('customers.is_active') }} as is_active
     from customers
     left join customer_orders
         on customers.customer_id = customer_orders.customer_id
-    cross join as_of
 
 )
 

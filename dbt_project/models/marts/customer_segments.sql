@@ -28,11 +28,10 @@ measured as (
 
     select
         customer_orders.customer_id as customer_id,
-        {{ days_between('customer_orders.last_order_date', 'as_of.as_of_date') }} as recency_days,
+        {{ days_between('customer_orders.last_order_date', '(select as_of_date from as_of)') }} as recency_days,
         {{ to_bigint('customer_orders.orders_count') }} as frequency,
         {{ to_money('customer_orders.revenue') }} as monetary
     from customer_orders
-    cross join as_of
 
 ),
 
