@@ -374,10 +374,13 @@ def _warehouse_fingerprint(
         sql.SQL("coalesce({}, chr(30))").format(_warehouse_text(name, kind))
         for name, kind in zip(columns, kinds, strict=True)
     )
+    # OFFSET 0 keeps the subquery whole: flattened, each piece would build the row's text
+    # and hash it again (customer_analytics at scale 100: 2.2 -> 1.4 s, in one process
+    # instead of a parallel plan's three).
     query = sql.SQL(
         "select count(*), coalesce(sum(('x' || substr(h, 1, 15))::bit(60)::bigint), 0),"
         " coalesce(sum(('x' || substr(h, 17, 15))::bit(60)::bigint), 0)"
-        " from (select md5({}) as h from {}.{}) as hashed"
+        " from (select md5({}) as h from {}.{} offset 0) as hashed"
     ).format(row_text, sql.Identifier(schema), sql.Identifier(mart))
     row = conn.execute(query).fetchone()
     conn.rollback()

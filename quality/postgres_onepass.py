@@ -194,8 +194,12 @@ def _measure(
             return None
         missing = f"count(*) FILTER (WHERE NOT ({considered}))"
         # A unique index skips a row with any NULL; GX does that only when told so.
-        if e.ignore_row_if == "any_value_is_missing" and frozenset(e.column_list) in guaranteed:
-            return _Measure("0", missing)
+        if frozenset(e.column_list) in guaranteed:
+            if e.ignore_row_if == "any_value_is_missing":
+                return _Measure("0", missing)
+            # Otherwise repeats can only be among the rows with a NULL in some column (a
+            # row with a NULL never equals one without it there): count those only.
+            considered = f"({considered}) AND ({' OR '.join(f'{c} IS NULL' for c in columns)})"
         # Rows equal in every column, NULLs included, count as repeats: never fewer than GX.
         row = f"ROW({', '.join(columns)})"
         return _Measure(

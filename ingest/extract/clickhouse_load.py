@@ -78,7 +78,14 @@ def load_clickhouse(context: LoadContext, plan: LoadPlan) -> LoadReport:
             log_clickhouse_load(client, raw, source, batch, plan.mode, cluster_name, since)
         if plan.mode != "full" and plan.reconcile_deletes:
             deleted = delete_missing_in_clickhouse(
-                context.reads, client, raw, source, target, batch, cluster_name
+                context.reads,
+                client,
+                raw,
+                source,
+                target,
+                batch,
+                cluster_name,
+                counted=not plan.deletes_known,
             )
     finally:
         client.close()

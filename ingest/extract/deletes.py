@@ -33,8 +33,9 @@ _MIN_KEYS_PER_PROBED_BUCKET = 64
 Buckets = dict[int, tuple[int, int]]  # {bucket: (keys, sum of keys)}
 
 
-def _key_buckets_query(table: sql.Identifier, key: str, rows: int) -> sql.Composed:
-    """Per non-empty bucket: its number, count and sum of keys, for ``rows`` rows.
+def _key_buckets_query(table: sql.Identifier, key: str, rows: int | None) -> sql.Composed:
+    """Per non-empty bucket: its number, count and sum of keys, for ``rows`` rows (None:
+    not counted; the planner's estimate of the table's rows stands in).
 
     A range scan of the key's index per bucket from the lowest key's to the highest's
     while buckets average at least :data:`_MIN_KEYS_PER_PROBED_BUCKET` keys; otherwise
@@ -42,6 +43,14 @@ def _key_buckets_query(table: sql.Identifier, key: str, rows: int) -> sql.Compos
     """
     k = sql.Identifier(key)
     bits = sql.Literal(KEY_BITS)
+    most: sql.Composable
+    if rows is None:
+        most = sql.SQL(
+            "(SELECT greatest(1, c.reltuples::bigint / {per}) FROM pg_class c"
+            " WHERE c.oid = (SELECT tableoid FROM {t} LIMIT 1))"
+        ).format(per=sql.Literal(_MIN_KEYS_PER_PROBED_BUCKET), t=table)
+    else:
+        most = sql.Literal(max(1, rows // _MIN_KEYS_PER_PROBED_BUCKET))
     return sql.SQL(
         "WITH span AS (SELECT (min({k}) >> {bits})::bigint AS first,"
         " (max({k}) >> {bits})::bigint AS last FROM {t})"
@@ -56,7 +65,7 @@ def _key_buckets_query(table: sql.Identifier, key: str, rows: int) -> sql.Compos
         k=k,
         bits=bits,
         t=table,
-        most=sql.Literal(max(1, rows // _MIN_KEYS_PER_PROBED_BUCKET)),
+        most=most,
     )
 
 
@@ -94,8 +103,11 @@ def _bucketed_key(source: SourceTable) -> str | None:
     return first if source.column(first).postgres_type in _INTEGER_TYPES else None
 
 
-def _shop_key_buckets(reads: SnapshotReads, source: SourceTable, key: str) -> Buckets:
-    query = _key_buckets_query(sql.Identifier("public", source.name), key, reads.rows(source))
+def _shop_key_buckets(
+    reads: SnapshotReads, source: SourceTable, key: str, counted: bool
+) -> Buckets:
+    rows = reads.rows(source) if counted else None
+    query = _key_buckets_query(sql.Identifier("public", source.name), key, rows)
     buckets: Buckets = reads.answer_once(("buckets", source.name, key), query, _read_buckets)
     return buckets
 
@@ -111,20 +123,25 @@ def delete_missing_in_postgres(
     target: sql.Identifier,
     batch: int | None = None,
     raw: str = "raw",
+    counted: bool = True,
 ) -> int:
     """Delete raw rows whose key the snapshot no longer has (the shop hard-deleted them).
 
     The snapshot's keys stream into a temporary table (binary COPY, key columns only);
     an anti-join finds what is gone. Same transaction as the upsert and the watermark.
+    ``counted``: first count both sides, and stop when they are equal (nothing deleted);
+    not when the shop's counters saw deletes.
     """
-    raw_rows = int(scalar(warehouse, sql.SQL("SELECT count(*) FROM {}").format(target)))
-    if raw_rows == reads.rows(source):
-        return 0
+    raw_rows = None
+    if counted:
+        raw_rows = int(scalar(warehouse, sql.SQL("SELECT count(*) FROM {}").format(target)))
+        if raw_rows == reads.rows(source):
+            return 0
     in_buckets: sql.Composable = sql.SQL("true")
     bucketed = _bucketed_key(source)
     if bucketed:
         differing = _differing_buckets(
-            _shop_key_buckets(reads, source, bucketed),
+            _shop_key_buckets(reads, source, bucketed, counted),
             _read_buckets(warehouse, _key_buckets_query(target, bucketed, raw_rows)),
         )
         if not differing:
@@ -169,15 +186,18 @@ def delete_missing_in_clickhouse(
     target: str,
     batch: int | None = None,
     cluster: str | None = None,
+    counted: bool = True,
 ) -> int:
     """Delete raw rows whose key the snapshot no longer has (hard deletes in the shop).
 
     The snapshot's keys stream into a scratch table; a lightweight DELETE removes
     every version of the keys that are gone. Idempotent: a rerun deletes nothing new.
+    ``counted`` as for :func:`delete_missing_in_postgres`.
     """
-    raw_rows = int(str(client.command(f"SELECT count() FROM {target} FINAL")))
-    if raw_rows == reads.rows(source):
-        return 0
+    if counted:
+        raw_rows = int(str(client.command(f"SELECT count() FROM {target} FINAL")))
+        if raw_rows == reads.rows(source):
+            return 0
     in_buckets = "1"
     shop_in_buckets: sql.Composable = sql.SQL("true")
     bucketed = _bucketed_key(source)
@@ -190,7 +210,9 @@ def delete_missing_in_clickhouse(
                 f"FROM {target} FINAL WHERE {key} IS NOT NULL GROUP BY b"
             ).result_rows
         }
-        differing = _differing_buckets(_shop_key_buckets(reads, source, bucketed), raw_buckets)
+        differing = _differing_buckets(
+            _shop_key_buckets(reads, source, bucketed, counted), raw_buckets
+        )
         if not differing:
             return 0
         in_buckets = _in_buckets(key, differing)

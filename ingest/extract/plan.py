@@ -54,6 +54,8 @@ class LoadPlan:
     # moved since the last reconciliation, or is unknown); else `deleted` is this.
     reconcile_deletes: bool = False
     deleted_without_reconciling: int | None = None
+    # The counters saw rows deleted: counting both sides first to find out is wasted.
+    deletes_known: bool = False
     # Nothing written to the table since its last load: no load runs (see ingest.extract.probe).
     unchanged: bool = False
     stored_watermark: datetime | None = None
@@ -268,6 +270,7 @@ def _decide_incremental(
     plan.stored_watermark = stored.watermark
     no_delete_since = counter is not None and counter.no_delete_since(stored.shop_counters)
     plan.reconcile_deletes = options.reconcile_deletes and not no_delete_since
+    plan.deletes_known = counter is not None and counter.deleted_since(stored.shop_counters)
     if options.reconcile_deletes and no_delete_since:
         plan.deleted_without_reconciling = 0
     window = stored.window

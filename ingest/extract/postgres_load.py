@@ -71,7 +71,13 @@ def load_postgres(context: LoadContext, plan: LoadPlan) -> LoadReport:
                 log_postgres_load(warehouse, context.raw, source, batch, plan.mode, load_into)
             if plan.reconcile_deletes:
                 deleted = delete_missing_in_postgres(
-                    context.reads, warehouse, source, target, batch, context.raw
+                    context.reads,
+                    warehouse,
+                    source,
+                    target,
+                    batch,
+                    context.raw,
+                    counted=not plan.deletes_known,
                 )
         elif batch is not None:
             log_postgres_load(warehouse, context.raw, source, batch, plan.mode)

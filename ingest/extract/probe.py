@@ -85,6 +85,12 @@ class TableCounters:
             earlier.since,
         )
 
+    def deleted_since(self, earlier: TableCounters | None) -> bool:
+        """Rows were deleted since ``earlier`` was read (same table file and statistics)."""
+        return (
+            earlier is not None and self.since == earlier.since and self.deleted > earlier.deleted
+        )
+
     def no_write_since(self, earlier: TableCounters | None) -> bool:
         """No row inserted, updated or deleted since ``earlier`` was read."""
         return self == earlier
