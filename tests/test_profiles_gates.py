@@ -587,9 +587,7 @@ class ProfileRun:
                 built = [mart_key(engine, mart) for engine in ENGINES for mart in marts]
                 gates = [dg.AssetCheckKey(key, RAW_CHECK_NAME) for key in raw]
                 gates += [dg.AssetCheckKey(key, MART_CHECK_NAME) for key in built]
-                gates += [
-                    dg.AssetCheckKey(key, PARITY_CHECK_NAME) for key in built
-                ]
+                gates += [dg.AssetCheckKey(key, PARITY_CHECK_NAME) for key in built]
                 selected = (
                     dg.AssetSelection.assets(*built, published_marts)
                     | dg.AssetSelection.groups("staging", "intermediate")
