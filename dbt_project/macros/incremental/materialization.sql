@@ -114,7 +114,9 @@
         order by ({{ config.get('order_by', []) | join(', ') or 'tuple()' }})
         {#- A profile whose mapping leaves a key nullable (ModestWear: the product through
             its variant) still sorts by it. #}
-        settings allow_nullable_key = 1
+        settings allow_nullable_key = 1,
+            {#- What a lightweight update (the DELETE of the affected keys) needs. #}
+            enable_block_number_column = 1, enable_block_offset_column = 1
         as {{ sql }}
     {%- endcall %}
     {%- for column in config.get('minmax_indexes', []) %}
@@ -202,7 +204,21 @@
 
 
 {% macro shopmarts_delete_where(relation, predicate) -%}
+    {{ return(adapter.dispatch('shopmarts_delete_where', 'shopmarts')(relation, predicate)) }}
+{%- endmacro %}
+
+{% macro default__shopmarts_delete_where(relation, predicate) -%}
     delete from {{ relation }} where {{ predicate }}
+{%- endmacro %}
+
+{#- ClickHouse: a lightweight update (a patch part marking the rows deleted, written like
+    an insert), where the table has the block columns it needs (created below); else
+    ClickHouse falls back to a mutation, which waits for a slot of the server's two
+    background workers behind the merges of the hour's inserts (1.3-1.8 s a table in an
+    hourly run at scale 100, 0.1 s alone). -#}
+{% macro clickhouse__shopmarts_delete_where(relation, predicate) -%}
+    delete from {{ relation }} where {{ predicate }}
+    settings lightweight_delete_mode = 'lightweight_update'
 {%- endmacro %}
 
 
