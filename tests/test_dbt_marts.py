@@ -222,13 +222,6 @@ def test_marts_are_materialized_views_with_a_unique_grain_index_and_mergetree_ta
         ).result_rows
     )
     assert {engines[mart] for mart in DESIGNED_MARTS} == {"MergeTree"}
-    # Written once by their build: no autovacuum (it would hold the next publish's locks).
-    options = mart_reloptions(warehouse)
-    assert set(options) == set(DESIGNED_MARTS)
-    for mart, (main, toast) in options.items():
-        assert main == ["autovacuum_enabled=false"], mart
-        assert toast in ("no toast", "{autovacuum_enabled=false}"), mart
-    assert {toast for _, toast in options.values()} == {"no toast", "{autovacuum_enabled=false}"}
 
 
 def test_parity_holds_for_every_mart(built: dict[str, DbtRun], environment: Environment) -> None:

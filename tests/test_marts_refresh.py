@@ -18,11 +18,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from test_dbt_marts import mart_reloptions
 from test_quality_gates import Pipeline, failure_messages
 
 from core.clients import clickhouse_client
 from core.settings import Environment
-from core.vocabulary import ENGINES, SHADOW_SCHEMA
+from core.vocabulary import ENGINES, MARTS, SHADOW_SCHEMA
 from ingest.shop.generate import generate_shop
 from pipelines.defs.publish.marts import mart_fingerprints
 from pipelines.query import run_query
@@ -159,6 +160,21 @@ def refreshed(environment: Environment) -> dict[str, Any]:
     result = Pipeline(environment).run()
     assert result.success, failure_messages(result)
     return changed
+
+
+def test_the_published_postgres_marts_are_never_autovacuumed(
+    refreshed: dict[str, Any], environment: Environment
+) -> None:
+    """Built whole in the shadow and moved, a mart is written once: autovacuum is off for
+    it (and its TOAST table), or its VACUUM of the new marts would hold the next publish's
+    locks (refreshed in place instead, it gets autovacuum back: test_dbt_marts)."""
+    with psycopg.connect(environment.warehouse_url) as conn:
+        options = mart_reloptions(conn)
+    assert set(options) == set(MARTS)
+    for mart, (main, toast) in options.items():
+        assert main == ["autovacuum_enabled=false"], mart
+        assert toast in ("no toast", "{autovacuum_enabled=false}"), mart
+    assert {toast for _, toast in options.values()} == {"no toast", "{autovacuum_enabled=false}"}
 
 
 COLUMNS = (
