@@ -88,10 +88,42 @@ def pending_touched_rows(environment: Environment) -> dict[str, int]:
     return {"postgres": int(row[0]), "clickhouse": clickhouse}
 
 
+def newest_order_dates(environment: Environment) -> dict[str, tuple[str, str]]:
+    """The newest order's date (int_as_of_date) per engine: (increments, full rebuild)."""
+    tables = [f"{prefix}staging.int_as_of_date" for prefix in ("", FULL_PREFIX)]
+    with psycopg.connect(environment.warehouse_url) as conn:
+        postgres = [
+            conn.execute(f"SELECT newest_order_date::text FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in tables
+        ]
+    with clickhouse_client(environment.clickhouse_url) as client:
+        clickhouse = [
+            client.command(f"SELECT toString(newest_order_date) FROM {table}") for table in tables
+        ]
+    return {
+        "postgres": (str(postgres[0]), str(postgres[1])),
+        "clickhouse": (str(clickhouse[0]), str(clickhouse[1])),
+    }
+
+
 def assert_marts_equal_full_rebuild(environment: Environment) -> None:
     assert_ok(dbt_build(environment, incremental=False, prefix=FULL_PREFIX))
     differing = {mart: differing_rows(environment, mart) for mart in MARTS}
     assert all(n == 0 for counts in differing.values() for n in counts.values()), differing
+    # The as-of date is a var here (both builds measure from the same day); the newest
+    # order's date it would come from must agree too.
+    newest = newest_order_dates(environment)
+    assert all(built == full for built, full in newest.values()), newest
+
+
+def delete_the_newest_day(environment: Environment) -> None:
+    """Every order of the newest UTC day hard-deleted: the newest date moves back."""
+    with psycopg.connect(environment.shop_url, autocommit=True) as conn:
+        deleted = conn.execute(
+            "DELETE FROM orders WHERE (order_date AT TIME ZONE 'UTC')::date = "
+            "(SELECT max((order_date AT TIME ZONE 'UTC')::date) FROM orders)"
+        ).rowcount
+    assert deleted > 0
 
 
 def shop_changes_the_simulator_lacks(environment: Environment, hour: int) -> int:
@@ -177,10 +209,12 @@ def nightly(environment: Environment) -> Iterator[Environment]:
     yield environment
 
 
-def an_hour(environment: Environment, hour: int) -> None:
+def an_hour(environment: Environment, hour: int, *, newest_day_deleted: bool = False) -> None:
     """One simulated hour with the changes the simulator lacks, then the incremental extract."""
     simulate_shop(environment.shop_url, hours=1, seed=SEED + hour, progress=False)
     deleted = shop_changes_the_simulator_lacks(environment, hour)
+    if newest_day_deleted:
+        delete_the_newest_day(environment)
     extract(environment, "incremental")
     # The extract logged the hard delete in both engines, in this run's batch.
     assert logged_deletes(environment, deleted) == {"postgres": 1, "clickhouse": 1}
@@ -195,8 +229,10 @@ def hourly_build(environment: Environment) -> None:
 
 
 def test_hourly_increments_equal_a_full_rebuild(nightly: Environment) -> None:
+    # Hour 1 brings newer orders (the as-of date moves on from the touched orders alone);
+    # hour 2 deletes the newest day's (it moves back: every order is read again).
     for hour in (1, 2):
-        an_hour(nightly, hour)
+        an_hour(nightly, hour, newest_day_deleted=hour == 2)
         hourly_build(nightly)
         assert_marts_equal_full_rebuild(nightly)
     # ClickHouse finds the stored lines of changed lines (int_changes__orders) through a

@@ -150,9 +150,6 @@
         ) }}
     {%- elif model_name == 'int_promotions__daily' -%}
         {{ key_in(column, touched_days) }}
-    {%- elif model_name == 'int_as_of_date' -%}
-        {#- One row, computed anew by every build. -#}
-        1 = 1
     {%- elif model_name == 'int_sales__daily' -%}
         {#- The touched days, and the days whose count of first-time customers is not
             what the table holds. -#}

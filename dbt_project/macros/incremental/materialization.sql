@@ -10,6 +10,9 @@
       ClickHouse a lightweight DELETE then the INSERT: a crash in between leaves the
       watermark behind, so the next build deletes and recomputes the same keys again.
 
+    A model configured `replaced_whole` (one row computed anew by every build) always has
+    its rows replaced, as in a full rebuild: a build that changes its columns makes it anew.
+
     Config: `unique_key` (the column the affected keys are matched on), `order_by`
     (ClickHouse sorting key), `indexes` (Postgres: lists of columns to index, or
     {'columns': [...], 'include': [...]} for a covering index),
@@ -34,7 +37,7 @@
 
     {%- if existing is none -%}
         {{ shopmarts_create_table(target_relation, sql) }}
-    {%- elif not fold.incremental -%}
+    {%- elif not fold.incremental or config.get('replaced_whole', false) -%}
         {{ shopmarts_replace_rows(target_relation, sql) }}
     {%- else -%}
         {%- set key = config.require('unique_key') -%}

@@ -3,7 +3,9 @@
 {#- The watermark of the incremental layer: the newest change-log batch every incremental
     model has folded in. Built last (it depends on all of them), so a build that fails or
     is killed before the end leaves it where it was and the next build folds those
-    batches again (macros/incremental/fold.sql). -#}
+    batches again (macros/incremental/fold.sql). With it, the newest order's date that
+    build found: the next incremental build's as-of date starts from it
+    (macros/as_of_date.sql). -#}
 
 -- depends_on: {{ ref('int_changes__orders') }}
 -- depends_on: {{ ref('int_orders__recognized') }}
@@ -15,4 +17,6 @@
 -- depends_on: {{ ref('int_sales__monthly') }}
 -- depends_on: {{ ref('int_promotions__daily') }}
 
-select {{ to_bigint(fold_state().to_batch) }} as folded_batch
+select
+    {{ to_bigint(fold_state().to_batch) }} as folded_batch,
+    (select newest_order_date from {{ ref('int_as_of_date') }}) as newest_order_date
