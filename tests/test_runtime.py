@@ -200,3 +200,20 @@ def test_every_module_the_fork_server_warms_exists() -> None:
 
     missing = [name for name in WARM_IF_PRESENT if not installed(name)]
     assert not missing, f"no longer installed, drop or rename: {missing}"
+
+
+def test_the_fork_server_maps_module_files_once_for_its_children() -> None:
+    """dbt's adapters call `inspect.stack()` as they start, which maps every loaded module's
+    file on first use; the server does it once (warm_caches), so its children inherit it."""
+    code = (
+        "import inspect\n"
+        "import dbt_common.behavior_flags as flags\n"
+        "from pipelines.runtime.forkserver import warm_caches\n"
+        "before = inspect.getabsfile(flags) in inspect.modulesbyfile\n"
+        "warm_caches()\n"
+        "print(before, inspect.getabsfile(flags) in inspect.modulesbyfile)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
