@@ -20,7 +20,7 @@ pytestmark = pytest.mark.fast
 # The unit tests run in a sandbox (unit_staging, unit_marts): dbt needs their inputs'
 # relations to exist for the column types, and must not touch the real schemas.
 SANDBOX = ["--vars", "{schema_prefix: unit_}"]
-UNIT_TESTS = 23
+UNIT_TESTS = 24
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,12 @@
 One small shop, a nightly (full extract, full dbt build), then simulated hours: the
 simulator's updates, cancellations, returns and hard deletes, plus what it does not make,
 done here by SQL on the shop: a late-arriving order (dated days back), an order line
-moved to another order, an order handed to another customer, an order deleted. After each
-hour: the incremental extract, an incremental dbt build (`incremental_marts`, what the
-hourly plan passes) into one marts schema, and a full rebuild from the same raw into a
-sandbox (`schema_prefix`: its own staging and intermediate tables too); every mart must
-hold the same rows in both, in each engine (EXCEPT ALL both ways).
+moved to another order, an order handed to another customer, an order deleted, a review
+moved to another product, one rated again, one deleted. After each hour: the incremental
+extract, an incremental dbt build (`incremental_marts`, what the hourly plan passes) into
+one marts schema, and a full rebuild from the same raw into a sandbox (`schema_prefix`:
+its own staging and intermediate tables too); every mart must hold the same rows in both,
+in each engine (EXCEPT ALL both ways).
 
 Then a build that fails in the middle, by a real failing statement: a CHECK constraint on
 the daily aggregate refuses the hour's rows after the facts and the customer summary were
@@ -128,7 +129,8 @@ def delete_the_newest_day(environment: Environment) -> None:
 
 def shop_changes_the_simulator_lacks(environment: Environment, hour: int) -> int:
     """A late-arriving order (its date days back), a line moved to another order, an
-    order handed to another customer, an order hard-deleted; returns the deleted order."""
+    order handed to another customer, an order hard-deleted, a review moved to another
+    product, one rated again and one deleted; returns the deleted order."""
     with psycopg.connect(environment.shop_url, autocommit=True) as conn:
         recognized = [
             row[0]
@@ -183,6 +185,22 @@ def shop_changes_the_simulator_lacks(environment: Environment, hour: int) -> int
         )
         # `fifth` deleted (its lines and promotions go with it: ON DELETE CASCADE).
         conn.execute("DELETE FROM orders WHERE order_id = %s", (fifth,))
+        # Reviews: one moved to another product (and off its order, which may have
+        # reviewed that product already), one rated again, one deleted.
+        moved, rerated, removed = (
+            row[0]
+            for row in conn.execute(
+                "SELECT review_id FROM reviews ORDER BY review_id OFFSET %s LIMIT 3", (3 * hour,)
+            )
+        )
+        conn.execute(
+            "UPDATE reviews SET order_id = NULL, product_id = "
+            "(SELECT max(product_id) FROM products WHERE product_id <> reviews.product_id) "
+            "WHERE review_id = %s",
+            (moved,),
+        )
+        conn.execute("UPDATE reviews SET rating = 6 - rating WHERE review_id = %s", (rerated,))
+        conn.execute("DELETE FROM reviews WHERE review_id = %s", (removed,))
     return int(fifth)
 
 

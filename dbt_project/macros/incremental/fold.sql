@@ -33,13 +33,15 @@
         'int_sales__daily',
         'int_sales__monthly',
         'int_promotions__daily',
+        'int_reviews__rated',
+        'int_products__reviews',
         'int_changes__folded',
     ]) }}
 {%- endmacro %}
 
 {#- The raw tables whose changes the facts fold in. -#}
 {% macro folded_raw_tables() -%}
-    {{ return(['orders', 'order_items', 'order_promotions']) }}
+    {{ return(['orders', 'order_items', 'order_promotions', 'reviews']) }}
 {%- endmacro %}
 
 {#- An intermediate table by name (same schema as the model being built), or none. -#}
@@ -148,6 +150,16 @@
             ~ ' union all select product_id from ' ~ intermediate_relation('int_order_items__recognized')
             ~ ' where ' ~ key_in('order_id', touched_orders)
         ) }}
+    {%- elif model_name == 'int_reviews__rated' -%}
+        {{ key_in(column, touched_reviews(fold)) }}
+    {%- elif model_name == 'int_products__reviews' -%}
+        {#- The products the touched reviews had (changes: with the touched orders' products,
+            a superset) and have (the reviews, replaced by now). -#}
+        {{ key_in(column,
+            'select product_id from ' ~ changes ~ ' where product_id is not null'
+            ~ ' union all select product_id from ' ~ intermediate_relation('int_reviews__rated')
+            ~ ' where ' ~ key_in('review_id', touched_reviews(fold))
+        ) }}
     {%- elif model_name == 'int_promotions__daily' -%}
         {{ key_in(column, touched_days) }}
     {%- elif model_name == 'int_sales__daily' -%}
@@ -251,4 +263,10 @@
 {#- Whether the model being built updates only its affected keys. -#}
 {% macro is_incremental_fold() -%}
     {{ return(fold_state().incremental) }}
+{%- endmacro %}
+
+{#- The reviews the batches this build folds changed or deleted (those of earlier,
+    unfinished builds too: the watermark is behind them). -#}
+{% macro touched_reviews(fold) -%}
+    select review_id from {{ changed_keys('reviews', ['review_id'], fold) }} as changed
 {%- endmacro %}

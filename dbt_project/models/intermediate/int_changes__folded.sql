@@ -16,6 +16,8 @@
 -- depends_on: {{ ref('int_sales__daily') }}
 -- depends_on: {{ ref('int_sales__monthly') }}
 -- depends_on: {{ ref('int_promotions__daily') }}
+-- depends_on: {{ ref('int_reviews__rated') }}
+-- depends_on: {{ ref('int_products__reviews') }}
 
 select
     {{ to_bigint(fold_state().to_batch) }} as folded_batch,

@@ -6,17 +6,18 @@
 
 {#- The keys the pending raw changes touch: the changed orders, and the aggregate keys
     (customer, day, product, a customer's first day) those orders had in the facts the
-    last build stored. The keys they have now are read from the facts once replaced
-    (`affected()` in macros/incremental/fold.sql). Each build appends the rows of the
-    batches it folds (labelled with the newest) and drops those of batches an earlier
-    build folded; rows of a build that did not finish stay until one does
-    (macros/incremental/fold.sql). A full rebuild leaves it empty.
+    last build stored; and the product each changed review had. The keys they have now
+    are read from the facts once replaced (`affected()` in macros/incremental/fold.sql).
+    Each build appends the rows of the batches it folds (labelled with the newest) and
+    drops those of batches an earlier build folded; rows of a build that did not finish
+    stay until one does (macros/incremental/fold.sql). A full rebuild leaves it empty.
 
     The old facts are read by name, not by ref: this model runs before the facts are
     replaced, and a ref would make a cycle. -#}
 
 -- depends_on: {{ ref('stg_shop__orders') }}
 -- depends_on: {{ ref('stg_shop__order_items') }}
+-- depends_on: {{ ref('stg_shop__reviews') }}
 {% set fold = fold_state() -%}
 
 {%- if fold.incremental %}
@@ -70,6 +71,15 @@ customers_now as (
 
 ),
 
+old_reviews as (
+
+    -- The product each changed or deleted review had in the reviews the last build stored.
+    select product_id
+    from {{ intermediate_relation('int_reviews__rated') }}
+    where {{ key_in('review_id', touched_reviews(fold)) }}
+
+),
+
 old_first_days as (
 
     -- A touched customer's first day as stored: it may gain or lose a first-time customer.
@@ -102,6 +112,10 @@ touched as (
     select {{ typed_null('bigint') }} as order_id, customer_id, {{ typed_null('date') }} as order_date,
         {{ typed_null('bigint') }} as product_id, first_order_date
     from old_first_days
+    union all
+    select {{ typed_null('bigint') }} as order_id, {{ typed_null('bigint') }} as customer_id,
+        {{ typed_null('date') }} as order_date, product_id, {{ typed_null('date') }} as first_order_date
+    from old_reviews
 
 )
 

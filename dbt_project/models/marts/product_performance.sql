@@ -27,20 +27,9 @@ product_sales as (
 
 ),
 
-reviews as (
-
-    select product_id, rating from {{ ref('stg_shop__reviews') }}
-
-),
-
 product_reviews as (
 
-    select
-        product_id,
-        count(*) as reviews_written,
-        sum(rating) as rating_sum
-    from reviews
-    group by product_id
+    select product_id, reviews_written, rating_sum from {{ ref('int_products__reviews') }}
 
 ),
 
