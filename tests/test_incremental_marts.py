@@ -322,3 +322,26 @@ def test_a_build_failing_midway_converges_next_time(nightly: Environment) -> Non
     an_hour(nightly, 4)
     hourly_build(nightly)
     assert_marts_equal_full_rebuild(nightly)
+
+
+def _drop_intermediate(environment: Environment, table: str) -> None:
+    """Drop an intermediate table in both engines (in Postgres with the marts built on it)."""
+    with psycopg.connect(environment.warehouse_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE staging.{table} CASCADE")
+    with clickhouse_client(environment.clickhouse_url) as client:
+        client.command(f"DROP TABLE staging.{table}")
+
+
+def test_a_missing_incremental_table_makes_the_whole_build_full(nightly: Environment) -> None:
+    """One incremental table gone (a model new in this release, or dropped by hand): the
+    build rebuilds every incremental table in full, not only those that run before the
+    missing one is made again; those after it would find them all and fold the hour with
+    the touched keys of a full build, which are none."""
+    an_hour(nightly, 5)
+    _drop_intermediate(nightly, "int_sales__monthly")
+    assert_ok(dbt_build(nightly, incremental=True))
+    assert_marts_equal_full_rebuild(nightly)
+    # The build after it folds again.
+    an_hour(nightly, 6)
+    hourly_build(nightly)
+    assert_marts_equal_full_rebuild(nightly)
