@@ -67,10 +67,24 @@
 {% macro shopmarts_forget_watermark() -%}
     {%- set folded = intermediate_relation('int_changes__folded') -%}
     {%- if folded is not none and not config.get('replaced_whole', false) -%}
-        {% call statement('forget_watermark') -%}
-            truncate table {{ folded }}
-        {%- endcall %}
+        {{ adapter.dispatch('shopmarts_forget_watermark', 'shopmarts')(folded) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Postgres: a DELETE, committed at once. Each model's transaction holds a share lock on
+    the watermark from reading it (fold_state()); two models' TRUNCATEs, which must wait
+    for every other lock, would wait for each other. -#}
+{% macro default__shopmarts_forget_watermark(folded) -%}
+    {% call statement('forget_watermark') -%}
+        delete from {{ folded }}
+    {%- endcall %}
+    {{ adapter.commit() }}
+{%- endmacro %}
+
+{% macro clickhouse__shopmarts_forget_watermark(folded) -%}
+    {% call statement('forget_watermark') -%}
+        truncate table {{ folded }}
+    {%- endcall %}
 {%- endmacro %}
 
 
