@@ -43,6 +43,6 @@
     ) as touched
     cross join (select newest_order_date from {{ folded }}) as kept
     {%- else %}
-    select max(order_date) as newest_order_date from {{ ref('stg_shop__orders') }}
+    select ({{ every_order }}) as newest_order_date
     {%- endif %}
 {%- endmacro %}

@@ -59,14 +59,14 @@
 
 
 {#- A model about to be computed in full empties the watermark (`int_changes__folded`)
-    first, unless it is the model that keeps its one row anew every build. Every model
-    after it in the same build then finds no watermark and computes in full too, even one
-    that finds every incremental table (one missing before this build has been made by
-    now): folding the change log with the touched keys of a full build, which are none,
-    would miss the batches. A build that finishes writes the watermark again. -#}
+    first. Every model after it in the same build then finds no watermark and computes in
+    full too, even one that finds every incremental table (one missing before this build
+    has been made by now): folding the change log with the touched keys of a full build,
+    which are none, would miss the batches. A build that finishes writes the watermark
+    again. -#}
 {% macro shopmarts_forget_watermark() -%}
     {%- set folded = intermediate_relation('int_changes__folded') -%}
-    {%- if folded is not none and not config.get('replaced_whole', false) -%}
+    {%- if folded is not none -%}
         {{ adapter.dispatch('shopmarts_forget_watermark', 'shopmarts')(folded) }}
     {%- endif -%}
 {%- endmacro %}
