@@ -4,12 +4,12 @@ processes at once."""
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import time
 from datetime import date, datetime
 from decimal import Decimal
 
-import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
@@ -189,27 +189,50 @@ def test_an_error_while_streaming_reaches_the_client(client: Client) -> None:
     assert client.command("SELECT 1") == 1
 
 
-def insert_and_count(port: int, worker: int, batches: int, rows: int) -> int:
-    """One OS process: insert batches, reading its own count back after each."""
-    ch = clickhouse_connect.get_client(host="127.0.0.1", port=port)
-    for batch in range(batches):
-        first = (worker * batches + batch) * rows
-        data = [(worker, first + i) for i in range(rows)]
-        ch.insert("concurrent", data, column_names=["worker", "n"])
-        seen = ch.command(f"SELECT count() FROM concurrent WHERE worker = {worker}")
-        assert seen == (batch + 1) * rows, (worker, batch, seen)
-    final = ch.command(f"SELECT count() FROM concurrent WHERE worker = {worker}")
-    assert isinstance(final, int)
-    return final
+# One OS process: insert batches, reading its own count back after each; prints the last.
+# A fresh interpreter (not a fork of this one, whose threads and signal handlers a fork
+# would inherit: a forked pool once hung here for the whole test timeout).
+INSERT_AND_COUNT = """
+import sys
+import clickhouse_connect
+port, worker, batches, rows = map(int, sys.argv[1:])
+ch = clickhouse_connect.get_client(host="127.0.0.1", port=port)
+for batch in range(batches):
+    first = (worker * batches + batch) * rows
+    data = [(worker, first + i) for i in range(rows)]
+    ch.insert("concurrent", data, column_names=["worker", "n"])
+    seen = ch.command(f"SELECT count() FROM concurrent WHERE worker = {worker}")
+    assert seen == (batch + 1) * rows, (worker, batch, seen)
+print(ch.command(f"SELECT count() FROM concurrent WHERE worker = {worker}"))
+"""
 
 
 def test_two_processes_insert_and_read_at_once(endpoint: Endpoint, client: Client) -> None:
     client.command("DROP TABLE IF EXISTS concurrent")
     client.command("CREATE TABLE concurrent (worker UInt8, n UInt64) ENGINE = MergeTree ORDER BY n")
     batches, rows = 20, 5000
-    # fork: the workers start at once, with nothing to import again (no chDB in this process).
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        counts = pool.starmap(insert_and_count, [(endpoint.port, w, batches, rows) for w in (0, 1)])
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                INSERT_AND_COUNT,
+                str(endpoint.port),
+                str(w),
+                str(batches),
+                str(rows),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in (0, 1)
+    ]
+    counts = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        counts.append(int(out))
     assert counts == [batches * rows, batches * rows]
     assert client.command("SELECT count(), uniqExact(n) FROM concurrent") == [
         str(2 * batches * rows),
