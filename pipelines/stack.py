@@ -282,7 +282,7 @@ def up(engines: tuple[str, ...] = ALL_PARTS, report: Callable[[str], None] | Non
             if _process_alive(pid) and _owner_of(data_dir) == pid:
                 # Alive but not answering: a hung endpoint. Replace it.
                 os.kill(pid, signal.SIGKILL)
-                psutil.Process(pid).wait(10)
+                _wait_until_exited([psutil.Process(pid)], timeout=10)
             port = _choose_port(CLICKHOUSE_PORT_VAR, port, "ClickHouse")
             progress.starting("ClickHouse", f"chDB on 127.0.0.1:{port}")
             pid = _start_clickhouse(data_dir, port, root / "clickhouse.log")
@@ -381,11 +381,31 @@ def _stop_process_tree(pid: int) -> None:
     for member in family:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.terminate()
-    _gone, alive = psutil.wait_procs(family, timeout=20)
+    alive = _wait_until_exited(family, timeout=20)
     for member in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
-    psutil.wait_procs(alive, timeout=5)
+    _wait_until_exited(alive, timeout=5)
+
+
+def _exited(process: psutil.Process) -> bool:
+    """Gone, or a zombie: it has exited, and only its parent's reaping is left (ours are
+    daemons of PID 1, which may reap them seconds later; `psutil.wait_procs` waits for
+    that, about 2 s a process here)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_until_exited(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every one of ``processes`` has exited; returns those still running."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in processes if not _exited(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.02)
+        alive = [p for p in alive if not _exited(p)]
+    return alive
 
 
 def status() -> list[EngineStatus]:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert result.returncode == 0, result.stderr
     yield home
     run_cli(["down"], home)
+
+
+def exited(pid: int) -> bool:
+    """Gone, or a zombie PID 1 has not reaped yet (`down` does not wait for the reaping)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def clickhouse_client(home: Path):  # noqa: ANN201
@@ -114,7 +123,7 @@ def test_data_survives_down_and_up(home: Path) -> None:
     result = run_cli(["down"], home)
     assert result.returncode == 0, result.stderr
     assert "PostgreSQL" in result.stdout and "ClickHouse" in result.stdout
-    assert not psutil.pid_exists(stack_json(home)["clickhouse"]["pid"])
+    assert exited(stack_json(home)["clickhouse"]["pid"])
     result = run_cli(["query", "SELECT 1"], home)
     assert result.returncode == 1 and "down" in result.stderr and "shopmarts up" in result.stderr
 
@@ -134,7 +143,9 @@ def test_sigkilled_endpoint_comes_back_with_every_acknowledged_insert(home: Path
     client.close()
     pid = stack_json(home)["clickhouse"]["pid"]
     os.kill(pid, signal.SIGKILL)
-    psutil.Process(pid).wait(10) if psutil.pid_exists(pid) else None
+    deadline = time.monotonic() + 10
+    while not exited(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
     result = run_cli(["up"], home)
     assert result.returncode == 0, result.stderr
@@ -216,7 +227,7 @@ def test_down_leaves_no_process_behind(tmp_path: Path) -> None:
     pids = [stack_json(tmp_path)["postgres"]["pid"], stack_json(tmp_path)["clickhouse"]["pid"]]
     assert run_cli(["down"], tmp_path).returncode == 0
     for pid in pids:
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert exited(pid)
     leftovers = [
         p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
         if str(tmp_path) in " ".join(p.info["cmdline"] or [])
