@@ -252,8 +252,13 @@ def delete_missing_in_clickhouse(
             log_clickhouse_deletes(
                 client, raw, source, batch, tuple(gone_keys[start : start + _DELETE_BATCH]), cluster
             )
+            # A lightweight update: a patch part marking the rows deleted, where the table
+            # has the block columns (raw_tables.clickhouse_table_ddl); else ClickHouse falls
+            # back to a mutation, which waits for one of chDB's two background workers,
+            # busy merging this load's inserts (about 1 s a table in an hourly).
             client.command(
-                f"DELETE FROM {target} WHERE ({key_list}) IN %(keys)s",
+                f"DELETE FROM {target} WHERE ({key_list}) IN %(keys)s"
+                " SETTINGS lightweight_delete_mode = 'lightweight_update'",
                 parameters={"keys": tuple(gone_keys[start : start + _DELETE_BATCH])},
             )
     finally:

@@ -87,7 +87,12 @@ def clickhouse_table_ddl(
     columns.append(f"{ch_name(CLICKHOUSE_LOADED_AT)} DateTime64(6, 'UTC') DEFAULT now64(6)")
     if source.primary_key:
         order_by = ", ".join(ch_name(name) for name in source.primary_key)
-        engine = f"ReplacingMergeTree({ch_name(CLICKHOUSE_LOADED_AT)}) ORDER BY ({order_by})"
+        # The block columns let an hour's hard deletes be a lightweight update (a patch
+        # part, written like an insert), not a mutation (ingest/extract/deletes.py).
+        engine = (
+            f"ReplacingMergeTree({ch_name(CLICKHOUSE_LOADED_AT)}) ORDER BY ({order_by})"
+            " SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1"
+        )
     else:
         # Without a key nothing can be deduplicated: such tables are always reloaded whole.
         engine = "MergeTree ORDER BY tuple()"
