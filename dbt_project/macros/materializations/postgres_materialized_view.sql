@@ -9,9 +9,12 @@
       allows it. Elsewhere (the `marts_next` shadow has no readers) a plain refresh is
       faster.
 
-    And one to dbt's CREATE: autovacuum is off for the marts. A mart is written once, by
-    its build, and never updated in place (the shadow is built whole, then moved), so a
-    vacuum has nothing to reclaim, and the publish ANALYZEs it. Left on, autovacuum took
+    And two to dbt's CREATE and REFRESH. Every build ANALYZEs the view it wrote: the
+    gates' queries get plans from real statistics, and the statistics move with the view
+    when the publish moves it into `marts` (ALTER ... SET SCHEMA keeps the relation). And
+    autovacuum is off for the marts. A mart is written once, by its build, and never
+    updated in place (the shadow is built whole, then moved), so a vacuum has nothing to
+    reclaim. Left on, autovacuum took
     the new marts' insert-triggered VACUUM while the next refresh's publish needed them:
     its lock requests (lock_timeout 100 ms, under the 1 s deadlock_timeout after which
     PostgreSQL cancels an autovacuum in the way) failed ten times over 12 s at scale 100. -#}
@@ -74,7 +77,8 @@
     refresh materialized view concurrently {{ relation }}
     {%- else %}
     refresh materialized view {{ relation }}
-    {%- endif %}
+    {%- endif %};
+    analyze {{ relation }}
 {% endmacro %}
 
 
@@ -84,7 +88,8 @@
         as {{ sql }};
 
     {% for _index_dict in config.get('indexes', []) -%}
-        {{- get_create_index_sql(relation, _index_dict) -}}{{ ';' if not loop.last else "" }}
-    {%- endfor -%}
+        {{- get_create_index_sql(relation, _index_dict) -}};
+    {%- endfor %}
+    analyze {{ relation }}
 
 {% endmacro %}

@@ -1,4 +1,4 @@
-"""Nightly housekeeping after publish: planner statistics, and the analysts' docs."""
+"""Nightly housekeeping after publish: raw's planner statistics, and the analysts' docs."""
 
 # No `from __future__ import annotations`: Dagster reads the resource annotations.
 import time
@@ -12,10 +12,9 @@ from core.settings import state_dir
 from pipelines.defs.dbt.connection import TARGETS, run_dbt
 from pipelines.defs.environment import ShopmartsEnvironment
 from pipelines.defs.keys import ANALYZED_KEY, DBT_DOCS_KEY, PUBLISHED_MARTS_KEY
-from pipelines.defs.plan import RefreshPlanResource
 from pipelines.runtime.docs_server import docs_url
 
-ANALYZED_SCHEMAS = ("raw", "marts")
+ANALYZED_SCHEMAS = ("raw",)
 
 
 def docs_dir(target: str) -> str:
@@ -23,23 +22,17 @@ def docs_dir(target: str) -> str:
     return str(state_dir() / "docs" / target)
 
 
-def analyze_warehouse(
-    warehouse_url: str,
-    schemas: Sequence[str] = ANALYZED_SCHEMAS,
-    names: Sequence[str] | None = None,
-) -> int:
-    """ANALYZE every table and materialized view of ``schemas`` (only those called one of
-    ``names``, when given); how many."""
+def analyze_warehouse(warehouse_url: str, schemas: Sequence[str] = ANALYZED_SCHEMAS) -> int:
+    """ANALYZE every table and materialized view of ``schemas``; how many."""
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
         relations = conn.execute(
             """
             SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'm')
-              AND (%(names)s::text[] IS NULL OR c.relname = ANY(%(names)s::text[]))
             ORDER BY 1
             """,
-            {"schemas": list(schemas), "names": None if names is None else list(names)},
+            {"schemas": list(schemas)},
         ).fetchall()
         for (relation,) in relations:
             conn.execute(f"ANALYZE {relation}")
@@ -51,23 +44,16 @@ def analyze_warehouse(
     deps=[PUBLISHED_MARTS_KEY],
     group_name="housekeeping",
     kinds={"postgres"},
-    description="ANALYZE of the warehouse's raw tables and published marts, so the planner "
-    "knows tonight's row counts when analysts query. An incremental refresh analyzes only "
-    "the marts it published: raw changed by a few rows, which autovacuum's own ANALYZE "
-    "follows.",
+    description="ANALYZE of the warehouse's raw tables after the nightly's full load, so "
+    "the planner knows tonight's row counts. The marts need none here: each build analyzes "
+    "the view it wrote, and the statistics move with it when it is published. The hourly "
+    "has no such step: its few changed raw rows are autovacuum's to follow.",
 )
 def analyzed_warehouse(
-    context: dg.AssetExecutionContext,
-    shopmarts_environment: ShopmartsEnvironment,
-    refresh_plan: RefreshPlanResource,
+    context: dg.AssetExecutionContext, shopmarts_environment: ShopmartsEnvironment
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    plan = refresh_plan.plan
-    url = shopmarts_environment.environment().warehouse_url
-    if plan.extract_mode == "full":
-        relations = analyze_warehouse(url)
-    else:
-        relations = analyze_warehouse(url, [plan.published_schema], plan.marts)
+    relations = analyze_warehouse(shopmarts_environment.environment().warehouse_url)
     seconds = time.perf_counter() - started
     context.log.info(f"analyzed {relations} relations in {seconds:.2f}s")
     return dg.MaterializeResult(

@@ -94,7 +94,6 @@ class PublishOptions:
     lock_timeout_ms: int = 100  # longest a reader queued behind one attempt can wait
     statement_timeout_ms: int = 30_000
     deadline_seconds: float = 300.0  # give up (nothing published) after this long
-    analyze: bool = True  # ANALYZE the shadow before moving it (statistics move along)
 
 
 @dataclass
@@ -137,10 +136,8 @@ def publish_postgres(
         # The analyst role and its schema grants (idempotent; on a real server without
         # CREATEROLE an existing role still gets its grants).
         ensure_postgres_analyst(conn)
-        if options.analyze:
-            for name, relation in postgres_relations(conn, shadow, marts).items():
-                if relation.kind in ("m", "r", "p"):
-                    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(shadow, name)))
+        # No ANALYZE here: each mart's build analyzed it, and the statistics move with it
+        # (dbt_project/macros/materializations/postgres_materialized_view.sql).
         deadline = time.monotonic() + options.deadline_seconds
         while True:
             report.attempts += 1
