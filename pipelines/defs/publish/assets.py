@@ -51,15 +51,22 @@ def unbuilt_marts(plan: RefreshPlan, rebuilt: Mapping[Engine, list[str]]) -> lis
 
 
 def marts_rebuilt_in_run(
-    context: dg.AssetExecutionContext, engine: str, marts: tuple[str, ...] = MARTS
-) -> list[str]:
-    """The marts of ``engine`` materialized by this very run."""
-    rebuilt = []
-    for mart in marts:
-        event = context.instance.get_latest_materialization_event(mart_key(engine, mart))
-        if event is not None and event.run_id == context.run.run_id:
-            rebuilt.append(mart)
-    return rebuilt
+    context: dg.AssetExecutionContext, marts: tuple[str, ...] = MARTS
+) -> dict[Engine, list[str]]:
+    """{engine: the marts of ``engine`` materialized by this very run}, from one read of
+    the run's materializations."""
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    materialized = {
+        record.event_log_entry.dagster_event.asset_key
+        for record in records
+        if record.event_log_entry.dagster_event is not None
+    }
+    return {
+        engine: [mart for mart in marts if mart_key(engine, mart) in materialized]
+        for engine in ENGINES
+    }
 
 
 def validated_identities(
@@ -136,7 +143,7 @@ def published_marts(
         )
         return dg.Failure(description=f"Nothing published: {reason}", allow_retries=False)
 
-    rebuilt = {engine: marts_rebuilt_in_run(context, engine, plan.marts) for engine in ENGINES}
+    rebuilt = marts_rebuilt_in_run(context, plan.marts)
     if not any(rebuilt.values()):
         # Materialized on its own (from the asset graph): no shadow of this run to publish.
         context.log.info("This run rebuilt none of the plan's marts: nothing to publish.")
