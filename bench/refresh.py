@@ -113,7 +113,7 @@ def _bare_lane(
     if not gate.success:
         raise RuntimeError(gate.describe())
     # What the dbt assets run: build (models and data tests, no unit tests) into the shadow.
-    build = dbt_build_args(SHADOW_SCHEMA)
+    build = dbt_build_args(SHADOW_SCHEMA, incremental_marts=not nightly)
     if not nightly:
         # As the hourly job after a nightly: its marts and every intermediate model (the
         # aggregates fold the hour's change log; int_changes__folded moves the watermark),
@@ -122,11 +122,7 @@ def _bare_lane(
         build += ["--select", " ".join(f"+{mart}" for mart in marts), "intermediate"]
         build += ["--exclude", "path:models/staging", "path:models/intermediate,resource_type:test"]
     run = _timed(
-        seconds,
-        f"dbt_{engine}",
-        lambda: run_dbt(environment, build, targets=[engine], incremental_marts=not nightly)[
-            engine
-        ],
+        seconds, f"dbt_{engine}", lambda: run_dbt(environment, build, targets=[engine])[engine]
     )
     if not run.ok:
         raise RuntimeError(run.output[-3000:])

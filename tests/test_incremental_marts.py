@@ -5,7 +5,7 @@ simulator's updates, cancellations, returns and hard deletes, plus what it does 
 done here by SQL on the shop: a late-arriving order (dated days back), an order line
 moved to another order, an order handed to another customer, an order deleted, a review
 moved to another product, one rated again, one deleted. After each hour: the incremental
-extract, an incremental dbt build (`SHOPMARTS_INCREMENTAL_MARTS`, what the hourly plan sets) into
+extract, an incremental dbt build (`incremental_marts`, what the hourly plan passes) into
 one marts schema, and a full rebuild from the same raw into a sandbox (`schema_prefix`:
 its own staging and intermediate tables too); every mart must hold the same rows in both,
 in each engine (EXCEPT ALL both ways).
@@ -43,9 +43,13 @@ def dbt_build(
     environment: Environment, *, incremental: bool, prefix: str = ""
 ) -> dict[str, DbtRun]:
     variables = {"marts_schema": MARTS_SCHEMA, "as_of_date": AS_OF, "schema_prefix": prefix}
-    return run_dbt(
-        environment, ["run", "--vars", json.dumps(variables)], incremental_marts=incremental
+    if incremental:
+        variables["incremental_marts"] = True  # type: ignore[assignment]
+    runs = run_dbt(
+        environment,
+        ["run", "--vars", json.dumps(variables)],
     )
+    return runs
 
 
 def assert_ok(runs: dict[str, DbtRun]) -> None:

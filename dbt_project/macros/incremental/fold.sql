@@ -14,9 +14,8 @@
     succeeds: a build killed after the facts were replaced still recomputes the
     aggregates of the keys the facts held before.
 
-    A build is incremental only when asked (environment variable
-    `SHOPMARTS_INCREMENTAL_MARTS=true`, which the hourly plan sets: not a dbt var, whose
-    every change makes dbt parse the whole project again), for the canonical profile (the change log names the canonical tables'
+    A build is incremental only when asked (var `incremental_marts`, which the hourly
+    plan sets), for the canonical profile (the change log names the canonical tables'
     keys), when every incremental relation exists as a table and when no batch since the
     watermark was a full load of a table the facts read. Otherwise it is a full rebuild
     from raw in place (rows replaced, relations kept: the published materialized views
@@ -66,8 +65,7 @@
     {%- if batches is none -%}
         {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
     {%- endif -%}
-    {%- set asked = env_var('SHOPMARTS_INCREMENTAL_MARTS', 'false') | lower == 'true' -%}
-    {%- set incremental = asked and source_profile() == 'canonical' -%}
+    {%- set incremental = var('incremental_marts', false) and source_profile() == 'canonical' -%}
     {%- if incremental -%}
         {%- set missing = [] -%}
         {%- for name in incremental_relation_names() -%}

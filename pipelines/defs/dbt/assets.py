@@ -28,7 +28,6 @@ from core.vocabulary import ENGINES, PARITY_CHECK_NAME
 from ingest.profiles import DEFAULT_PROFILE
 from pipelines.defs.dbt.connection import (
     DBT_PROJECT_DIR,
-    INCREMENTAL_MARTS_VAR,
     TARGETS,
     dbt_environment,
     dbt_executable,
@@ -114,15 +113,19 @@ class DbtBuildConfig(dg.Config):
     )
 
 
-def dbt_build_args(marts_schema: str, as_of_date: str = "") -> list[str]:
+def dbt_build_args(
+    marts_schema: str, as_of_date: str = "", incremental_marts: bool = False
+) -> list[str]:
     """`dbt build` of the marts into ``marts_schema`` (a refresh: its plan's shadow), with
     the run's vars. Unit tests are left to the test suite (CI): a refresh runs the models
-    and their data tests only. The same vars for the nightly and the hourly, so neither
-    makes dbt parse the project again; whether the aggregates fold the change log in is
-    :data:`INCREMENTAL_MARTS_VAR`."""
+    and their data tests only. ``incremental_marts``: the intermediate aggregates fold the
+    change log in (the hourly plan); else they are rebuilt from raw
+    (`dbt_project/macros/incremental/fold.sql`)."""
     variables: dict[str, str | bool] = {"marts_schema": marts_schema}
     if as_of_date:
         variables["as_of_date"] = as_of_date
+    if incremental_marts:
+        variables["incremental_marts"] = True
     # --partial-parse: the project turns partial parsing off for hand runs (dbt_project.yml
     # says why); a refresh re-parses only when the project changed (see `seed_parse_state`).
     return [
@@ -238,7 +241,7 @@ def _build(
     runs_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = seed_parse_state(runs_dir)
     engines = environment.environment()
-    args = dbt_build_args(plan.shadow_schema, config.as_of_date)
+    args = dbt_build_args(plan.shadow_schema, config.as_of_date, plan.incremental_marts)
     # An incremental build leaves the staging views alone when the last full build made
     # them from this very project on this server and they all exist (staging_state.py).
     stamp = staging_stamp(fingerprint, target, engines)
@@ -253,10 +256,7 @@ def _build(
         forget_staging_built(runs_dir)
     # dagster-dbt hands os.environ to dbt (and to its own adapter handle), so the
     # connection variables stay set while the invocation streams its events.
-    incremental = "true" if plan.incremental_marts else "false"
-    with dbt_environment(
-        engines, DBT_TARGET_PATH=str(runs_dir), **{INCREMENTAL_MARTS_VAR: incremental}
-    ):
+    with dbt_environment(engines, DBT_TARGET_PATH=str(runs_dir)):
         invocation = dbt.cli(args, context=context)
         # Not `.fetch_row_counts()`: dagster-dbt then hands the events through a thread
         # pool whose reader polls `Future.done()` in a loop without sleeping, holding the

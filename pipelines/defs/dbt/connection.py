@@ -27,11 +27,6 @@ from core.vocabulary import ENGINES
 DBT_PROJECT_DIR: Path = PROJECT_ROOT / "dbt_project"
 TARGETS: tuple[str, ...] = ENGINES  # one dbt target per engine, named after it
 TARGET_DIR_VAR = "SHOPMARTS_DBT_TARGET_DIR"
-# "true": the intermediate aggregates fold the change log in (the hourly plan); else they
-# are rebuilt from raw (dbt_project/macros/incremental/fold.sql). An environment variable,
-# not a dbt var: dbt parses the whole project again whenever its vars change, which a
-# nightly and the hourly after it would then pay, each (4-5 s a target).
-INCREMENTAL_MARTS_VAR = "SHOPMARTS_INCREMENTAL_MARTS"
 
 
 def dbt_target_root() -> Path:
@@ -139,7 +134,6 @@ def run_dbt(
     *,
     targets: Sequence[str] = TARGETS,
     artifacts_dir: Path | None = None,
-    incremental_marts: bool = False,
 ) -> dict[str, DbtRun]:
     """Run ``dbt <args>`` against each of ``targets`` at the same time; wait for all.
 
@@ -147,16 +141,10 @@ def run_dbt(
     :func:`dbt_target_root`/`adhoc`/`<target>`), so the two manifests never overwrite each
     other, nor the pipeline's own (`<root>/<target>`, `assets.dbt_project`): a run with
     other vars (a sandbox's `schema_prefix`) would leave there a manifest naming other
-    schemas, which the pipeline would then take as fresh. ``incremental_marts``: a build
-    folds the change log in, as the hourly's does (:data:`INCREMENTAL_MARTS_VAR`).
+    schemas, which the pipeline would then take as fresh.
     """
     root = artifacts_dir or dbt_target_root() / "adhoc"
-    env = {
-        **os.environ,
-        **dbt_env(environment),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        INCREMENTAL_MARTS_VAR: "true" if incremental_marts else "false",
-    }
+    env = {**os.environ, **dbt_env(environment), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     started: dict[str, tuple[subprocess.Popen[str], Path, float]] = {}
     for target in targets:
         target_path = (root / target).resolve()
