@@ -112,6 +112,8 @@ def test_query_error_is_one_line(home: Path) -> None:
 
 
 def test_data_survives_down_and_up(home: Path) -> None:
+    """`down` stops every part and leaves no process behind; the next `up` starts each
+    part afresh, saying so, and the data is still there."""
     with psycopg.connect(postgres_url(home, "warehouse"), autocommit=True) as conn:
         conn.execute("CREATE TABLE survives (id int)")
         conn.execute("INSERT INTO survives SELECT generate_series(1, 1000)")
@@ -120,14 +122,27 @@ def test_data_survives_down_and_up(home: Path) -> None:
     client.command("INSERT INTO survives SELECT number FROM numbers(1000)")
     client.close()
 
+    pids = [stack_json(home)[part]["pid"] for part in ("postgres", "clickhouse", "forkserver")]
     result = run_cli(["down"], home)
     assert result.returncode == 0, result.stderr
     assert "PostgreSQL" in result.stdout and "ClickHouse" in result.stdout
-    assert exited(stack_json(home)["clickhouse"]["pid"])
+    assert all(exited(pid) for pid in pids)
+    leftovers = [
+        p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
+        if str(home) in " ".join(p.info["cmdline"] or []) and not exited(p.info["pid"])
+    ]  # fmt: skip
+    assert leftovers == []
     result = run_cli(["query", "SELECT 1"], home)
     assert result.returncode == 1 and "down" in result.stderr and "shopmarts up" in result.stderr
 
-    assert run_cli(["up"], home).returncode == 0
+    result = run_cli(["up"], home)
+    assert result.returncode == 0, result.stderr
+    # A fresh start reports each part before waiting for it, then how long it took.
+    lines = result.stdout.splitlines()
+    for part in ("PostgreSQL", "ClickHouse", "Dagster code server", "Dagster daemon"):
+        starting = next(i for i, line in enumerate(lines) if line.startswith(f"{part}  "))
+        assert "starting (" in lines[starting], lines
+        assert lines[starting + 1].startswith(part) and " up in " in lines[starting + 1], lines
     with psycopg.connect(postgres_url(home, "warehouse")) as conn:
         assert conn.execute("SELECT count(*) FROM survives").fetchone() == (1000,)
     client = clickhouse_client(home)
@@ -213,26 +228,6 @@ def test_dbt_runs_as_a_fork_of_the_fork_server(home: Path) -> None:
     assert ": dbt --help" in log and ": dbt debug --project-dir" in log  # both were forks
     alone = dbt(home / "no-server.sock", "--help")
     assert alone.returncode == 0 and "Usage: dbt" in alone.stdout
-
-
-def test_down_leaves_no_process_behind(tmp_path: Path) -> None:
-    result = run_cli(["up"], tmp_path)
-    assert result.returncode == 0, result.stderr
-    # A fresh start reports each part before waiting for it, then how long it took.
-    lines = result.stdout.splitlines()
-    for part in ("PostgreSQL", "ClickHouse", "Dagster code server", "Dagster daemon"):
-        starting = next(i for i, line in enumerate(lines) if line.startswith(f"{part}  "))
-        assert "starting (" in lines[starting], lines
-        assert lines[starting + 1].startswith(part) and " up in " in lines[starting + 1], lines
-    pids = [stack_json(tmp_path)["postgres"]["pid"], stack_json(tmp_path)["clickhouse"]["pid"]]
-    assert run_cli(["down"], tmp_path).returncode == 0
-    for pid in pids:
-        assert exited(pid)
-    leftovers = [
-        p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
-        if str(tmp_path) in " ".join(p.info["cmdline"] or [])
-    ]  # fmt: skip
-    assert leftovers == []
 
 
 def test_dagster_and_shopmarts_run_as_forks_of_the_fork_server(home: Path) -> None:
