@@ -85,6 +85,12 @@ def extract_loads(
     return run.execute(targets, engines)
 
 
+def _unlock(warehouse: psycopg.Connection) -> None:
+    # A broken connection has no lock left to release; its error must not hide the run's.
+    with contextlib.suppress(psycopg.Error):
+        warehouse.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_LOCK_KEY,))
+
+
 def _close_when_made(client: Future[ClickHouseClient]) -> None:
     """Close the client once made (its connecting failed: nothing to close)."""
     with contextlib.suppress(Exception):
@@ -132,6 +138,10 @@ class _ExtractRun:
             ).fetchone()
             if not (locked and locked[0]):
                 raise ShopmartsError("another extract is running against this warehouse")
+            # Released before the connection closes: a close returns before the server's
+            # backend has exited and let go of its locks, and an extract started right
+            # after this one could still find the lock taken.
+            stack.callback(_unlock, warehouse)
             shop = stack.enter_context(connect_shop(self.environment.shop_url))
             shop_counters = read_counters(shop)  # before the snapshot: see probe
             snapshot = take_snapshot(shop)
