@@ -388,23 +388,17 @@ def _stop_process_tree(pid: int) -> None:
     _wait_until_exited(alive, timeout=5)
 
 
-def _exited(process: psutil.Process) -> bool:
-    """Gone, or a zombie: it has exited, and only its parent's reaping is left (ours are
-    daemons of PID 1, which may reap them seconds later; `psutil.wait_procs` waits for
-    that, about 2 s a process here)."""
-    try:
-        return process.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
 def _wait_until_exited(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Wait until every one of ``processes`` has exited; returns those still running."""
+    """Wait until every one of ``processes`` has exited; returns those still running.
+
+    A zombie has exited (:func:`_process_alive`): only its parent's reaping is left, and
+    ours are daemons of PID 1, which may reap them seconds later (`psutil.wait_procs`
+    waits for that: about 2 s a process here)."""
     deadline = time.monotonic() + timeout
-    alive = [p for p in processes if not _exited(p)]
+    alive = [p for p in processes if _process_alive(p.pid)]
     while alive and time.monotonic() < deadline:
         time.sleep(0.02)
-        alive = [p for p in alive if not _exited(p)]
+        alive = [p for p in alive if _process_alive(p.pid)]
     return alive
 
 
