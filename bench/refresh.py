@@ -113,7 +113,7 @@ def _bare_lane(
     if not gate.success:
         raise RuntimeError(gate.describe())
     # What the dbt assets run: build (models and data tests, no unit tests) into the shadow.
-    build = dbt_build_args(SHADOW_SCHEMA, incremental_marts=not nightly)
+    build = dbt_build_args(SHADOW_SCHEMA)
     if not nightly:
         # As the hourly job after a nightly: its marts and every intermediate model (the
         # aggregates fold the hour's change log; int_changes__folded moves the watermark),

@@ -5,10 +5,10 @@ simulator's updates, cancellations, returns and hard deletes, plus what it does 
 done here by SQL on the shop: a late-arriving order (dated days back), an order line
 moved to another order, an order handed to another customer, an order deleted, a review
 moved to another product, one rated again, one deleted. After each hour: the incremental
-extract, an incremental dbt build (`incremental_marts`, what the hourly plan passes) into
-one marts schema, and a full rebuild from the same raw into a sandbox (`schema_prefix`:
-its own staging and intermediate tables too); every mart must hold the same rows in both,
-in each engine (EXCEPT ALL both ways).
+extract, the dbt build the hourly runs (the same vars as the nightly's: the change log says
+what to fold) into one marts schema, and a full rebuild from the same raw into a sandbox
+(`schema_prefix`: its own staging and intermediate tables too; `full_rebuild`); every mart
+must hold the same rows in both, in each engine (EXCEPT ALL both ways).
 
 Then a build that fails in the middle, by a real failing statement: a CHECK constraint on
 the daily aggregate refuses the hour's rows after the facts and the customer summary were
@@ -39,17 +39,13 @@ FULL_PREFIX = "incr_full_"  # the full rebuild's sandbox: incr_full_staging, inc
 AS_OF = "2030-01-01"  # the same as-of date for both builds (recency figures)
 
 
-def dbt_build(
-    environment: Environment, *, incremental: bool, prefix: str = ""
-) -> dict[str, DbtRun]:
-    variables = {"marts_schema": MARTS_SCHEMA, "as_of_date": AS_OF, "schema_prefix": prefix}
-    if incremental:
-        variables["incremental_marts"] = True  # type: ignore[assignment]
-    runs = run_dbt(
-        environment,
-        ["run", "--vars", json.dumps(variables)],
-    )
-    return runs
+def dbt_build(environment: Environment, *, full_rebuild: bool = False) -> dict[str, DbtRun]:
+    """The refresh's build (the change log decides what it folds), or with ``full_rebuild``
+    the reference: every model rebuilt from raw in the sandbox."""
+    variables: dict[str, str | bool] = {"marts_schema": MARTS_SCHEMA, "as_of_date": AS_OF}
+    if full_rebuild:
+        variables |= {"schema_prefix": FULL_PREFIX, "full_rebuild": True}
+    return run_dbt(environment, ["run", "--vars", json.dumps(variables)])
 
 
 def assert_ok(runs: dict[str, DbtRun]) -> None:
@@ -108,7 +104,7 @@ def newest_order_dates(environment: Environment) -> dict[str, tuple[str, str]]:
 
 
 def assert_marts_equal_full_rebuild(environment: Environment) -> None:
-    assert_ok(dbt_build(environment, incremental=False, prefix=FULL_PREFIX))
+    assert_ok(dbt_build(environment, full_rebuild=True))
     differing = {mart: differing_rows(environment, mart) for mart in MARTS}
     assert all(n == 0 for counts in differing.values() for n in counts.values()), differing
     # The as-of date is a var here (both builds measure from the same day); the newest
@@ -223,7 +219,7 @@ def nightly(environment: Environment) -> Iterator[Environment]:
     """A fresh shop, its full extract and a full build (the nightly's), once."""
     generate_shop(environment.shop_url, scale=SCALE, seed=SEED, replace=True, progress=False)
     extract(environment, "full")
-    assert_ok(dbt_build(environment, incremental=True))  # nothing folded yet: a full build
+    assert_ok(dbt_build(environment))  # nothing folded yet: a full build
     yield environment
 
 
@@ -240,7 +236,7 @@ def an_hour(environment: Environment, hour: int, *, newest_day_deleted: bool = F
 
 def hourly_build(environment: Environment) -> None:
     """The hourly's dbt build; it must have folded the change log, not rebuilt."""
-    runs = dbt_build(environment, incremental=True)
+    runs = dbt_build(environment)
     assert_ok(runs)
     pending = pending_touched_rows(environment)
     assert all(pending.values()), pending
@@ -310,7 +306,7 @@ def test_a_build_failing_midway_converges_next_time(nightly: Environment) -> Non
     an_hour(nightly, 3)
     _refuse_daily_rows(nightly, True)
     try:
-        runs = dbt_build(nightly, incremental=True)
+        runs = dbt_build(nightly)
     finally:
         _refuse_daily_rows(nightly, False)
     for target, run in runs.items():
@@ -341,8 +337,22 @@ def test_a_missing_incremental_table_makes_the_whole_build_full(nightly: Environ
     the touched keys of a full build, which are none."""
     an_hour(nightly, 5)
     _drop_intermediate(nightly, "int_sales__monthly")
-    assert_ok(dbt_build(nightly, incremental=True))
+    assert_ok(dbt_build(nightly))
     assert_marts_equal_full_rebuild(nightly)
     # The build after it folds the change log again (it leaves touched keys pending).
     an_hour(nightly, 6)
     hourly_build(nightly)
+
+
+def test_the_build_after_a_full_extract_rebuilds_from_raw(nightly: Environment) -> None:
+    """The nightly's reconciliation needs no var: its full extract logs a full load of
+    every table, and the build after it (the same command as the hourly's) rebuilds the
+    aggregates from raw, folding nothing."""
+    an_hour(nightly, 7)
+    hourly_build(nightly)  # keys pending: a full rebuild would leave none
+    extract(nightly, "full")
+    runs = dbt_build(nightly)
+    assert_ok(runs)
+    for target, run in runs.items():
+        assert "incremental marts: a full load since batch" in run.output, target
+    assert pending_touched_rows(nightly) == {"postgres": 0, "clickhouse": 0}

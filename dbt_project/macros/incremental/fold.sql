@@ -14,12 +14,16 @@
     succeeds: a build killed after the facts were replaced still recomputes the
     aggregates of the keys the facts held before.
 
-    A build is incremental only when asked (var `incremental_marts`, which the hourly
-    plan sets), for the canonical profile (the change log names the canonical tables'
-    keys), when every incremental relation exists as a table and when no batch since the
-    watermark was a full load of a table the facts read. Otherwise it is a full rebuild
-    from raw in place (rows replaced, relations kept: the published materialized views
-    depend on them), which is what the nightly does: the reconciliation. -#}
+    A build is incremental for the canonical profile (the change log names the canonical
+    tables' keys), when every incremental relation exists as a table and when no batch
+    since the watermark was a full load of a table the facts read, unless the var
+    `full_rebuild` is true. Otherwise it is a full rebuild from raw in place (rows
+    replaced, relations kept: the published materialized views depend on them). The
+    nightly's full extract logs a full load of every table, so its build is such a full
+    rebuild, the reconciliation; the hourly's incremental extract logs the keys it
+    changed, which its build folds in. No var tells the two apart: dbt parses the whole
+    project again whenever its vars change (4-5 s a target), which the nightly and the
+    hourly after it would each pay. -#}
 
 {#- The intermediate tables the fold keeps, in build order. -#}
 {% macro incremental_relation_names() -%}
@@ -65,7 +69,7 @@
     {%- if batches is none -%}
         {{ return({'incremental': false, 'from_batch': 0, 'to_batch': 0}) }}
     {%- endif -%}
-    {%- set incremental = var('incremental_marts', false) and source_profile() == 'canonical' -%}
+    {%- set incremental = not var('full_rebuild', false) and source_profile() == 'canonical' -%}
     {%- if incremental -%}
         {%- set missing = [] -%}
         {%- for name in incremental_relation_names() -%}

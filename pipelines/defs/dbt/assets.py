@@ -113,19 +113,15 @@ class DbtBuildConfig(dg.Config):
     )
 
 
-def dbt_build_args(
-    marts_schema: str, as_of_date: str = "", incremental_marts: bool = False
-) -> list[str]:
+def dbt_build_args(marts_schema: str, as_of_date: str = "") -> list[str]:
     """`dbt build` of the marts into ``marts_schema`` (a refresh: its plan's shadow), with
     the run's vars. Unit tests are left to the test suite (CI): a refresh runs the models
-    and their data tests only. ``incremental_marts``: the intermediate aggregates fold the
-    change log in (the hourly plan); else they are rebuilt from raw
-    (`dbt_project/macros/incremental/fold.sql`)."""
-    variables: dict[str, str | bool] = {"marts_schema": marts_schema}
+    and their data tests only. The same for the nightly and the hourly: whether the
+    intermediate aggregates fold the change log in, dbt reads from the log
+    (:attr:`RefreshPlan.incremental_marts`)."""
+    variables: dict[str, str] = {"marts_schema": marts_schema}
     if as_of_date:
         variables["as_of_date"] = as_of_date
-    if incremental_marts:
-        variables["incremental_marts"] = True
     # --partial-parse: the project turns partial parsing off for hand runs (dbt_project.yml
     # says why); a refresh re-parses only when the project changed (see `seed_parse_state`).
     return [
@@ -241,7 +237,7 @@ def _build(
     runs_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = seed_parse_state(runs_dir)
     engines = environment.environment()
-    args = dbt_build_args(plan.shadow_schema, config.as_of_date, plan.incremental_marts)
+    args = dbt_build_args(plan.shadow_schema, config.as_of_date)
     # An incremental build leaves the staging views alone when the last full build made
     # them from this very project on this server and they all exist (staging_state.py).
     stamp = staging_stamp(fingerprint, target, engines)
