@@ -293,6 +293,10 @@ def test_build_again_after_the_shop_lived_two_hours(
     extract(environment, mode="incremental")
     assert scalar(warehouse, "select count(*) from raw.orders") > orders_before
     assert_ok(run_dbt(environment, BUILD, artifacts_dir=artifacts))
+    # The project is the one the last build on this folder parsed: dbt reused its parse.
+    for target in TARGETS:
+        newest = (artifacts / target / "dbt.log").read_text().split("Running with dbt=")[-1]
+        assert "no changes found, skipping parsing" in newest, target
     report = check_parity(environment)
     assert report.passed, report.summary()
     raw_revenue = scalar(

@@ -30,7 +30,7 @@ from core.vocabulary import MARTS
 from ingest.extract.run import extract
 from ingest.shop.generate import generate_shop
 from ingest.shop.simulate import simulate_shop
-from pipelines.defs.dbt.connection import DbtRun, run_dbt
+from pipelines.defs.dbt.connection import DbtRun, dbt_target_root, run_dbt
 
 SCALE = 0.02
 SEED = 20261205
@@ -45,7 +45,9 @@ def dbt_build(environment: Environment, *, full_rebuild: bool = False) -> dict[s
     variables: dict[str, str | bool] = {"marts_schema": MARTS_SCHEMA, "as_of_date": AS_OF}
     if full_rebuild:
         variables |= {"schema_prefix": FULL_PREFIX, "full_rebuild": True}
-    return run_dbt(environment, ["run", "--vars", json.dumps(variables)])
+    # A folder per kind of build: each reuses its last parse (other vars: a full parse).
+    artifacts = dbt_target_root() / ("incr-full" if full_rebuild else "incr-hourly")
+    return run_dbt(environment, ["run", "--vars", json.dumps(variables)], artifacts_dir=artifacts)
 
 
 def assert_ok(runs: dict[str, DbtRun]) -> None:

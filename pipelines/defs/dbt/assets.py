@@ -8,7 +8,6 @@ asset check proving the two engines' marts identical.
 # No `from __future__ import annotations`: Dagster reads the config and resource
 # annotations at definition time.
 import functools
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -28,10 +27,13 @@ from core.vocabulary import ENGINES, PARITY_CHECK_NAME
 from ingest.profiles import DEFAULT_PROFILE
 from pipelines.defs.dbt.connection import (
     DBT_PROJECT_DIR,
+    PARSE_FINGERPRINT_FILE,
+    PARTIAL_PARSE_FILE,
     TARGETS,
     dbt_environment,
     dbt_executable,
     dbt_target_root,
+    seed_parse_state,
 )
 from pipelines.defs.dbt.staging_state import (
     STAGING_EXCLUSION,
@@ -161,40 +163,6 @@ class ShopmartsDbtCliResource(DbtCliResource):
 
 # Run folders (artifacts and logs of one dbt invocation) kept per target; older ones go.
 KEPT_DBT_RUNS = 10
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-PARSE_FINGERPRINT_FILE = "partial_parse.fingerprint"
-# What dbt writes into the project folder: not part of what it parses.
-_NOT_PARSED = {"target", "logs", "dbt_packages", "__pycache__"}
-
-
-def project_fingerprint() -> str:
-    """Every file dbt parses (path, size, modification time), the source profile and the
-    dbt version: equal fingerprints mean a parse would read exactly the same project."""
-    digest = hashlib.sha256()
-    digest.update(f"{source_profile_name()}|{importlib.metadata.version('dbt-core')}".encode())
-    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
-        relative = path.relative_to(DBT_PROJECT_DIR)
-        if relative.parts[0] in _NOT_PARSED or not path.is_file():
-            continue
-        stat = path.stat()
-        digest.update(f"|{relative}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()
-
-
-def seed_parse_state(runs_dir: Path) -> str:
-    """Keep the last refresh's parse state only if the project is the one it parsed.
-
-    dbt-core 1.11's partial parsing mishandles same-named models of which one is enabled
-    (each source profile's staging, `dbt_project/README.md`): when a disabled one changes, the
-    enabled one drops out of the manifest. So partial parsing is used only when nothing
-    changed since the last parse; any change to the project means one full parse.
-    """
-    seed = runs_dir / PARTIAL_PARSE_FILE
-    kept = runs_dir / PARSE_FINGERPRINT_FILE
-    fingerprint = project_fingerprint()
-    if seed.exists() and (not kept.exists() or kept.read_text() != fingerprint):
-        seed.unlink(missing_ok=True)
-    return fingerprint
 
 
 def dbt_runs_dir(target: str) -> Path:

@@ -9,6 +9,8 @@ runs the dbt CLI with them outside Dagster (tests, benchmarks).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -21,12 +23,49 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from core.settings import PROJECT_ROOT, Environment
+from core.settings import PROJECT_ROOT, Environment, source_profile_name
 from core.vocabulary import ENGINES
 
 DBT_PROJECT_DIR: Path = PROJECT_ROOT / "dbt_project"
 TARGETS: tuple[str, ...] = ENGINES  # one dbt target per engine, named after it
 TARGET_DIR_VAR = "SHOPMARTS_DBT_TARGET_DIR"
+
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+PARSE_FINGERPRINT_FILE = "partial_parse.fingerprint"
+# What dbt writes into the project folder: not part of what it parses.
+_NOT_PARSED = {"target", "logs", "dbt_packages", "__pycache__"}
+
+
+def project_fingerprint() -> str:
+    """Every file dbt parses (path, size, modification time), the source profile and the
+    dbt version: equal fingerprints mean a parse would read exactly the same project."""
+    digest = hashlib.sha256()
+    digest.update(f"{source_profile_name()}|{importlib.metadata.version('dbt-core')}".encode())
+    for path in sorted(DBT_PROJECT_DIR.rglob("*")):
+        relative = path.relative_to(DBT_PROJECT_DIR)
+        if relative.parts[0] in _NOT_PARSED or not path.is_file():
+            continue
+        stat = path.stat()
+        digest.update(f"|{relative}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def seed_parse_state(runs_dir: Path) -> str:
+    """Keep the parse state in ``runs_dir`` (the last refresh's, or the last :func:`run_dbt`'s
+    on that folder) only if the project is the one it parsed.
+
+    dbt-core 1.11's partial parsing mishandles same-named models of which one is enabled
+    (each source profile's staging, `dbt_project/README.md`): when a disabled one changes, the
+    enabled one drops out of the manifest. So partial parsing is used only when nothing
+    changed since the last parse; any change to the project means one full parse.
+    """
+    seed = runs_dir / PARTIAL_PARSE_FILE
+    kept = runs_dir / PARSE_FINGERPRINT_FILE
+    fingerprint = project_fingerprint()
+    if seed.exists() and (not kept.exists() or kept.read_text() != fingerprint):
+        seed.unlink(missing_ok=True)
+    return fingerprint
 
 
 def dbt_target_root() -> Path:
@@ -141,16 +180,24 @@ def run_dbt(
     :func:`dbt_target_root`/`adhoc`/`<target>`), so the two manifests never overwrite each
     other, nor the pipeline's own (`<root>/<target>`, `assets.dbt_project`): a run with
     other vars (a sandbox's `schema_prefix`) would leave there a manifest naming other
-    schemas, which the pipeline would then take as fresh.
+    schemas, which the pipeline would then take as fresh. dbt reuses the last parse made
+    on the folder while the project and the vars are the ones it parsed.
     """
     root = artifacts_dir or dbt_target_root() / "adhoc"
     env = {**os.environ, **dbt_env(environment), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    # dbt parses only what changed since the last run on the folder, if the project is the
+    # one that run parsed (:func:`seed_parse_state`); a change of vars is a full parse.
+    parse = [] if {"--partial-parse", "--no-partial-parse"} & set(args) else ["--partial-parse"]
     started: dict[str, tuple[subprocess.Popen[str], Path, float]] = {}
+    fingerprints: dict[str, str] = {}
     for target in targets:
         target_path = (root / target).resolve()
+        target_path.mkdir(parents=True, exist_ok=True)
+        fingerprints[target] = seed_parse_state(target_path)
         command = [
             dbt_executable(),
             *args,
+            *parse,
             "--project-dir", str(DBT_PROJECT_DIR),
             "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target", target,
@@ -169,6 +216,8 @@ def run_dbt(
     runs = {}
     for target, (process, target_path, began) in started.items():
         output, _ = process.communicate()
+        if (target_path / PARTIAL_PARSE_FILE).exists():
+            (target_path / PARSE_FINGERPRINT_FILE).write_text(fingerprints[target])
         runs[target] = DbtRun(
             target=target,
             args=tuple(args),
