@@ -1,5 +1,6 @@
-"""A refresh's dbt build re-parses the project fully when it changed since the last parse,
-and partially (from the kept parse state) only when nothing changed: dbt-core 1.11's partial
+"""A refresh's dbt build (and `run_dbt`, on its folder) re-parses the project fully when it
+changed since the last parse, and partially (from the kept parse state) only when nothing
+changed: dbt-core 1.11's partial
 parsing drops an enabled model when a disabled one of the same name changes (each source
 profile's staging), so its state is never trusted across a change."""
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.defs.dbt import assets
+from pipelines.defs.dbt import assets, connection
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.fast
@@ -22,16 +23,16 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(
         DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
     )
-    monkeypatch.setattr(assets, "DBT_PROJECT_DIR", copy)
+    monkeypatch.setattr(connection, "DBT_PROJECT_DIR", copy)
     return copy
 
 
 def _refresh(runs_dir: Path) -> str:
     """What a refresh does around its build: seed, build (a parse state appears), keep."""
-    fingerprint = assets.seed_parse_state(runs_dir)
+    fingerprint = connection.seed_parse_state(runs_dir)
     finished = runs_dir / "run-1"
     finished.mkdir(exist_ok=True)
-    (finished / assets.PARTIAL_PARSE_FILE).write_bytes(b"parse state")
+    (finished / connection.PARTIAL_PARSE_FILE).write_bytes(b"parse state")
     assets.keep_parse_state(runs_dir, finished, fingerprint)
     return fingerprint
 
@@ -42,8 +43,8 @@ def test_the_parse_state_is_kept_while_the_project_is_unchanged(
     runs_dir = tmp_path / "runs"
     runs_dir.mkdir()
     _refresh(runs_dir)
-    assets.seed_parse_state(runs_dir)
-    assert (runs_dir / assets.PARTIAL_PARSE_FILE).exists()
+    connection.seed_parse_state(runs_dir)
+    assert (runs_dir / connection.PARTIAL_PARSE_FILE).exists()
 
 
 def test_a_changed_or_new_model_of_a_disabled_profile_forces_a_full_parse(
@@ -54,14 +55,14 @@ def test_a_changed_or_new_model_of_a_disabled_profile_forces_a_full_parse(
     before = _refresh(runs_dir)
     model = next((project / "models" / "staging" / "solemate").glob("stg_shop__orders.sql"))
     model.write_text(model.read_text() + "\n-- edited\n")
-    after = assets.seed_parse_state(runs_dir)
+    after = connection.seed_parse_state(runs_dir)
     assert after != before
-    assert not (runs_dir / assets.PARTIAL_PARSE_FILE).exists()
+    assert not (runs_dir / connection.PARTIAL_PARSE_FILE).exists()
 
     _refresh(runs_dir)
     (project / "models" / "staging" / "minimal" / "stg_shop__extra.sql").write_text("select 1")
-    assets.seed_parse_state(runs_dir)
-    assert not (runs_dir / assets.PARTIAL_PARSE_FILE).exists()
+    connection.seed_parse_state(runs_dir)
+    assert not (runs_dir / connection.PARTIAL_PARSE_FILE).exists()
 
 
 def test_another_source_profile_forces_a_full_parse(
@@ -71,8 +72,8 @@ def test_another_source_profile_forces_a_full_parse(
     runs_dir.mkdir()
     _refresh(runs_dir)
     monkeypatch.setenv("SHOPMARTS_SOURCE_PROFILE", "solemate")
-    assets.seed_parse_state(runs_dir)
-    assert not (runs_dir / assets.PARTIAL_PARSE_FILE).exists()
+    connection.seed_parse_state(runs_dir)
+    assert not (runs_dir / connection.PARTIAL_PARSE_FILE).exists()
 
 
 def test_the_build_asks_for_partial_parsing_the_project_turns_off_for_hand_runs() -> None:

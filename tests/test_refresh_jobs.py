@@ -248,7 +248,8 @@ def test_staging_is_rebuilt_when_a_view_is_missing_or_the_project_changed(
 ) -> None:
     """An incremental build leaves staging out only while the stamp of the last full
     build matches and every staging view exists."""
-    from pipelines.defs.dbt.assets import dbt_runs_dir, project_fingerprint
+    from pipelines.defs.dbt.assets import dbt_runs_dir
+    from pipelines.defs.dbt.connection import project_fingerprint
     from pipelines.defs.dbt.staging_state import STAMP_FILE, staging_stamp, why_build_staging
 
     environment = refreshed["environment"]
