@@ -29,8 +29,7 @@ from core.vocabulary import ENGINES
 DBT_PROJECT_DIR: Path = PROJECT_ROOT / "dbt_project"
 TARGETS: tuple[str, ...] = ENGINES  # one dbt target per engine, named after it
 TARGET_DIR_VAR = "SHOPMARTS_DBT_TARGET_DIR"
-
-
+# A folder's saved parse state, and the fingerprint of the project it parsed.
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 PARSE_FINGERPRINT_FILE = "partial_parse.fingerprint"
 # What dbt writes into the project folder: not part of what it parses.
