@@ -8,7 +8,6 @@ import logging
 import sys
 from pathlib import Path
 
-from clickhouse_endpoint.engine import DEFAULT_MAX_MEMORY
 from clickhouse_endpoint.server import serve
 
 
@@ -21,12 +20,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="chDB data folder to own")
     parser.add_argument("--port", type=int, required=True, help="HTTP port")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    parser.add_argument(
-        "--max-memory-mib",
-        type=int,
-        default=DEFAULT_MAX_MEMORY >> 20,
-        help="memory the engine may hold at once, MiB (default %(default)s)",
-    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -34,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(message)s",
     )
-    serve(args.data_dir, args.port, args.host, args.max_memory_mib << 20)
+    serve(args.data_dir, args.port, args.host)
 
 
 if __name__ == "__main__":

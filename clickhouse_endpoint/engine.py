@@ -17,12 +17,6 @@ from clickhouse_endpoint.sessions import ConnectionState, Session
 from core.settings import analyst_password
 
 SESSION_LOCK_WAIT = 2.0  # seconds a request waits for its session's previous request
-# What the engine may hold at once (ClickHouse's max_server_memory_usage). Left alone it
-# takes 90% of the machine's RAM and keeps what it freed: a full load of a wide table
-# (`audit_log`, 19.8M rows at scale 100) took the process to 1.8-2.4 GB, though its
-# queries held 0.3 GB. Capped, the engine returns memory as it nears the cap (that load:
-# 1.3 GB, as fast); GROUP BY and ORDER BY spill to disk past half of what is free.
-DEFAULT_MAX_MEMORY = 1536 << 20
 
 
 class ServerStopping(Exception):
@@ -32,7 +26,7 @@ class ServerStopping(Exception):
 class Engine:
     """The chDB engine of this process, its sessions and its in-flight requests."""
 
-    def __init__(self, data_dir: Path, max_memory: int = DEFAULT_MAX_MEMORY) -> None:
+    def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.path = str(data_dir)
         # Kept open for the lifetime of the server: the engine stops with its last connection.
@@ -40,8 +34,7 @@ class Engine:
         import chdb
 
         self._connect: Callable[[str], Any] = chdb.connect
-        # The first connection starts the engine: its parameters are the server's settings.
-        self.primary = chdb.connect(f"{self.path}?max_server_memory_usage={int(max_memory)}")
+        self.primary = chdb.connect(self.path)
         version_tz = bytes(
             self.primary.query("SELECT version(), timezone()", "TabSeparated").bytes()
         )

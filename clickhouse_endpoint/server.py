@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import NoReturn
 
-from clickhouse_endpoint.engine import DEFAULT_MAX_MEMORY, Engine
+from clickhouse_endpoint.engine import Engine
 from clickhouse_endpoint.errors import ClickHouseError
 from clickhouse_endpoint.handler import EndpointServer
 
@@ -60,12 +60,9 @@ def _fail(message: str, code: int) -> NoReturn:
     raise SystemExit(code)
 
 
-def serve(
-    data_dir: Path, port: int, host: str = "127.0.0.1", max_memory: int = DEFAULT_MAX_MEMORY
-) -> None:
+def serve(data_dir: Path, port: int, host: str = "127.0.0.1") -> None:
     """Own ``data_dir`` with chDB and serve it on the ClickHouse HTTP interface until
-    SIGTERM/SIGINT, the engine holding at most ``max_memory`` bytes. Prints ``ready`` on
-    stdout once it answers queries.
+    SIGTERM/SIGINT. Prints ``ready`` on stdout once it answers queries.
 
     Exits (SystemExit) with 3 when another live process owns the folder, 4 when the
     port is taken, 2 for a host that is not loopback."""
@@ -89,7 +86,7 @@ def serve(
                 _fail(f"port {port} on {host} is already in use", EXIT_PORT_IN_USE)
             _fail(f"cannot listen on {host}:{port}: {exc.strerror}", 1)
         try:
-            engine = Engine(data_dir, max_memory)
+            engine = Engine(data_dir)
         except Exception as exc:
             server.server_close()
             _fail(f"cannot open chDB in {data_dir}: {ClickHouseError.from_engine(exc).message}", 1)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +44,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def launch(
-    data_dir: Path, port: int, log: Path | None = None, extra: Sequence[str] = ()
-) -> subprocess.Popen[bytes]:
-    """The endpoint as stack.py starts it (with ``extra`` arguments); output to ``log``, or
-    to pipes when None."""
+def launch(data_dir: Path, port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """The endpoint as stack.py starts it; output to ``log``, or to pipes when None."""
     output = log.open("ab") if log is not None else subprocess.PIPE
     try:
         return subprocess.Popen(
@@ -61,7 +57,6 @@ def launch(
                 str(data_dir),
                 "--port",
                 str(port),
-                *extra,
             ],
             cwd=REPO,
             stdout=output,
@@ -72,12 +67,11 @@ def launch(
             output.close()
 
 
-def start_endpoint(data_dir: Path, port: int | None = None, extra: Sequence[str] = ()) -> Endpoint:
-    """Launch an endpoint on ``data_dir`` (with ``extra`` arguments) and wait until it
-    answers /ping."""
+def start_endpoint(data_dir: Path, port: int | None = None) -> Endpoint:
+    """Launch an endpoint on ``data_dir`` and wait until it answers /ping."""
     port = port or free_port()
     log = data_dir.parent / f"endpoint-{port}.log"
-    process = launch(data_dir, port, log, extra)
+    process = launch(data_dir, port, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -11,9 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psutil
-import pytest
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError
 from endpoint_harness import (
     OWNERSHIP_EXIT,
     PORT_IN_USE_EXIT,
@@ -23,8 +21,6 @@ from endpoint_harness import (
     start_endpoint,
     stop_endpoint,
 )
-
-from clickhouse_endpoint.engine import DEFAULT_MAX_MEMORY
 
 
 def test_acknowledged_inserts_survive_sigkill(tmp_path: Path) -> None:
@@ -119,20 +115,3 @@ def test_two_million_rows_go_through_in_bounded_memory(endpoint: Endpoint, clien
     ]
     assert streamed > rows * 8
     assert peak < 1.5 * 2**30
-
-
-def test_the_engine_holds_at_most_its_memory_cap(endpoint: Endpoint, tmp_path: Path) -> None:
-    """The engine runs with a memory cap (ClickHouse's max_server_memory_usage), the
-    default unless `--max-memory-mib` says otherwise; a query that needs more fails with
-    ClickHouse's own error, and the server goes on answering."""
-    setting = "SELECT value FROM system.server_settings WHERE name = 'max_server_memory_usage'"
-    assert int(endpoint.client().command(setting)) == DEFAULT_MAX_MEMORY
-    small = start_endpoint(tmp_path / "data", extra=["--max-memory-mib", "256"])
-    try:
-        client = small.client()
-        assert int(client.command(setting)) == 256 << 20
-        with pytest.raises(DatabaseError, match="MEMORY_LIMIT_EXCEEDED"):
-            client.command("SELECT length(groupArray(number)) FROM numbers(100000000)")
-        assert client.command("SELECT 1") == 1
-    finally:
-        stop_endpoint(small)
