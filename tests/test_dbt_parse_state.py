@@ -1,8 +1,8 @@
 """A refresh's dbt build (and `run_dbt`, on its folder) re-parses the project fully when it
 changed since the last parse, and partially (from the kept parse state) only when nothing
-changed: dbt-core 1.11's partial
-parsing drops an enabled model when a disabled one of the same name changes (each source
-profile's staging), so its state is never trusted across a change."""
+changed: dbt-core 1.11's partial parsing drops an enabled model when a disabled one of the
+same name changes (each source profile's staging), so its state is never trusted across a
+change."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ from pipelines.defs.dbt import assets, connection
 from pipelines.defs.dbt.connection import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.fast
+
+
+def reused_last_parse(log: Path) -> bool:
+    """Whether the newest dbt invocation logged in ``log`` (a `dbt.log`) took the last
+    parse as it was: partial parsing on, and nothing changed."""
+    newest = log.read_text().split("Running with dbt=")[-1]
+    return "no changes found, skipping parsing" in newest
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from test_dbt_parse_state import reused_last_parse
 from test_extract import fingerprint
 from test_profiles_gates import (
     EVERY_TABLE,
@@ -171,14 +172,13 @@ def assert_gone_from_raw(environment: Environment, shop_url: str, table: str, ke
     assert int(str(count)) == 0, (table, key)
 
 
-def parsed_again(target: str) -> bool:
-    """Whether the newest refresh build on ``target`` parsed the project again rather than
-    reuse the last one's parse (dbt's log says why it could not)."""
+def newest_build_reused_its_parse(target: str) -> bool:
+    """Whether the newest refresh build on ``target`` took the last one's parse as it was."""
     from pipelines.defs.dbt.assets import dbt_runs_dir
 
     runs = [path for path in dbt_runs_dir(target).iterdir() if path.is_dir()]
     newest = max(runs, key=lambda path: path.stat().st_mtime)
-    return "UnableToPartialParse" in (newest / "dbt.log").read_text()
+    return reused_last_parse(newest / "dbt.log")
 
 
 def load_modes(environment: Environment, tables: Iterable[str]) -> dict[tuple[str, str], str]:
@@ -276,7 +276,7 @@ def test_profile_simulate_then_hourly_refresh_keeps_raw_equal_to_the_shop(
         hourly = pipeline.run(extract="incremental", marts=HOURLY_MARTS, mode="hourly")
         assert hourly.success, failure_messages(hourly)
         # The hourly's dbt reused the nightly's parse: the two pass dbt the same vars.
-        assert not any(parsed_again(target) for target in ENGINES)
+        assert all(newest_build_reused_its_parse(target) for target in ENGINES)
         assert_raw_equals_shop(environment, shop_url, chosen.table_names)
         assert_gone_from_raw(environment, shop_url, orders, gone)
         # A table with an updated_at (kept by a trigger) that the hour changed is read
