@@ -37,6 +37,9 @@ Design, briefly:
   ``Connection.send_insert`` piece by piece; SELECTs in formats whose blocks
   concatenate (Native, TSV, CSV, RowBinary, JSONEachRow, ...) stream out with chunked
   transfer encoding, or through a spooled temporary file under ``wait_end_of_query``.
+- chDB's allocator (jemalloc) hands freed pages back to the system after 0.2 s, not
+  ClickHouse's 5 s (``JE_MALLOC_CONF``, unless set): a 20M-row load at scale 100 held
+  2.1-2.2 GiB with 5 s, 1.7 GiB with 0.2 s.
 
 The modules, one reason to change each: :mod:`~clickhouse_endpoint.errors` (ClickHouse
 error codes and texts), :mod:`~clickhouse_endpoint.protocol` (URL parameters, settings,
