@@ -14,13 +14,14 @@ fingerprints (or a column type without a shared text, such as floats): both engi
 stream the rows sorted by the mart's grain (the ClickHouse table's ORDER BY key) and then
 by every other column, a chunk at a time, and the two streams are merged on the grain.
 Memory stays bounded by the chunk size. The report names each failing mart with its
-first differing rows: grain key, column, and both values.
+first differing rows: grain key, column, and both values. Two marts are compared at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,10 @@ from psycopg import sql
 
 from core.settings import Environment
 
+# Marts compared at once. A mart's fingerprint is one query per engine, each on one core:
+# two marts at a time keep both cores of a small machine busy (the hourly's parity at
+# scale 100: 3.2 s one mart at a time, the warehouse's fingerprints 1.5 s, 1.0 s, ...).
+PARITY_WORKERS = 2
 # dbt's temporary relations (x__dbt_tmp, x__dbt_backup) are not marts.
 _DBT_TEMPORARY = re.compile(r"__dbt_(tmp|backup)")
 _MISSING = object()
@@ -146,34 +151,56 @@ def check_parity(
     """
     with (
         psycopg.connect(environment.warehouse_url) as warehouse,
-        contextlib.closing(
-            clickhouse_connect.get_client(dsn=environment.clickhouse_url, query_limit=0)
-        ) as clickhouse,
+        contextlib.closing(_clickhouse_client(environment)) as clickhouse,
     ):
         warehouse_columns = _warehouse_relations(warehouse, schema)
         clickhouse_columns, sorting_keys = _clickhouse_relations(clickhouse, schema)
-        names = (
-            list(marts)
-            if marts is not None
-            else sorted(set(warehouse_columns) | set(clickhouse_columns))
-        )
-        results = []
-        for name in names:
-            started = time.perf_counter()
-            result = _compare_mart(
-                warehouse,
-                clickhouse,
-                schema,
-                name,
-                warehouse_columns.get(name),
-                clickhouse_columns.get(name),
-                sorting_keys.get(name, ()),
-                max_differences,
-                chunk_rows,
+    names = (
+        list(marts)
+        if marts is not None
+        else sorted(set(warehouse_columns) | set(clickhouse_columns))
+    )
+    # Each worker thread compares marts on connections of its own.
+    local = threading.local()
+    opened: list[tuple[psycopg.Connection, ClickHouseClient]] = []
+    lock = threading.Lock()
+
+    def compare(name: str) -> MartParity:
+        if not hasattr(local, "connections"):
+            local.connections = (
+                psycopg.connect(environment.warehouse_url),
+                _clickhouse_client(environment),
             )
-            result.seconds = time.perf_counter() - started
-            results.append(result)
+            with lock:
+                opened.append(local.connections)
+        warehouse, clickhouse = local.connections
+        started = time.perf_counter()
+        result = _compare_mart(
+            warehouse,
+            clickhouse,
+            schema,
+            name,
+            warehouse_columns.get(name),
+            clickhouse_columns.get(name),
+            sorting_keys.get(name, ()),
+            max_differences,
+            chunk_rows,
+        )
+        result.seconds = time.perf_counter() - started
+        return result
+
+    try:
+        with ThreadPoolExecutor(max_workers=PARITY_WORKERS) as pool:
+            results = list(pool.map(compare, names))
+    finally:
+        for warehouse, clickhouse in opened:
+            warehouse.close()
+            clickhouse.close()
     return ParityReport(schema, results)
+
+
+def _clickhouse_client(environment: Environment) -> ClickHouseClient:
+    return clickhouse_connect.get_client(dsn=environment.clickhouse_url, query_limit=0)
 
 
 def _warehouse_relations(conn: psycopg.Connection, schema: str) -> dict[str, list[tuple[str, str]]]:
