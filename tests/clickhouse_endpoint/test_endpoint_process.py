@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import psutil
 from clickhouse_connect.driver.client import Client
-from clickhouse_endpoint.engine import ALLOCATOR_CONF
 from endpoint_harness import (
     OWNERSHIP_EXIT,
     PORT_IN_USE_EXIT,
@@ -22,6 +21,8 @@ from endpoint_harness import (
     start_endpoint,
     stop_endpoint,
 )
+
+from clickhouse_endpoint.engine import ALLOCATOR_CONF
 
 
 def test_acknowledged_inserts_survive_sigkill(tmp_path: Path) -> None:
