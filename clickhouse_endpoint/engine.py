@@ -21,7 +21,8 @@ SESSION_LOCK_WAIT = 2.0  # seconds a request waits for its session's previous re
 # chDB's allocator (jemalloc, configured by this variable) keeps the pages a query freed
 # for ClickHouse's 5 s before handing them back: the process held 2.1-2.2 GiB through a
 # 20M-row load at scale 100 that needs 1.4 GiB. Handed back after 0.2 s, it peaks at
-# 1.7 GiB for a few percent of the load's time. Set the variable to choose otherwise.
+# 1.7 GiB, the load taking 5-10% longer (no difference measurable in a refresh). Set the
+# variable to choose otherwise.
 ALLOCATOR_CONF_VAR = "JE_MALLOC_CONF"
 ALLOCATOR_CONF = "dirty_decay_ms:200"
 
