@@ -21,19 +21,19 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import clickhouse_connect
 import psycopg
 from clickhouse_connect.driver.client import Client as ClickHouseClient
 from psycopg import sql
 
+from core.clients import clickhouse_client
 from core.settings import Environment
+from quality.workers import map_on_connections
 
 # Marts compared at once. A mart's fingerprint is one query per engine, each on one core:
 # two marts at a time keep both cores of a small machine busy (the hourly's parity at
@@ -149,10 +149,7 @@ def check_parity(
     the same rows. At most ``max_differences`` differences are kept per mart; every
     differing row is counted.
     """
-    with (
-        psycopg.connect(environment.warehouse_url) as warehouse,
-        contextlib.closing(_clickhouse_client(environment)) as clickhouse,
-    ):
+    with _connections(environment) as (warehouse, clickhouse):
         warehouse_columns = _warehouse_relations(warehouse, schema)
         clickhouse_columns, sorting_keys = _clickhouse_relations(clickhouse, schema)
     names = (
@@ -160,24 +157,11 @@ def check_parity(
         if marts is not None
         else sorted(set(warehouse_columns) | set(clickhouse_columns))
     )
-    # Each worker thread compares marts on connections of its own.
-    local = threading.local()
-    opened: list[tuple[psycopg.Connection, ClickHouseClient]] = []
-    lock = threading.Lock()
 
-    def compare(name: str) -> MartParity:
-        if not hasattr(local, "connections"):
-            local.connections = (
-                psycopg.connect(environment.warehouse_url),
-                _clickhouse_client(environment),
-            )
-            with lock:
-                opened.append(local.connections)
-        warehouse, clickhouse = local.connections
+    def compare(connections: tuple[psycopg.Connection, ClickHouseClient], name: str) -> MartParity:
         started = time.perf_counter()
         result = _compare_mart(
-            warehouse,
-            clickhouse,
+            *connections,
             schema,
             name,
             warehouse_columns.get(name),
@@ -189,18 +173,20 @@ def check_parity(
         result.seconds = time.perf_counter() - started
         return result
 
-    try:
-        with ThreadPoolExecutor(max_workers=PARITY_WORKERS) as pool:
-            results = list(pool.map(compare, names))
-    finally:
-        for warehouse, clickhouse in opened:
-            warehouse.close()
-            clickhouse.close()
+    results = map_on_connections(lambda: _connections(environment), compare, names, PARITY_WORKERS)
     return ParityReport(schema, results)
 
 
-def _clickhouse_client(environment: Environment) -> ClickHouseClient:
-    return clickhouse_connect.get_client(dsn=environment.clickhouse_url, query_limit=0)
+@contextlib.contextmanager
+def _connections(
+    environment: Environment,
+) -> Iterator[tuple[psycopg.Connection, ClickHouseClient]]:
+    """A connection to the warehouse and a client of ClickHouse, closed after the block."""
+    with (
+        psycopg.connect(environment.warehouse_url) as warehouse,
+        clickhouse_client(environment.clickhouse_url) as clickhouse,
+    ):
+        yield warehouse, clickhouse
 
 
 def _warehouse_relations(conn: psycopg.Connection, schema: str) -> dict[str, list[tuple[str, str]]]:

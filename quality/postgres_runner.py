@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import queue
 from collections.abc import Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +36,7 @@ from quality.postgres_failures import failing_keys, failing_rows
 from quality.postgres_onepass import OnePass, one_pass
 from quality.results import RESULT_FORMAT, SuiteOutcome, failures_from_gx
 from quality.suites import Relation, TableSuite, rule_of
+from quality.workers import map_on_connections
 
 # Suites measured at once, each pass a query on one core, on a connection of its own (the
 # hourly's mart gate at scale 100: 1.6 s of queries one suite at a time).
@@ -134,7 +133,7 @@ def validate_suites(
     fold), by suite name; each suite's result holds every expectation, in the suite's order.
     """
     passes = (
-        _one_passes(conn, warehouse_url, suites)
+        _one_passes(warehouse_url, suites)
         if one_pass_first
         else dict.fromkeys((suite.name for suite in suites), None)
     )
@@ -169,29 +168,15 @@ def validate_suites(
     return validated
 
 
-def _one_passes(
-    conn: psycopg.Connection, warehouse_url: str, suites: Sequence[TableSuite]
-) -> dict[str, OnePass | None]:
-    """Each suite's one pass, by suite name; :data:`PASS_WORKERS` at once, on ``conn`` and
-    connections of their own."""
-    if len(suites) < 2:
-        return {suite.name: one_pass(conn, suite, _batch_id(suite)) for suite in suites}
-    with contextlib.ExitStack() as stack:
-        free: queue.SimpleQueue[psycopg.Connection] = queue.SimpleQueue()
-        free.put(conn)
-        for _ in range(PASS_WORKERS - 1):
-            free.put(stack.enter_context(psycopg.connect(warehouse_url, autocommit=True)))
-
-        def measure(suite: TableSuite) -> OnePass | None:
-            connection = free.get()
-            try:
-                return one_pass(connection, suite, _batch_id(suite))
-            finally:
-                free.put(connection)
-
-        with ThreadPoolExecutor(max_workers=PASS_WORKERS) as pool:
-            measured = list(pool.map(measure, suites))
-    return {suite.name: found for suite, found in zip(suites, measured, strict=True)}
+def _one_passes(warehouse_url: str, suites: Sequence[TableSuite]) -> dict[str, OnePass | None]:
+    """Each suite's one pass, by suite name; :data:`PASS_WORKERS` at once."""
+    found = map_on_connections(
+        lambda: psycopg.connect(warehouse_url, autocommit=True),
+        lambda conn, suite: one_pass(conn, suite, _batch_id(suite)),
+        suites,
+        PASS_WORKERS,
+    )
+    return {suite.name: passed for suite, passed in zip(suites, found, strict=True)}
 
 
 def _run_checkpoint(
