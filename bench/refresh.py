@@ -118,9 +118,11 @@ def _bare_lane(
         # As the hourly job after a nightly: its marts and every intermediate model (the
         # aggregates fold the hour's change log; int_changes__folded moves the watermark),
         # no intermediate tests, and staging left as the nightly built it (the job leaves
-        # it out while the project is unchanged: pipelines/defs/dbt/staging_state.py).
+        # it out while the project is unchanged: pipelines/defs/dbt/staging_state.py),
+        # without JSON artifacts (the job's dbt writes none then either).
         build += ["--select", " ".join(f"+{mart}" for mart in marts), "intermediate"]
         build += ["--exclude", "path:models/staging", "path:models/intermediate,resource_type:test"]
+        build += ["--no-write-json"]
     run = _timed(
         seconds, f"dbt_{engine}", lambda: run_dbt(environment, build, targets=[engine])[engine]
     )
