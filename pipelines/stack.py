@@ -314,8 +314,13 @@ def up(engines: tuple[str, ...] = ALL_PARTS, report: Callable[[str], None] | Non
         # call dbt through it.
         forkserver = stack.get("forkserver", {}).get("pid")
         if not _process_alive(forkserver):
+            from pipelines.defs.dbt.connection import PARTIAL_PARSE_FILE, TARGETS, dbt_runs_dir
+
             progress.starting("fork server", "imports dbt, Dagster and GX once")
-            forkserver = start_forkserver(root / "forkserver.log")
+            parse_states = [dbt_runs_dir(target) / PARTIAL_PARSE_FILE for target in TARGETS]
+            forkserver = start_forkserver(
+                root / "forkserver.log", [state for state in parse_states if state.exists()]
+            )
             progress.started(
                 "fork server",
                 f"pid {forkserver}" if forkserver else "not serving: new processes instead",

@@ -174,7 +174,7 @@ def assert_gone_from_raw(environment: Environment, shop_url: str, table: str, ke
 
 def newest_build_reused_its_parse(target: str) -> bool:
     """Whether the newest refresh build on ``target`` took the last one's parse as it was."""
-    from pipelines.defs.dbt.assets import dbt_runs_dir
+    from pipelines.defs.dbt.connection import dbt_runs_dir
 
     runs = [path for path in dbt_runs_dir(target).iterdir() if path.is_dir()]
     newest = max(runs, key=lambda path: path.stat().st_mtime)

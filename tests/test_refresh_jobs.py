@@ -220,7 +220,8 @@ def test_dbt_reparses_only_what_changed_and_keeps_few_run_folders(refreshed: dic
     """Every refresh after the first seeds dbt with the last parse (no full re-parse), and
     the hourly build rebuilds its marts' intermediate models and leaves the staging tests to
     the nightly."""
-    from pipelines.defs.dbt.assets import KEPT_DBT_RUNS, dbt_project, dbt_runs_dir
+    from pipelines.defs.dbt.assets import KEPT_DBT_RUNS, dbt_project
+    from pipelines.defs.dbt.connection import dbt_runs_dir
 
     for target in ("postgres", "clickhouse"):
         runs_dir = dbt_runs_dir(target)
@@ -264,8 +265,7 @@ def test_staging_is_rebuilt_when_a_view_is_missing_or_the_project_changed(
 ) -> None:
     """An incremental build leaves staging out only while the stamp of the last full
     build matches and every staging view exists."""
-    from pipelines.defs.dbt.assets import dbt_runs_dir
-    from pipelines.defs.dbt.connection import project_fingerprint
+    from pipelines.defs.dbt.connection import dbt_runs_dir, project_fingerprint
     from pipelines.defs.dbt.staging_state import STAMP_FILE, staging_stamp, why_build_staging
 
     environment = refreshed["environment"]

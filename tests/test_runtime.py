@@ -217,3 +217,33 @@ def test_the_fork_server_maps_module_files_once_for_its_children() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_the_fork_server_builds_what_dbt_reads_and_validates_with(tmp_path: Path) -> None:
+    """dbt generates its readers and builds its JSON schemas on first use; the server does
+    both once (warm_caches with the refreshes' parse states), so its children inherit them."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from dbt.contracts import project\n"
+        "from dbt.contracts.graph.manifest import Manifest\n"
+        "from dbt.parser.manifest import extended_mashumuro_decoder\n"
+        "from pipelines.runtime.forkserver import warm_caches\n"
+        "state = Path(sys.argv[1])\n"
+        "state.write_bytes(Manifest().to_msgpack())\n"
+        "def reader():\n"
+        "    return Manifest.__dict__['__mashumaro_from_msgpack__']\n"
+        "lazy, schemas = reader(), project.Project.json_schema.cache_info().currsize\n"
+        "warm_caches([state])\n"
+        "print(schemas, project.Project.json_schema.cache_info().currsize, reader() is not lazy)\n"
+    )
+    state = tmp_path / "partial_parse.msgpack"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(state)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=True,
+    )
+    before, after, read = result.stdout.split()
+    assert (before, read) == ("0", "True") and int(after) > 0, result.stdout + result.stderr

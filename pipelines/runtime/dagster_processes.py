@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import ShopmartsError
@@ -78,15 +79,17 @@ def forkserver_socket() -> Path:
     return state_dir() / "forkserver.sock"
 
 
-def start_forkserver(log_file: Path) -> int | None:
+def start_forkserver(log_file: Path, dbt_parse_states: Sequence[Path] = ()) -> int | None:
     """Start the fork server detached and wait until it answers; its pid, or None if it could
-    not serve (dbt and the run workers then start as new processes)."""
+    not serve (dbt and the run workers then start as new processes). It warms dbt with
+    ``dbt_parse_states`` (forkserver.warm_caches)."""
     path = forkserver_socket()
     if len(str(path)) > 100:  # AF_UNIX paths are limited to 108 bytes
         return None
+    warm = [argument for state in dbt_parse_states for argument in ("--warm-dbt", str(state))]
     process = _spawn(
         Path(sys.executable).name,
-        ["-m", "pipelines.runtime.forkserver", "--socket", str(path)],
+        ["-m", "pipelines.runtime.forkserver", "--socket", str(path), *warm],
         log_file,
     )
     deadline = time.monotonic() + FORKSERVER_START_SECONDS

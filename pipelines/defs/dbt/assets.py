@@ -22,7 +22,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 from pydantic import Field
 
-from core.settings import source_profile_name, state_dir
+from core.settings import source_profile_name
 from core.vocabulary import ENGINES, PARITY_CHECK_NAME
 from ingest.profiles import DEFAULT_PROFILE
 from pipelines.defs.dbt.connection import (
@@ -32,6 +32,7 @@ from pipelines.defs.dbt.connection import (
     TARGETS,
     dbt_environment,
     dbt_executable,
+    dbt_runs_dir,
     dbt_target_root,
     seed_parse_state,
 )
@@ -163,16 +164,6 @@ class ShopmartsDbtCliResource(DbtCliResource):
 
 # Run folders (artifacts and logs of one dbt invocation) kept per target; older ones go.
 KEPT_DBT_RUNS = 10
-
-
-def dbt_runs_dir(target: str) -> Path:
-    """Where the dbt invocations of refreshes on ``target`` write their artifacts and logs.
-
-    dagster-dbt gives each invocation its own folder below ``DBT_TARGET_PATH`` and seeds
-    it with that path's `partial_parse.msgpack`, so dbt re-parses only what changed since
-    the last refresh instead of the whole project.
-    """
-    return state_dir() / "dbt" / target
 
 
 def keep_parse_state(runs_dir: Path, finished: Path, fingerprint: str) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from core.settings import PROJECT_ROOT, Environment, source_profile_name
+from core.settings import PROJECT_ROOT, Environment, source_profile_name, state_dir
 from core.vocabulary import ENGINES
 
 DBT_PROJECT_DIR: Path = PROJECT_ROOT / "dbt_project"
@@ -72,6 +72,16 @@ def dbt_target_root() -> Path:
     artifacts of :func:`run_dbt` go: `dbt_project/target`, or ``SHOPMARTS_DBT_TARGET_DIR``
     (the test suite's parallel workers give each its own, so none reads another's)."""
     return Path(os.environ.get(TARGET_DIR_VAR) or DBT_PROJECT_DIR / "target").resolve()
+
+
+def dbt_runs_dir(target: str) -> Path:
+    """Where the dbt invocations of refreshes on ``target`` write their artifacts and logs.
+
+    dagster-dbt gives each invocation its own folder below ``DBT_TARGET_PATH`` and seeds
+    it with that path's `partial_parse.msgpack`, so dbt re-parses only what changed since
+    the last refresh instead of the whole project.
+    """
+    return state_dir() / "dbt" / target
 
 
 def postgres_env(url: str) -> dict[str, str]:
