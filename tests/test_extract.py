@@ -256,42 +256,6 @@ def test_hard_delete_disappears(extract_environment: Environment) -> None:
     _assert_order_gone_from_raw(extract_environment, order_id)
 
 
-def test_clickhouse_raw_is_partitioned_by_key_ranges_and_final_stays_exact(
-    extract_environment: Environment, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """ClickHouse keeps a raw table keyed by an integer in partitions of key ranges (so FINAL
-    runs partition by partition). With ranges small enough that the test shop fills every
-    partition, ranges sharing one past the cap: after hours of updates, inserts and a hard
-    delete, FINAL still gives the shop's rows, one version a key."""
-    from ingest.extract import raw_tables
-    from ingest.shop.simulate import simulate_shop
-
-    monkeypatch.setattr(raw_tables, "KEY_RANGE", 64)
-    monkeypatch.setattr(raw_tables, "KEY_PARTITIONS", 8)
-    extract(extract_environment, "full", engines=["clickhouse"], options=OPTIONS)
-    with _clickhouse(extract_environment) as client:
-        partition_keys = dict(
-            client.query(
-                "SELECT name, partition_key FROM system.tables WHERE database = {db:String}",
-                parameters={"db": RAW},
-            ).result_rows
-        )
-        assert partition_keys["order_items"] == "intDiv(order_item_id, 64) % 8"
-        assert partition_keys["orders"] == "intDiv(order_id, 64) % 8"
-        partitions = client.command(
-            "SELECT uniqExact(partition) FROM system.parts WHERE active "
-            f"AND database = '{RAW}' AND table = 'order_items'"
-        )
-        assert int(str(partitions)) == 8
-
-    simulate_shop(extract_environment.shop_url, hours=2, seed=23, progress=False)
-    order_id = _delete_an_order(extract_environment)
-    extract(extract_environment, "incremental", options=OPTIONS)
-    _assert_order_gone_from_raw(extract_environment, order_id)
-    assert_raw_equals_shop(extract_environment)
-    assert_no_duplicate_versions_visible(extract_environment)
-
-
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense keys", "sparse keys"])
 def test_key_buckets_agree_in_both_engines_at_the_edges(
     extract_environment: Environment, sparse: bool

@@ -52,11 +52,6 @@ _CLICKHOUSE_TYPES = {
     "xml": "String",
 }
 
-# Key column types (format_type()) whose values are ordered integers: the extract narrows
-# hard deletes down by their ranges (deletes.py) and ClickHouse partitions by them
-# (raw_tables.py).
-_INTEGER_TYPES = {"smallint", "integer", "bigint"}
-
 # Unconstrained `numeric` has no fixed scale; this is the widest decimal that
 # keeps cents and sub-cent rates exact.
 _UNCONSTRAINED_NUMERIC = "Decimal(38, 10)"
@@ -102,14 +97,6 @@ class SourceTable:
 
     def column(self, name: str) -> SourceColumn:
         return next(column for column in self.columns if column.name == name)
-
-    @property
-    def integer_key(self) -> str | None:
-        """The first primary key column if it holds integers, else None."""
-        if not self.primary_key:
-            return None
-        first = self.primary_key[0]
-        return first if self.column(first).postgres_type in _INTEGER_TYPES else None
 
 
 _COLUMNS_SQL = """

@@ -25,6 +25,7 @@ from ingest.extract.raw_tables import KEYS_SUFFIX, ch_name
 from ingest.extract.snapshot import SnapshotReads, scalar
 
 KEY_BITS = 12  # a bucket holds 2 ** KEY_BITS consecutive key values
+_INTEGER_TYPES = {"smallint", "integer", "bigint"}
 _DELETE_BATCH = 10_000  # ClickHouse: gone keys per DELETE (a literal list each)
 # Probing bucket by bucket pays while buckets are dense; sparse keys are grouped instead.
 _MIN_KEYS_PER_PROBED_BUCKET = 64
@@ -96,6 +97,12 @@ def _postgres_in_buckets(key: str, buckets: list[int]) -> sql.Composable:
     return sql.SQL(_in_buckets("{k}", buckets)).format(k=sql.Identifier(key))
 
 
+def _bucketed_key(source: SourceTable) -> str | None:
+    """The key column hard deletes are narrowed down by: the first, if an integer."""
+    first = source.primary_key[0]
+    return first if source.column(first).postgres_type in _INTEGER_TYPES else None
+
+
 def _shop_key_buckets(
     reads: SnapshotReads, source: SourceTable, key: str, counted: bool
 ) -> Buckets:
@@ -131,7 +138,7 @@ def delete_missing_in_postgres(
         if raw_rows == reads.rows(source):
             return 0
     in_buckets: sql.Composable = sql.SQL("true")
-    bucketed = source.integer_key
+    bucketed = _bucketed_key(source)
     if bucketed:
         differing = _differing_buckets(
             _shop_key_buckets(reads, source, bucketed, counted),
@@ -193,7 +200,7 @@ def delete_missing_in_clickhouse(
             return 0
     in_buckets = "1"
     shop_in_buckets: sql.Composable = sql.SQL("true")
-    bucketed = source.integer_key
+    bucketed = _bucketed_key(source)
     if bucketed:
         key = ch_name(bucketed)
         raw_buckets = {

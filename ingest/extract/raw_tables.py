@@ -13,8 +13,6 @@ from ingest.extract.catalog import CLICKHOUSE_LOADED_AT, SourceTable
 
 LOADING_SUFFIX = "__loading"  # ClickHouse: a full load before EXCHANGE
 KEYS_SUFFIX = "__keys"  # ClickHouse: the shop's keys, to find hard deletes
-KEY_RANGE = 2**20  # ClickHouse: consecutive integer keys a partition range holds
-KEY_PARTITIONS = 64  # ClickHouse: at most this many partitions a raw table
 
 
 def connect_clickhouse(url: str) -> ClickHouseClient:
@@ -92,8 +90,7 @@ def clickhouse_table_ddl(
         # The block columns let an hour's hard deletes be a lightweight update (a patch
         # part, written like an insert), not a mutation (ingest/extract/deletes.py).
         engine = (
-            f"ReplacingMergeTree({ch_name(CLICKHOUSE_LOADED_AT)})"
-            f"{_key_partitions(source)} ORDER BY ({order_by})"
+            f"ReplacingMergeTree({ch_name(CLICKHOUSE_LOADED_AT)}) ORDER BY ({order_by})"
             " SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1"
         )
     else:
@@ -103,24 +100,6 @@ def clickhouse_table_ddl(
         f"CREATE TABLE {ch_name(raw_database, table_name)}{on_cluster(cluster)} "
         f"({', '.join(columns)}) ENGINE = {table_engine(engine, cluster)}"
     )
-
-
-def _key_partitions(source: SourceTable) -> str:
-    """PARTITION BY ranges of an integer first key: ``KEY_RANGE`` consecutive values a
-    range, at most ``KEY_PARTITIONS`` partitions (range r in partition r % KEY_PARTITIONS).
-
-    Every read of raw is FINAL, and an hour's insert is a small part whose keys span the
-    whole table (new rows and a few old ones updated): unpartitioned, FINAL merges every
-    granule of every part with it. A key lives in one partition, so ClickHouse does FINAL
-    partition by partition and reads the partitions the hour did not touch as they are.
-    The order items at scale 100 (15M rows, as a full load leaves them, two hours
-    inserted), FINAL alone 0.27 -> 0.01 s, by updated_at 0.33 -> 0.05 s, by order 0.36 ->
-    0.10 s. A full load's blocks come in key order, so a block writes one or two parts.
-    """
-    key = source.integer_key
-    if key is None:
-        return ""
-    return f" PARTITION BY intDiv({ch_name(key)}, {KEY_RANGE}) % {KEY_PARTITIONS}"
 
 
 def create_raw_table(
