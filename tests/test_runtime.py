@@ -227,7 +227,6 @@ def test_the_fork_server_builds_what_dbt_reads_and_validates_with(tmp_path: Path
         "from pathlib import Path\n"
         "from dbt.contracts import project\n"
         "from dbt.contracts.graph.manifest import Manifest\n"
-        "from dbt.parser.manifest import extended_mashumuro_decoder\n"
         "from pipelines.runtime.forkserver import warm_caches\n"
         "state = Path(sys.argv[1])\n"
         "state.write_bytes(Manifest().to_msgpack())\n"
