@@ -656,6 +656,67 @@ def test_an_incremental_load_is_gated_on_the_rows_it_wrote(
     assert mart_fingerprints(environment) == published
 
 
+def test_a_clickhouse_slice_names_its_keys_once_and_finds_its_faults(
+    environment: Environment,
+    published: Mapping[tuple[str, str], Any],
+    restore_raw: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ClickHouse's hourly raw gate reads the keys of the rows a load wrote once, into a
+    materialized CTE that the pass and its uniqueness and reference rules name, and still
+    counts each slice's rows and stops the faults in them (a dangling customer and an
+    unknown status in the order; the order line written with it is clean)."""
+    from quality import clickhouse_validation
+    from quality.gate import run_raw_gate
+
+    restore_raw.extend(["orders", "order_items"])
+    since = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=1)
+    written = (since + dt.timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+    order = first(environment, "SELECT max(order_id) FROM raw.orders")
+    corrupt_load(
+        environment,
+        "orders",
+        "order_id",
+        order,
+        {"customer_id": 987_654_321, "order_status": "teleported", "updated_at": written},
+    )
+    line = first(environment, "SELECT max(order_item_id) FROM raw.order_items")
+    corrupt_load(environment, "order_items", "order_item_id", line, {"updated_at": written})
+    passes: list[dict[str, Any]] = []
+    one_pass = clickhouse_validation._one_pass
+
+    def recorded(suite: Any, query: str) -> dict[str, Any]:
+        arguments = one_pass(suite, query)
+        passes.append(arguments)
+        return arguments
+
+    monkeypatch.setattr(clickhouse_validation, "_one_pass", recorded)
+    result = run_raw_gate(
+        environment,
+        "clickhouse",
+        ["orders", "order_items"],
+        changed_since={"orders": ("updated_at", since), "order_items": ("updated_at", since)},
+        remember_counts=False,
+    )
+    assert len(passes) == 2
+    for table, arguments in zip(("orders", "order_items"), passes, strict=True):
+        query, keys = arguments["query"], clickhouse_validation.SLICE_KEYS
+        assert query.startswith(f"WITH {keys} AS MATERIALIZED (SELECT ")
+        # One plain read of the cursor (the keys); every reading of the slice names them.
+        assert query.count(f"FROM `raw`.`{table}` WHERE ") == 1, query
+        readings = query.count(f"FROM `raw`.`{table}` FINAL WHERE ")
+        assert readings == query.count(f"IN {keys})") >= 2, query
+        assert arguments["settings"] == {"enable_materialized_cte": 1}
+    assert result.outcome("orders").row_count == 1
+    assert result.outcome("order_items").row_count == 1
+    failed = {failure.rule: failure for failure in result.failures}
+    assert set(failed) == {
+        "orders.customer_id.references_customers",
+        "orders.order_status.known",
+    }, result.describe()
+    assert failed["orders.customer_id.references_customers"].example_keys == (f"order_id={order}",)
+
+
 def test_clean_load_passes_with_the_same_counts_in_both_engines(
     environment: Environment, published: Any
 ) -> None:

@@ -31,6 +31,12 @@ class Relation:
     final: bool = False  # ClickHouse ReplacingMergeTree: collapse each key to its newest row
     # A condition on the rows, e.g. those an incremental load changed; empty: every row.
     where: str = ""
+    # ClickHouse, a slice of a FINAL relation: its key columns (a tuple, e.g. "(`order_id`)")
+    # and a query naming the keys of its rows. The slice's rows are then read as
+    # `... FINAL WHERE <where> AND <keys> IN (<key query>)`, which lets ClickHouse collapse
+    # only the granules of those keys (the sorting key is the primary key).
+    slice_keys: str = ""
+    slice_key_query: str = ""
 
     @property
     def qualified(self) -> str:
@@ -40,15 +46,21 @@ class Relation:
     @property
     def whole(self) -> Relation:
         """The same relation, every row."""
-        return replace(self, where="")
+        return replace(self, where="", slice_keys="", slice_key_query="")
 
-    def from_clause(self) -> str:
+    def from_clause(self, slice_keys_from: str = "") -> str:
         """SQL usable after FROM (and aliasable): the relation, collapsed and filtered when
-        needed."""
+        needed. ``slice_keys_from``: the name of a table expression holding the slice's
+        keys (a query's materialized CTE), read instead of running the key query again."""
         if not (self.final or self.where):
             return self.qualified
         final = " FINAL" if self.final else ""
-        where = f" WHERE {self.where}" if self.where else ""
+        conditions = [self.where] if self.where else []
+        if self.slice_key_query:
+            conditions.append(
+                f"{self.slice_keys} IN {slice_keys_from or f'({self.slice_key_query})'}"
+            )
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"(SELECT * FROM {self.qualified}{final}{where})"
 
 
