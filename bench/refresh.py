@@ -32,6 +32,14 @@ runs the whole benchmark twice in one go, each in a stack of its own: on the can
 shop, then on the SoleMate shop (SHOPMARTS_SOURCE_PROFILE set for the run: generate,
 simulate, the extract, dbt and the jobs follow it), and sets the two nightly refreshes side
 by side against the target of issue #15 (the profile's within 1.5x of the canonical's).
+
+    .venv/bin/python -m bench.refresh --scales 20 100 --repeat 2 --home DIR
+    .venv/bin/python -m bench.refresh --combine s20.json s100.json
+
+run the benchmark at each scale (a fresh interpreter and stack each; the shops kept in
+``DIR/scale-<S>``), or read the ``--output`` files of earlier runs, and report them in one
+table, with every target's verdict and issue #17's: the largest scale's hourly at most
+1.25x the smallest's.
 """
 
 from __future__ import annotations
@@ -64,6 +72,7 @@ TARGET_HOURLY_SECONDS = 15.0
 TARGET_PEAK_RSS_MIB = 2048.0
 TARGET_OVERHEAD_SECONDS = 10.0
 TARGET_PROFILE_RATIO = 1.5  # a profile's nightly against the canonical shop's (issue #15)
+TARGET_SCALE_RATIO = 1.25  # the largest scale's hourly against the smallest's (issue #17)
 
 # Dagster step keys of the refresh jobs, in the order they run; the bare script uses the same.
 NIGHTLY_STEPS = (
@@ -337,7 +346,28 @@ def main(argv: list[str] | None = None) -> int:
         help="run the nightly only (all --profile compares; a simulated hour of a profile's "
         "shop re-syncs its whole schema, minutes at scale 20)",
     )
+    parser.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        metavar="SCALE",
+        help="run the benchmark at each scale (a child each; with --home, the shops are kept "
+        "in --home/scale-<S>) and report them side by side",
+    )
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="report side by side the --output files of earlier runs at several scales",
+    )
     args = parser.parse_args(argv)
+    if args.combine:
+        text, _ = scales_report([json.loads(path.read_text()) for path in args.combine])
+        print(text)
+        return 0
+    if args.scales:
+        return at_scales(args)
     if args.profile and args.profile != "canonical":
         return versus_canonical(args)
 
@@ -478,6 +508,84 @@ def _rss_report(peaks: list[ProcessPeak], results: dict[str, Any]) -> str:
     )
     results["peak_rss_mib"] = [(round(peak.mib), peak.command) for peak in peaks[:8]]
     return "\n".join(lines)
+
+
+def at_scales(args: argparse.Namespace) -> int:
+    """The benchmark at each of ``args.scales``, each a fresh interpreter with a stack of
+    its own, then one report of them side by side (:func:`scales_report`)."""
+    folder = Path(tempfile.mkdtemp(prefix="shopmarts-bench-scales-"))
+    runs = []
+    for scale in args.scales:
+        output = folder / f"scale-{scale:g}.json"
+        command = [sys.executable, "-m", "bench.refresh", "--scale", f"{scale:g}"]
+        command += ["--seed", str(args.seed), "--repeat", str(args.repeat)]
+        command += ["--nightly-repeat", str(args.nightly_repeat), "--output", str(output)]
+        if args.home is not None:  # each shop kept in a folder of its own, to reuse
+            command += ["--home", str(args.home / f"scale-{scale:g}")]
+        print(f"=== scale {scale:g}", flush=True)
+        subprocess.run(command, check=True, cwd=PROJECT_ROOT)
+        runs.append(json.loads(output.read_text()))
+    text, results = scales_report(runs)
+    print("\n" + text)
+    if args.output:
+        args.output.write_text(json.dumps({"runs": runs, **results}, indent=2))
+    shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def scales_report(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The refreshes of several scales side by side (each run as ``--output`` writes it,
+    smallest scale first), with the targets' verdicts: each scale's nightly and hourly,
+    no process above the RSS limit, and the largest scale's hourly at most
+    :data:`TARGET_SCALE_RATIO` times the smallest's."""
+    runs = sorted(runs, key=lambda run: run["scale"])
+    width = 12
+    header = "".join(f"{'scale ' + format(run['scale'], 'g'):>{width}}" for run in runs)
+    lines = ["the refreshes side by side (seconds; Dagster, end to end)", f"{'':<36}{header}"]
+
+    def row(label: str, values: list[str]) -> None:
+        lines.append(f"{label:<36}" + "".join(f"{value:>{width}}" for value in values))
+
+    def wall(run: dict[str, Any], mode: str) -> float | None:
+        return run[mode]["wall"] if mode in run else None
+
+    for mode in ("nightly", "hourly"):
+        row(f"{mode}", [f"{wall(run, mode):.1f}" if mode in run else "-" for run in runs])
+        row(
+            "  the bare script",
+            [f"{run[mode]['bare_wall']:.1f}" if mode in run else "-" for run in runs],
+        )
+        row("  rows loaded", [f"{run[mode]['rows']:,}" if mode in run else "-" for run in runs])
+    if all("hourly" in run for run in runs):
+        for step in HOURLY_STEPS:
+            row(
+                f"  hourly {step}",
+                [f"{run['hourly']['dagster'].get(step, 0.0):.2f}" for run in runs],
+            )
+    peaks = [max((peak[0] for peak in run.get("peak_rss_mib", [])), default=0) for run in runs]
+    row("peak RSS, largest process (MiB)", [f"{peak:,}" for peak in peaks])
+
+    verdicts: dict[str, bool] = {}
+    for run in runs:
+        scale = run["scale"]
+        nightly_target = TARGET_NIGHTLY_SECONDS if scale <= 20 else TARGET_NIGHTLY_SECONDS_LARGE
+        for mode, target in (("nightly", nightly_target), ("hourly", TARGET_HOURLY_SECONDS)):
+            if mode in run:
+                met = run[mode]["wall"] < target
+                verdicts[f"{mode} at scale {scale:g} under {target:g} s"] = met
+    verdicts[f"no process above {TARGET_PEAK_RSS_MIB:.0f} MiB"] = max(peaks) <= TARGET_PEAK_RSS_MIB
+    ratio = None
+    if len(runs) > 1 and all("hourly" in run for run in (runs[0], runs[-1])):
+        ratio = runs[-1]["hourly"]["wall"] / runs[0]["hourly"]["wall"]
+        label = (
+            f"hourly at scale {runs[-1]['scale']:g} at most {TARGET_SCALE_RATIO:g}x scale "
+            f"{runs[0]['scale']:g}'s ({ratio:.2f}x)"
+        )
+        verdicts[label] = ratio <= TARGET_SCALE_RATIO
+    lines += [
+        f"target: {label} -> {'met' if met else 'NOT met'}" for label, met in verdicts.items()
+    ]
+    return "\n".join(lines), {"hourly_ratio": ratio, "targets": verdicts}
 
 
 def versus_canonical(args: argparse.Namespace) -> int:
