@@ -91,6 +91,11 @@ NIGHTLY_STEPS = (
 HOURLY_STEPS = NIGHTLY_STEPS[:-2]
 
 
+def nightly_target(scale: float) -> float:
+    """The nightly's end-to-end target at ``scale``, in seconds."""
+    return TARGET_NIGHTLY_SECONDS if scale <= 20 else TARGET_NIGHTLY_SECONDS_LARGE
+
+
 def _timed(seconds: dict[str, float], step: str, work: Callable[[], Any]) -> Any:
     started = time.perf_counter()
     outcome = work()
@@ -420,11 +425,8 @@ def main(argv: list[str] | None = None) -> int:
 
         results: dict[str, Any] = {"scale": args.scale}
         texts = []
-        nightly_target = (
-            TARGET_NIGHTLY_SECONDS if args.scale <= 20 else TARGET_NIGHTLY_SECONDS_LARGE
-        )
         modes = (
-            ("nightly", NIGHTLY_STEPS, nightly_target),
+            ("nightly", NIGHTLY_STEPS, nightly_target(args.scale)),
             ("hourly", HOURLY_STEPS, TARGET_HOURLY_SECONDS),
         )
         for mode, steps, target in modes[:1] if args.nightly_only else modes:
@@ -546,11 +548,8 @@ def scales_report(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     def row(label: str, values: list[str]) -> None:
         lines.append(f"{label:<36}" + "".join(f"{value:>{width}}" for value in values))
 
-    def wall(run: dict[str, Any], mode: str) -> float | None:
-        return run[mode]["wall"] if mode in run else None
-
     for mode in ("nightly", "hourly"):
-        row(f"{mode}", [f"{wall(run, mode):.1f}" if mode in run else "-" for run in runs])
+        row(mode, [f"{run[mode]['wall']:.1f}" if mode in run else "-" for run in runs])
         row(
             "  the bare script",
             [f"{run[mode]['bare_wall']:.1f}" if mode in run else "-" for run in runs],
@@ -568,8 +567,7 @@ def scales_report(runs: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     verdicts: dict[str, bool] = {}
     for run in runs:
         scale = run["scale"]
-        nightly_target = TARGET_NIGHTLY_SECONDS if scale <= 20 else TARGET_NIGHTLY_SECONDS_LARGE
-        for mode, target in (("nightly", nightly_target), ("hourly", TARGET_HOURLY_SECONDS)):
+        for mode, target in (("nightly", nightly_target(scale)), ("hourly", TARGET_HOURLY_SECONDS)):
             if mode in run:
                 met = run[mode]["wall"] < target
                 verdicts[f"{mode} at scale {scale:g} under {target:g} s"] = met
