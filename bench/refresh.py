@@ -512,21 +512,36 @@ def _rss_report(peaks: list[ProcessPeak], results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _child_run(
+    args: argparse.Namespace,
+    scale: float,
+    folder: Path,
+    name: str,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The benchmark at ``scale`` in a fresh interpreter (and a stack of its own), with
+    ``args``' seed, repeats and nightly-only; its ``--output`` figures. ``name`` names its
+    output in ``folder`` and, with ``--home``, the folder its shop is kept in, to reuse."""
+    output = folder / f"{name}.json"
+    command = [sys.executable, "-m", "bench.refresh", "--scale", f"{scale:g}"]
+    command += ["--seed", str(args.seed), "--repeat", str(args.repeat)]
+    command += ["--nightly-repeat", str(args.nightly_repeat), "--output", str(output)]
+    command += ["--nightly-only"] if args.nightly_only else []
+    if args.home is not None:
+        command += ["--home", str(args.home / name)]
+    subprocess.run(command, check=True, cwd=PROJECT_ROOT, env=env)
+    figures: dict[str, Any] = json.loads(output.read_text())
+    return figures
+
+
 def at_scales(args: argparse.Namespace) -> int:
     """The benchmark at each of ``args.scales``, each a fresh interpreter with a stack of
     its own, then one report of them side by side (:func:`scales_report`)."""
     folder = Path(tempfile.mkdtemp(prefix="shopmarts-bench-scales-"))
     runs = []
     for scale in args.scales:
-        output = folder / f"scale-{scale:g}.json"
-        command = [sys.executable, "-m", "bench.refresh", "--scale", f"{scale:g}"]
-        command += ["--seed", str(args.seed), "--repeat", str(args.repeat)]
-        command += ["--nightly-repeat", str(args.nightly_repeat), "--output", str(output)]
-        if args.home is not None:  # each shop kept in a folder of its own, to reuse
-            command += ["--home", str(args.home / f"scale-{scale:g}")]
         print(f"=== scale {scale:g}", flush=True)
-        subprocess.run(command, check=True, cwd=PROJECT_ROOT)
-        runs.append(json.loads(output.read_text()))
+        runs.append(_child_run(args, scale, folder, f"scale-{scale:g}"))
     text, results = scales_report(runs)
     print("\n" + text)
     if args.output:
@@ -597,18 +612,10 @@ def versus_canonical(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="shopmarts-bench-profile-"))
     walls: dict[str, dict[str, Any]] = {}
     for name in ("canonical", profile):
-        output = folder / f"{name}.json"
-        command = [sys.executable, "-m", "bench.refresh", "--scale", f"{args.scale:g}"]
-        command += ["--seed", str(args.seed), "--repeat", str(args.repeat)]
-        command += ["--nightly-repeat", str(args.nightly_repeat)]
-        command += ["--output", str(output)] + (["--nightly-only"] if args.nightly_only else [])
-        if args.home is not None:  # each shop kept in a folder of its own, to reuse
-            command += ["--home", str(args.home / name)]
         print(f"=== {name}", flush=True)
-        subprocess.run(
-            command, check=True, cwd=PROJECT_ROOT, env={**os.environ, SOURCE_PROFILE_VAR: name}
+        walls[name] = _child_run(
+            args, args.scale, folder, name, env={**os.environ, SOURCE_PROFILE_VAR: name}
         )
-        walls[name] = json.loads(output.read_text())
     canonical, other = walls["canonical"]["nightly"], walls[profile]["nightly"]
     ratio = other["wall"] / canonical["wall"]
     lines = [

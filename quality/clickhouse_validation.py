@@ -226,7 +226,7 @@ def _one_pass(suite: TableSuite, query: str) -> dict[str, Any]:
     keys are held, never the rows: a slice may be a whole table after a long pause.
     """
     relation = suite.relation
-    if not relation.slice_key_query:
+    if not relation.slice_key:
         return {"query": query}
     inline, named = relation.from_clause(), relation.from_clause(slice_keys_from=SLICE_KEYS)
     return {

@@ -31,12 +31,11 @@ class Relation:
     final: bool = False  # ClickHouse ReplacingMergeTree: collapse each key to its newest row
     # A condition on the rows, e.g. those an incremental load changed; empty: every row.
     where: str = ""
-    # ClickHouse, a slice of a FINAL relation: its key columns (a tuple, e.g. "(`order_id`)")
-    # and a query naming the keys of its rows. The slice's rows are then read as
-    # `... FINAL WHERE <where> AND <keys> IN (<key query>)`, which lets ClickHouse collapse
-    # only the granules of those keys (the sorting key is the primary key).
-    slice_keys: str = ""
-    slice_key_query: str = ""
+    # ClickHouse, a slice (``where``) of a FINAL relation: its key columns. The slice's
+    # rows are then read as `... FINAL WHERE <where> AND (<key>) IN (<slice_key_query>)`,
+    # which lets ClickHouse collapse only the granules of those keys (the sorting key is
+    # the primary key).
+    slice_key: tuple[str, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -46,7 +45,19 @@ class Relation:
     @property
     def whole(self) -> Relation:
         """The same relation, every row."""
-        return replace(self, where="", slice_keys="", slice_key_query="")
+        return replace(self, where="", slice_key=())
+
+    @property
+    def slice_key_query(self) -> str:
+        """A plain read (no FINAL) of the keys of the slice's rows; empty without a slice
+        key."""
+        if not self.slice_key:
+            return ""
+        return f"SELECT {self._slice_key_list} FROM {self.qualified} WHERE {self.where}"
+
+    @property
+    def _slice_key_list(self) -> str:
+        return ", ".join(quote_identifier(self.engine, name) for name in self.slice_key)
 
     def from_clause(self, slice_keys_from: str = "") -> str:
         """SQL usable after FROM (and aliasable): the relation, collapsed and filtered when
@@ -56,10 +67,9 @@ class Relation:
             return self.qualified
         final = " FINAL" if self.final else ""
         conditions = [self.where] if self.where else []
-        if self.slice_key_query:
-            conditions.append(
-                f"{self.slice_keys} IN {slice_keys_from or f'({self.slice_key_query})'}"
-            )
+        if self.slice_key:
+            keys = slice_keys_from or f"({self.slice_key_query})"
+            conditions.append(f"({self._slice_key_list}) IN {keys}")
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f"(SELECT * FROM {self.qualified}{final}{where})"
 
